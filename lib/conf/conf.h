@@ -1,0 +1,102 @@
+/* conf.h - slurmish.yaml as typed structures.
+ *
+ * The YAML file is the single source of truth.  sl_conf_load() parses it
+ * with libyaml, checks every key against the key table (an unknown key is
+ * an error that suggests the nearest known one), validates the whole
+ * configuration, and reports every error found as "file:line:col: text".
+ *
+ * Units: durations are seconds (SL_TIME_UNLIMITED / SL_TIME_UNSET are
+ * sentinels), memory is MiB (Slurm's unit), prices are per hour.
+ */
+#ifndef SL_CONF_H
+#define SL_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define SL_TIME_UNLIMITED (-1)
+#define SL_TIME_UNSET (-2)
+
+#define SL_DEFAULT_CONF SYSCONFDIR "/slurmish.yaml"
+
+struct sl_node_group {
+    char *name;
+    char *nodes_expr;  /* hostlist as written, e.g. "cpu[1-4]" */
+    char **nodes;      /* expanded node names */
+    size_t node_count;
+    int cpus;
+    uint64_t memory_mb;
+    int gpus;          /* count of GPUs per node (0 = none) */
+    char *gpu_type;    /* e.g. "a10", NULL if untyped */
+    char **features;
+    size_t feature_count;
+    double price_per_hour;
+    bool spot;
+    int line, col;     /* where the group starts in the file */
+};
+
+struct sl_partition {
+    char *name;
+    char **node_groups; /* names of node groups */
+    size_t node_group_count;
+    bool is_default;
+    int64_t max_time;     /* seconds or SL_TIME_UNLIMITED */
+    int64_t default_time; /* seconds, SL_TIME_UNLIMITED, or SL_TIME_UNSET (= max_time) */
+    int max_nodes;        /* -1 = unlimited */
+    int priority_tier;
+    int state;            /* enum part_state */
+    int line, col;
+};
+
+struct sl_conf {
+    char *path;         /* file loaded, for messages */
+    char *cluster_name;
+    /* controller: */
+    char *ctld_host;    /* address the ctld binds and clients connect to */
+    int ctld_port;
+    char *state_dir;
+    char *log_level;
+    char *log_file;     /* NULL = stderr */
+    int heartbeat_interval; /* seconds between node heartbeats */
+    int node_timeout;       /* seconds without heartbeat before a node is DOWN */
+    int kill_wait;          /* seconds between SIGTERM and SIGKILL */
+    int message_timeout;    /* seconds a client waits for a reply */
+    int min_job_age;        /* seconds a finished job stays visible to squeue */
+    int sched_interval;     /* seconds between timer-driven scheduling passes */
+    char **admins;          /* user names allowed to administer (root always is) */
+    size_t admin_count;
+    char *slurm_user;       /* user the daemons run as (default root) */
+    /* munge: */
+    char *munge_socket;     /* NULL = munge's default */
+    /* node daemon: */
+    char *spool_dir;        /* per-node spool is <spool_dir>/<nodename> */
+    int node_port;          /* default port a node daemon listens on */
+    /* nodes and partitions: */
+    struct sl_node_group *groups;
+    size_t group_count;
+    struct sl_partition *parts;
+    size_t part_count;
+};
+
+/* Resolve which file to read: opt_file (-f) if given, else $SLURMISH_CONF,
+ * else SL_DEFAULT_CONF.  Returns a pointer to one of those (not a copy). */
+const char *sl_conf_path(const char *opt_file);
+
+/* Load and validate.  On failure returns -1 and, if errors is not NULL,
+ * sets *errors to a malloc'd string of one "file:line:col: message" line
+ * per error found. */
+int sl_conf_load(const char *path, struct sl_conf **conf, char **errors);
+int sl_conf_load_string(const char *text, size_t len, const char *name, struct sl_conf **conf,
+                        char **errors);
+void sl_conf_destroy(struct sl_conf *conf);
+
+const struct sl_partition *sl_conf_find_partition(const struct sl_conf *conf, const char *name);
+const struct sl_partition *sl_conf_default_partition(const struct sl_conf *conf);
+const struct sl_node_group *sl_conf_find_group(const struct sl_conf *conf, const char *name);
+/* Node group holding node `name`, or NULL. */
+const struct sl_node_group *sl_conf_find_node(const struct sl_conf *conf, const char *name);
+
+#endif

@@ -1,0 +1,104 @@
+/* proto.h - slurmish wire protocol: versioned, table-driven messages.
+ *
+ * A message is one ZeroMQ frame holding a JSON object (the envelope):
+ *
+ *   request: {"v":1, "type":"submit_job", "seq":7, "cred":"MUNGE:..."}
+ *            The body (a JSON object) is the munge credential's payload,
+ *            so it is signed, and the sender's uid/gid come from munge.
+ *   reply:   {"v":1, "type":"reply", "re":7, "rc":0, "error":"...",
+ *            "body":{...}}   (replies travel on the connection the
+ *            request came in on, so they carry no credential)
+ *
+ * Decoding is split so it can be fuzzed without munged:
+ *   sl_msg_decode()  parses and checks the envelope (pure);
+ *   sl_msg_verify()  decodes the credential and parses the body.
+ *
+ * doc/protocol.md lists every message type and its body fields.
+ */
+#ifndef SL_PROTO_H
+#define SL_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "auth/auth.h"
+#include "proto/errors.h"
+#include "util/error.h"
+
+#define SL_PROTO_VERSION 1
+#define SL_MSG_MAX_BYTES (4 * 1024 * 1024) /* larger messages are refused */
+
+/* Message types.  Add a type here and one row in proto.c's table. */
+enum sl_msg_type {
+    SL_MSG_REPLY = 0,
+    /* client -> ctld */
+    SL_MSG_PING,
+    SL_MSG_SUBMIT_JOB,
+    SL_MSG_CANCEL_JOB,
+    SL_MSG_QUERY_JOBS,
+    SL_MSG_QUERY_NODES,
+    SL_MSG_QUERY_PARTITIONS,
+    /* node daemon -> ctld */
+    SL_MSG_NODE_REGISTER,
+    SL_MSG_NODE_HEARTBEAT,
+    SL_MSG_JOB_COMPLETE,
+    /* ctld -> node daemon */
+    SL_MSG_LAUNCH_JOB,
+    SL_MSG_SIGNAL_JOB,
+    SL_MSG_TYPE_COUNT
+};
+
+/* Who may send a message type (checked by the receiver's dispatcher). */
+enum sl_msg_role {
+    SL_ROLE_NONE = 0, /* replies */
+    SL_ROLE_USER,     /* any authenticated user */
+    SL_ROLE_DAEMON,   /* root or the configured slurm user only */
+};
+
+struct sl_msg_info {
+    int type;
+    const char *name;
+    int role;
+    int min_version;
+};
+
+const struct sl_msg_info *sl_msg_info(int type); /* NULL if out of range */
+int sl_msg_type_from_name(const char *name);     /* -1 if unknown */
+
+struct sl_msg {
+    int version;
+    int type;
+    uint64_t seq; /* request: sender's sequence number */
+    uint64_t re;  /* reply: seq of the request answered */
+    char *cred;   /* request: credential, until verified */
+    uid_t uid;    /* request: from the credential, after sl_msg_verify() */
+    gid_t gid;
+    bool verified;
+    int rc;       /* reply */
+    char *error;  /* reply, may be NULL */
+    json_t *body; /* always an object after a successful decode/verify */
+};
+
+/* Encode a signed request; returns malloc'd bytes, *len set. body is
+ * borrowed (not stolen); NULL means {}. */
+char *sl_msg_encode_request(struct sl_auth *auth, int type, uint64_t seq, json_t *body,
+                            size_t *len, sl_error_t *err);
+
+/* Encode a reply.  error may be NULL (then sl_strerror(rc) is used when
+ * rc != 0).  body borrowed, NULL means {}. */
+char *sl_msg_encode_reply(uint64_t re, int rc, const char *error, json_t *body, size_t *len);
+
+/* Parse an envelope.  On failure returns -1, fills err, and sets *rc to
+ * the SL_E_* code to reply with; m->seq is set when it could be read. */
+int sl_msg_decode(const void *buf, size_t len, struct sl_msg *m, int *rc, sl_error_t *err);
+
+/* Verify a decoded request's credential and parse its body. */
+int sl_msg_verify(struct sl_auth *auth, struct sl_msg *m, int *rc, sl_error_t *err);
+
+void sl_msg_clear(struct sl_msg *m);
+
+#endif

@@ -1,0 +1,114 @@
+/* cancel.c - cancel_job: cancel or signal jobs (scancel).
+ *
+ * Only the job's owner, root, the slurm user and configured admins may act
+ * on a job; others get Slurm's "Access/permission denied" and the job is
+ * untouched.  Each job gets its own result; the request itself succeeds.
+ */
+#include <signal.h>
+#include <stdlib.h>
+
+#include "ctld.h"
+#include "persist.h"
+#include "types.h"
+#include "util/log.h"
+
+/* Act on one job; return 0 or an SL_E_* code. */
+static int cancel_one(struct ctld *c, struct request *req, struct job *job, int sig, bool batch)
+{
+    if (job->uid != req->msg.uid && !ctld_is_admin(c, req->msg.uid))
+        return SL_E_ACCESS_DENIED;
+    if (job_state_is_final(job->state))
+        return SL_E_ALREADY_DONE;
+    if (sig && sig != SIGKILL) {
+        /* scancel --signal: deliver, leave the job running */
+        if (job->state != JOB_RUNNING)
+            return SL_E_JOB_PENDING;
+        json_t *body = json_pack("{s:I, s:i, s:i}", "job_id", (json_int_t)job->id, "signal", sig,
+                                 "kill_wait", 0);
+        uint64_t seq = ctld_send_node(c, job->alloc[0], SL_MSG_SIGNAL_JOB, body);
+        json_decref(body);
+        (void)batch;
+        return seq ? 0 : SL_E_SIGNAL_FAILED;
+    }
+    log_info("job %u cancelled by uid %u", job->id, (unsigned)req->msg.uid);
+    job_terminate(c, job, JOB_CANCELLED, REASON_NONE, (int)req->msg.uid);
+    return 0;
+}
+
+static void add_result(json_t *results, uint32_t id, int rc)
+{
+    json_t *r = json_pack("{s:I, s:i}", "job_id", (json_int_t)id, "rc", rc);
+    if (rc)
+        json_object_set_new(r, "error", json_string(sl_strerror(rc)));
+    json_array_append_new(results, r);
+}
+
+void cancel_handle(struct ctld *c, struct request *req)
+{
+    json_t *body = req->msg.body, *ids = json_object_get(body, "job_ids"), *v;
+    json_t *juser = json_object_get(body, "user_id"), *jsig = json_object_get(body, "signal");
+    int sig = 0;
+    size_t i;
+
+    if (jsig && !json_is_null(jsig)) {
+        if (!json_is_integer(jsig) || json_integer_value(jsig) < 0 ||
+            json_integer_value(jsig) >= 65) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "signal must be 0..64");
+            return;
+        }
+        sig = (int)json_integer_value(jsig);
+    }
+    if (ids && !json_is_null(ids)) {
+        if (!json_is_array(ids)) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "job_ids must be an array");
+            return;
+        }
+        json_array_foreach(ids, i, v)
+        {
+            if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+                json_integer_value(v) > UINT32_MAX) {
+                ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                                  "job_ids must hold positive integers");
+                return;
+            }
+        }
+    }
+    if (juser && !json_is_null(juser) && !json_is_integer(juser)) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "user_id must be an integer");
+        return;
+    }
+    if ((!ids || json_array_size(ids) == 0) && (!juser || json_is_null(juser))) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "no job identification provided");
+        return;
+    }
+
+    json_t *results = json_array();
+    bool batch = json_is_true(json_object_get(body, "batch"));
+    if (ids && json_array_size(ids) > 0) {
+        json_array_foreach(ids, i, v)
+        {
+            uint32_t id = (uint32_t)json_integer_value(v);
+            struct job *job = job_find(&c->jobs, id);
+            int rc;
+            if (!job)
+                rc = SL_E_INVALID_JOB_ID;
+            else if (juser && json_is_integer(juser) &&
+                     (json_int_t)job->uid != json_integer_value(juser))
+                continue; /* -u with ids: both must match, as scancel filters */
+            else
+                rc = cancel_one(c, req, job, sig, batch);
+            add_result(results, id, rc);
+        }
+    } else {
+        uid_t uid = (uid_t)json_integer_value(juser);
+        JOB_FOREACH(&c->jobs, job)
+        {
+            if (job->uid != uid || job_state_is_final(job->state))
+                continue;
+            add_result(results, job->id, cancel_one(c, req, job, sig, batch));
+        }
+    }
+    json_t *reply = json_pack("{s:o}", "results", results);
+    ctld_reply(c, req, 0, NULL, reply);
+    json_decref(reply);
+}

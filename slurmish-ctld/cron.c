@@ -1,0 +1,72 @@
+/* cron.c - periodic work, run from the loop once a second: node
+ * timeouts, time limits, purging old jobs from memory, and the timer
+ * that triggers a scheduling pass.  No per-job timers. */
+#include <stdlib.h>
+#include <sys/time.h>
+
+#include "ctld.h"
+#include "persist.h"
+#include "types.h"
+#include "util/log.h"
+
+static int64_t last_run;
+
+int cron_next_timeout_ms(struct ctld *c)
+{
+    struct timeval tv;
+    (void)c;
+    gettimeofday(&tv, NULL);
+    return 1000 - (int)(tv.tv_usec / 1000);
+}
+
+static void check_nodes(struct ctld *c, int64_t now)
+{
+    for (int i = 0; i < c->nnodes; i++) {
+        struct node *n = &c->nodes[i];
+        if (n->state == NODE_DOWN)
+            continue;
+        if (n->registered && now - n->last_heartbeat > c->conf->node_timeout)
+            node_set_down(c, n, "Not responding");
+        else if (!n->registered && now - c->start_time > c->conf->node_timeout)
+            node_set_down(c, n, "Not responding");
+    }
+}
+
+static void check_jobs(struct ctld *c, int64_t now)
+{
+    int64_t horizon = now - c->conf->min_job_age;
+    struct job *purge = NULL;
+
+    JOB_FOREACH(&c->jobs, j)
+    {
+        if (j->state == JOB_RUNNING && j->time_limit > 0 && !j->completing &&
+            now >= j->start_time + j->time_limit) {
+            log_info("job %u reached its time limit", j->id);
+            j->pending_end_state = JOB_TIMEOUT;
+            job_terminate(c, j, JOB_TIMEOUT, REASON_TIME_LIMIT, -1);
+        } else if (job_state_is_final(j->state) && !j->completing && j->end_time < horizon) {
+            /* chain through qnext: finished jobs are never queued */
+            j->qnext = purge;
+            purge = j;
+        }
+    }
+    while (purge) {
+        struct job *next = purge->qnext;
+        purge->qnext = NULL;
+        job_remove(&c->jobs, purge);
+        job_free(purge);
+        purge = next;
+    }
+}
+
+void cron_run(struct ctld *c)
+{
+    int64_t now = ctld_now();
+    if (now == last_run)
+        return;
+    last_run = now;
+    check_nodes(c, now);
+    check_jobs(c, now);
+    if (now - c->last_sched >= c->conf->sched_interval && c->jobs.npending > 0)
+        c->sched_needed = true;
+}

@@ -1,0 +1,117 @@
+/* ctld.h - struct ctld: the context every controller handler gets.
+ *
+ * The controller is one thread and one loop (loop.c): zmq_poll over the
+ * ROUTER socket, dispatch each message through the handler table, then
+ * commit all state changes of the loop turn in one SQLite transaction
+ * (group commit) and only then send the replies, so an ID a client sees is
+ * durable.  Scheduling (sched.c) and periodic work (cron.c) run after the
+ * replies, with their own commit before any message to a node.
+ */
+#ifndef CTLD_CTLD_H
+#define CTLD_CTLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "conf/conf.h"
+#include "job.h"
+#include "node.h"
+#include "proto/proto.h"
+
+struct sl_db;
+struct persist;
+
+/* One received request, as handlers see it. */
+struct request {
+    struct sl_msg msg;          /* verified: msg.uid/gid from munge, msg.body */
+    unsigned char route[256];   /* ZeroMQ routing id of the sender */
+    size_t route_len;
+    bool delim;                 /* sender used an empty delimiter frame */
+    bool replied;
+};
+
+/* A reply waiting for the turn's commit. */
+struct out_msg {
+    unsigned char route[256];
+    size_t route_len;
+    bool delim;
+    char *buf;
+    size_t len;
+    /* messages to nodes that must not be sent unless the commit succeeded
+     * are queued the same way; on commit failure they are dropped */
+    bool needs_commit;
+};
+
+struct ctld {
+    struct sl_conf *conf;
+    const char *conf_path;
+    void *zctx;
+    void *router;
+    struct sl_auth *auth;
+    struct sl_db *db;
+    struct persist *ps;
+    uid_t slurm_uid;
+    int64_t start_time;
+    bool shutdown;
+
+    struct job_table jobs;
+    uint32_t next_job_id;
+
+    struct node *nodes;
+    int nnodes;
+    struct part *parts;
+    int nparts;
+
+    uint64_t seq; /* of requests sent to nodes */
+
+    /* replies and node messages queued during this turn */
+    struct out_msg *outq;
+    size_t noutq, outq_cap;
+    bool commit_failed; /* set if the turn's commit failed: queued replies become errors */
+
+    bool sched_needed;
+    int64_t last_sched;
+};
+
+/* loop.c */
+int ctld_loop(struct ctld *c);
+void ctld_reply(struct ctld *c, struct request *req, int rc, const char *error, json_t *body);
+void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Queue a signed request to a node daemon, sent after the turn's commit.
+ * Returns the seq used, or 0 if the node has no route. */
+uint64_t ctld_send_node(struct ctld *c, struct node *n, int type, json_t *body);
+int64_t ctld_now(void);
+bool ctld_is_admin(struct ctld *c, uid_t uid);
+
+/* handlers: one file per message family */
+void submit_handle(struct ctld *c, struct request *req);
+void cancel_handle(struct ctld *c, struct request *req);
+void query_ping(struct ctld *c, struct request *req);
+void query_jobs(struct ctld *c, struct request *req);
+void query_nodes(struct ctld *c, struct request *req);
+void query_partitions(struct ctld *c, struct request *req);
+void node_rpc_register(struct ctld *c, struct request *req);
+void node_rpc_heartbeat(struct ctld *c, struct request *req);
+void node_rpc_complete(struct ctld *c, struct request *req);
+void node_rpc_reply(struct ctld *c, const unsigned char *route, size_t route_len,
+                    struct sl_msg *m);
+
+/* job control shared by cancel, cron and node_rpc (job.c) */
+void job_terminate(struct ctld *c, struct job *job, int end_state, int reason, int by_uid);
+void job_launch(struct ctld *c, struct job *job);
+
+/* sched.c */
+void sched_pass(struct ctld *c);
+/* Could the job ever run in its partition?  0 or an SL_E_* code. */
+int sched_job_fits_partition(struct ctld *c, const struct part *p, int nodes, int cpus_per_node,
+                             uint64_t mem_mb);
+
+/* cron.c */
+void cron_run(struct ctld *c);
+int cron_next_timeout_ms(struct ctld *c);
+
+#endif

@@ -1,0 +1,468 @@
+/* job.c - job table, state transitions and job JSON; see job.h for the
+ * state machine. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "ctld.h"
+#include "persist.h"
+#include "types.h"
+#include "util/hostlist.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static const char *reason_names[REASON_COUNT] = {
+    [REASON_NONE] = "None",
+    [REASON_RESOURCES] = "Resources",
+    [REASON_PRIORITY] = "Priority",
+    [REASON_PARTITION_DOWN] = "PartitionDown",
+    [REASON_PARTITION_TIME_LIMIT] = "PartitionTimeLimit",
+    [REASON_PARTITION_NODE_LIMIT] = "PartitionNodeLimit",
+    [REASON_PARTITION_INACTIVE] = "PartitionInactive",
+    [REASON_NODE_DOWN] = "NodeDown",
+    [REASON_JOB_HELD_USER] = "JobHeldUser",
+    [REASON_LAUNCH_FAILED] = "launch_failed_requeued_held",
+    [REASON_TIME_LIMIT] = "TimeLimit",
+    [REASON_NON_ZERO_EXIT] = "NonZeroExitCode",
+};
+
+const char *job_reason_name(int r)
+{
+    return (r >= 0 && r < REASON_COUNT && reason_names[r]) ? reason_names[r] : "None";
+}
+
+/* ---- table ---- */
+
+void job_table_init(struct job_table *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->nbuckets = 1024;
+    t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+}
+
+static void rehash(struct job_table *t)
+{
+    size_t nb = t->nbuckets * 4;
+    struct job **b = xcalloc(nb, sizeof(*b));
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        struct job *j = t->buckets[i], *next;
+        for (; j; j = next) {
+            next = j->hnext;
+            j->hnext = b[j->id % nb];
+            b[j->id % nb] = j;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = nb;
+}
+
+struct job *job_find(struct job_table *t, uint32_t id)
+{
+    for (struct job *j = t->buckets[id % t->nbuckets]; j; j = j->hnext)
+        if (j->id == id)
+            return j;
+    return NULL;
+}
+
+void job_insert(struct job_table *t, struct job *job)
+{
+    if (t->count >= t->nbuckets)
+        rehash(t);
+    size_t b = job->id % t->nbuckets;
+    job->hnext = t->buckets[b];
+    t->buckets[b] = job;
+    t->count++;
+}
+
+void job_remove(struct job_table *t, struct job *job)
+{
+    struct job **pp = &t->buckets[job->id % t->nbuckets];
+    for (; *pp; pp = &(*pp)->hnext) {
+        if (*pp == job) {
+            *pp = job->hnext;
+            t->count--;
+            break;
+        }
+    }
+    if (job->queued)
+        job_queue_del(t, job);
+}
+
+/* Pending queue in scheduling order: priority descending, then id. */
+void job_queue_add(struct job_table *t, struct job *job)
+{
+    struct job *at = t->qtail;
+    while (at && (at->priority < job->priority ||
+                  (at->priority == job->priority && at->id > job->id)))
+        at = at->qprev;
+    job->qprev = at;
+    job->qnext = at ? at->qnext : t->qhead;
+    if (job->qnext)
+        job->qnext->qprev = job;
+    else
+        t->qtail = job;
+    if (at)
+        at->qnext = job;
+    else
+        t->qhead = job;
+    job->queued = true;
+    t->npending++;
+}
+
+void job_queue_del(struct job_table *t, struct job *job)
+{
+    if (!job->queued)
+        return;
+    if (job->qprev)
+        job->qprev->qnext = job->qnext;
+    else
+        t->qhead = job->qnext;
+    if (job->qnext)
+        job->qnext->qprev = job->qprev;
+    else
+        t->qtail = job->qprev;
+    job->qprev = job->qnext = NULL;
+    job->queued = false;
+    t->npending--;
+}
+
+void job_free(struct job *j)
+{
+    if (!j)
+        return;
+    free(j->name);
+    free(j->user);
+    free(j->group);
+    free(j->partition);
+    free(j->work_dir);
+    free(j->out);
+    free(j->err);
+    free(j->in);
+    free(j->submit_host);
+    free(j->account);
+    free(j->comment);
+    free(j->command);
+    free(j->alloc);
+    free(j);
+}
+
+void job_table_free(struct job_table *t)
+{
+    for (size_t b = 0; b < t->nbuckets; b++) {
+        struct job *j = t->buckets[b], *next;
+        for (; j; j = next) {
+            next = j->hnext;
+            job_free(j);
+        }
+    }
+    free(t->buckets);
+    memset(t, 0, sizeof(*t));
+}
+
+/* ---- invariants ---- */
+
+void job_assert_state(const struct job *j)
+{
+    if (j->state == JOB_PENDING && (j->nalloc != 0 || j->completing))
+        fatalx("job %u: PENDING with an allocation", j->id);
+    if (j->state == JOB_RUNNING && (j->nalloc < 1 || j->start_time <= 0))
+        fatalx("job %u: RUNNING without an allocation", j->id);
+    if (job_state_is_final(j->state) && !j->completing && j->nalloc != 0)
+        fatalx("job %u: final and not completing, but holds nodes", j->id);
+    if (j->queued != (j->state == JOB_PENDING))
+        fatalx("job %u: queued=%d in state %s", j->id, j->queued, job_state_name(j->state));
+}
+
+/* ---- transitions ---- */
+
+int job_alloc(struct ctld *c, struct job *job, struct node **nodes, int n, int cpus, uint64_t mem)
+{
+    job->alloc = xcalloc((size_t)n, sizeof(*job->alloc));
+    for (int i = 0; i < n; i++) {
+        job->alloc[i] = nodes[i];
+        nodes[i]->cpus_used += cpus;
+        nodes[i]->mem_used += mem;
+        nodes[i]->njobs++;
+        node_update_state(c, nodes[i]);
+    }
+    job->nalloc = n;
+    job->alloc_cpus = cpus;
+    job->alloc_mem = mem;
+    return 0;
+}
+
+void job_release(struct ctld *c, struct job *job)
+{
+    for (int i = 0; i < job->nalloc; i++) {
+        struct node *n = job->alloc[i];
+        n->cpus_used -= job->alloc_cpus;
+        n->mem_used -= job->alloc_mem;
+        n->njobs--;
+        if (n->cpus_used < 0 || n->njobs < 0)
+            fatalx("node %s: negative usage after releasing job %u", n->name, job->id);
+        node_update_state(c, n);
+    }
+    free(job->alloc);
+    job->alloc = NULL;
+    job->nalloc = 0;
+    job->completing = false;
+    c->sched_needed = true;
+}
+
+/* Record a final state for a job that holds no running processes any more. */
+void job_set_final(struct ctld *c, struct job *job, int state, int reason)
+{
+    job_queue_del(&c->jobs, job);
+    job->state = state;
+    job->reason = reason;
+    if (!job->end_time)
+        job->end_time = ctld_now();
+    if (job->nalloc)
+        job_release(c, job);
+    job->completing = false;
+    job->launch_seq = 0;
+    persist_job_update(c, job);
+    job_assert_state(job);
+}
+
+/* The node reported the batch script's end with raw wait status. */
+void job_finish(struct ctld *c, struct job *job, int status, int64_t end_time)
+{
+    int state, reason = REASON_NONE;
+
+    if (WIFEXITED(status)) {
+        job->exit_status = WEXITSTATUS(status);
+        job->exit_signal = 0;
+    } else if (WIFSIGNALED(status)) {
+        job->exit_status = 0;
+        job->exit_signal = WTERMSIG(status);
+    }
+    if (job_state_is_final(job->state)) {
+        /* cancelled or timed out earlier: the end only releases resources */
+        job->completing = false;
+        job_set_final(c, job, job->state, job->reason);
+        return;
+    }
+    if (job->pending_end_state >= 0) {
+        state = job->pending_end_state;
+        reason = state == JOB_TIMEOUT ? REASON_TIME_LIMIT : REASON_NONE;
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        state = JOB_COMPLETED;
+    } else {
+        state = JOB_FAILED;
+        reason = REASON_NON_ZERO_EXIT;
+    }
+    job->end_time = end_time > 0 ? end_time : ctld_now();
+    log_info("job %u %s on %s (exit %d:%d)", job->id, job_state_name(state),
+             job->nalloc ? job->alloc[0]->name : "?", job->exit_status, job->exit_signal);
+    job_set_final(c, job, state, reason);
+}
+
+/* Put a job whose launch failed back in the queue. */
+void job_requeue(struct ctld *c, struct job *job, int reason)
+{
+    if (job->nalloc)
+        job_release(c, job);
+    job->state = JOB_PENDING;
+    job->reason = reason;
+    job->start_time = 0;
+    job->end_time = 0;
+    job->launch_seq = 0;
+    job->pending_end_state = -1;
+    job->kill_time = 0;
+    job_queue_add(&c->jobs, job);
+    persist_job_update(c, job);
+    job_assert_state(job);
+}
+
+/* Cancel, time out or fail a job.  A pending job ends at once; a running
+ * one is marked with its final state (as Slurm shows CANCELLED at once)
+ * and keeps its allocation, `completing`, until the node reports the end. */
+void job_terminate(struct ctld *c, struct job *job, int end_state, int reason, int by_uid)
+{
+    if (end_state == JOB_CANCELLED)
+        job->cancelled_by = by_uid;
+    if (job->state == JOB_PENDING) {
+        job_set_final(c, job, end_state, reason);
+        return;
+    }
+    if (job->state != JOB_RUNNING)
+        return;
+    job->state = end_state;
+    job->reason = reason;
+    job->end_time = ctld_now();
+    job->completing = true;
+    job->kill_time = ctld_now();
+    json_t *body = json_pack("{s:I, s:i, s:i}", "job_id", (json_int_t)job->id, "signal", SIGTERM,
+                             "kill_wait", c->conf->kill_wait);
+    ctld_send_node(c, job->alloc[0], SL_MSG_SIGNAL_JOB, body);
+    json_decref(body);
+    persist_job_update(c, job);
+    job_assert_state(job);
+}
+
+/* ---- environment and launch ---- */
+
+static void env_set(json_t *env, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void env_set(json_t *env, const char *key, const char *fmt, ...)
+{
+    char *val, *kv;
+    size_t klen = strlen(key);
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&val, fmt, ap) < 0)
+        fatalx("out of memory");
+    va_end(ap);
+    kv = xasprintf("%s=%s", key, val);
+    free(val);
+    size_t i;
+    json_t *v;
+    json_array_foreach(env, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s && strncmp(s, key, klen) == 0 && s[klen] == '=') {
+            json_array_set_new(env, i, json_string(kv));
+            free(kv);
+            return;
+        }
+    }
+    json_array_append_new(env, json_string(kv));
+    free(kv);
+}
+
+static char *alloc_hostlist(const struct job *job)
+{
+    struct hostlist *hl = hostlist_create(NULL, NULL);
+    char *s;
+    for (int i = 0; i < job->nalloc; i++)
+        hostlist_push(hl, job->alloc[i]->name);
+    hostlist_uniq(hl);
+    s = hostlist_ranged_string(hl);
+    hostlist_destroy(hl);
+    return s ? s : xstrdup("");
+}
+
+/* Slurm's compressed tasks-per-node list, e.g. "2(x3),1". */
+static char *tasks_per_node(const struct job *job)
+{
+    int n = job->nalloc, base = job->ntasks / n, extra = job->ntasks % n;
+    if (extra == 0)
+        return n > 1 ? xasprintf("%d(x%d)", base, n) : xasprintf("%d", base);
+    char *a = extra > 1 ? xasprintf("%d(x%d)", base + 1, extra) : xasprintf("%d", base + 1);
+    char *b = (n - extra) > 1 ? xasprintf("%d(x%d)", base, n - extra) : xasprintf("%d", base);
+    char *s = xasprintf("%s,%s", a, b);
+    free(a);
+    free(b);
+    return s;
+}
+
+/* Add the job-wide SLURM_* variables; the node adds node-specific ones. */
+static void job_env(struct ctld *c, const struct job *job, json_t *env)
+{
+    char *nodelist = alloc_hostlist(job);
+    char *tpn = tasks_per_node(job);
+
+    env_set(env, "SLURM_JOB_ID", "%u", job->id);
+    env_set(env, "SLURM_JOBID", "%u", job->id);
+    env_set(env, "SLURM_JOB_NAME", "%s", job->name);
+    env_set(env, "SLURM_JOB_NODELIST", "%s", nodelist);
+    env_set(env, "SLURM_NODELIST", "%s", nodelist);
+    env_set(env, "SLURM_NNODES", "%d", job->nalloc);
+    env_set(env, "SLURM_JOB_NUM_NODES", "%d", job->nalloc);
+    env_set(env, "SLURM_NTASKS", "%d", job->ntasks);
+    env_set(env, "SLURM_NPROCS", "%d", job->ntasks);
+    env_set(env, "SLURM_TASKS_PER_NODE", "%s", tpn);
+    env_set(env, "SLURM_JOB_CPUS_PER_NODE", job->nalloc > 1 ? "%d(x%d)" : "%d", job->alloc_cpus,
+            job->nalloc);
+    if (job->cpus_per_task > 1)
+        env_set(env, "SLURM_CPUS_PER_TASK", "%d", job->cpus_per_task);
+    env_set(env, "SLURM_MEM_PER_NODE", "%llu", (unsigned long long)job->alloc_mem);
+    env_set(env, "SLURM_JOB_PARTITION", "%s", job->partition);
+    env_set(env, "SLURM_SUBMIT_DIR", "%s", job->work_dir);
+    env_set(env, "SLURM_SUBMIT_HOST", "%s", job->submit_host ? job->submit_host : "");
+    env_set(env, "SLURM_JOB_USER", "%s", job->user);
+    env_set(env, "SLURM_JOB_UID", "%u", (unsigned)job->uid);
+    env_set(env, "SLURM_JOB_GID", "%u", (unsigned)job->gid);
+    env_set(env, "SLURM_JOB_GROUP", "%s", job->group);
+    env_set(env, "SLURM_CLUSTER_NAME", "%s", c->conf->cluster_name);
+    env_set(env, "SLURM_JOB_ACCOUNT", "%s", job->account ? job->account : "");
+    if (job->time_limit > 0)
+        env_set(env, "SLURM_JOB_END_TIME", "%lld", (long long)(job->start_time + job->time_limit));
+    env_set(env, "SLURM_JOB_START_TIME", "%lld", (long long)job->start_time);
+    env_set(env, "SLURM_GTIDS", "0");
+    free(nodelist);
+    free(tpn);
+}
+
+void job_launch(struct ctld *c, struct job *job)
+{
+    char *script = NULL, *nodelist;
+    json_t *argv = NULL, *env = NULL, *body;
+
+    if (persist_job_launch_data(c, job->id, &script, &argv, &env) < 0) {
+        job_set_final(c, job, JOB_FAILED, REASON_LAUNCH_FAILED);
+        return;
+    }
+    job_env(c, job, env);
+    nodelist = alloc_hostlist(job);
+    body = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:o, s:o, s:s, s:s?, s:s?, s:s?, s:i, s:I,"
+                     " s:I, s:s}",
+                     "job_id", (json_int_t)job->id, "name", job->name, "user", job->user, "uid",
+                     (json_int_t)job->uid, "gid", (json_int_t)job->gid, "script", script, "argv",
+                     argv, "env", env, "work_dir", job->work_dir, "stdout", job->out, "stderr",
+                     job->err, "stdin", job->in, "cpus", job->alloc_cpus, "mem_mb",
+                     (json_int_t)job->alloc_mem, "time_limit", (json_int_t)job->time_limit,
+                     "nodes", nodelist);
+    free(script);
+    free(nodelist);
+    if (!body)
+        fatalx("job %u: cannot build launch message", job->id);
+    job->launch_seq = ctld_send_node(c, job->alloc[0], SL_MSG_LAUNCH_JOB, body);
+    json_decref(body);
+    if (!job->launch_seq) {
+        log_warn("job %u: node %s unreachable, requeued", job->id, job->alloc[0]->name);
+        node_set_down(c, job->alloc[0], "Not responding");
+    }
+}
+
+/* ---- JSON ---- */
+
+json_t *job_to_json(struct ctld *c, const struct job *j)
+{
+    char *nodes = j->nalloc ? alloc_hostlist(j) : xstrdup("");
+    int num_cpus = j->nalloc ? j->alloc_cpus * j->nalloc : j->ntasks * j->cpus_per_task;
+    json_t *o = json_pack(
+        "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i,"
+        " s:i, s:i, s:I, s:s, s:s, s:i, s:i}",
+        "job_id", (json_int_t)j->id, "name", j->name, "user", j->user, "uid", (json_int_t)j->uid,
+        "group", j->group, "gid", (json_int_t)j->gid, "partition", j->partition, "state",
+        job_state_name(j->state), "reason", job_reason_name(j->reason), "completing",
+        j->completing, "priority", (json_int_t)j->priority, "submit_time",
+        (json_int_t)j->submit_time, "start_time", (json_int_t)j->start_time, "end_time",
+        (json_int_t)j->end_time, "time_limit", (json_int_t)j->time_limit, "num_nodes",
+        j->nalloc ? j->nalloc : j->nodes_req, "num_cpus", num_cpus, "num_tasks", j->ntasks,
+        "cpus_per_task", j->cpus_per_task, "mem_per_node_mb",
+        (json_int_t)(j->nalloc ? j->alloc_mem : j->mem_mb), "nodes", nodes, "batch_host",
+        j->nalloc ? j->alloc[0]->name : "", "exit_status", j->exit_status, "exit_signal",
+        j->exit_signal);
+    free(nodes);
+    if (!o)
+        fatalx("job %u: cannot build JSON", j->id);
+    json_object_set_new(o, "work_dir", json_string(j->work_dir ? j->work_dir : ""));
+    json_object_set_new(o, "stdout", json_string(j->out ? j->out : ""));
+    json_object_set_new(o, "stderr", json_string(j->err ? j->err : ""));
+    json_object_set_new(o, "stdin", json_string(j->in ? j->in : "/dev/null"));
+    json_object_set_new(o, "submit_host", json_string(j->submit_host ? j->submit_host : ""));
+    json_object_set_new(o, "account", json_string(j->account ? j->account : ""));
+    json_object_set_new(o, "comment", json_string(j->comment ? j->comment : ""));
+    json_object_set_new(o, "command", json_string(j->command ? j->command : ""));
+    json_object_set_new(o, "cancelled_by", json_integer(j->cancelled_by));
+    json_object_set_new(o, "held", json_boolean(j->held));
+    (void)c;
+    return o;
+}

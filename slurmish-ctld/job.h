@@ -1,0 +1,129 @@
+/* job.h - the controller's job records and their state machine.
+ *
+ * Jobs live in memory (a hash by id plus a queue of pending jobs in
+ * scheduling order) and in SQLite (persist.c).  The script, argv and
+ * environment stay only in SQLite and are read back at launch, so a
+ * pending job costs little memory.
+ *
+ * State machine (enum job_state in lib/types.h):
+ *
+ *   PENDING --sched_start_job()--> RUNNING --job_finish()--> COMPLETED | FAILED
+ *      |                              |  \--job_finish() after cancel/timeout/node fail
+ *      |                              |       --> CANCELLED | TIMEOUT | NODE_FAIL
+ *      |                              \--job_requeue() (launch failed)--> PENDING
+ *      \--job_cancel()--> CANCELLED (never ran)
+ *
+ * Invariants:
+ *  - PENDING: no allocation (nalloc == 0), start_time == 0.
+ *  - RUNNING: nalloc >= 1, alloc[0] is the batch host, start_time > 0,
+ *    and the allocation is counted in every allocated node's used CPUs
+ *    and memory.
+ *  - A final state with `completing` set still holds its allocation: the
+ *    node has not yet reported that the processes are gone.  When it does
+ *    (or the node is declared DOWN) the allocation is released.
+ *  - A final state without `completing` holds no allocation.
+ */
+#ifndef CTLD_JOB_H
+#define CTLD_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <jansson.h>
+
+struct ctld;
+struct node;
+struct part;
+
+/* Pending/finish reasons, spelled as Slurm spells them. */
+enum job_reason {
+    REASON_NONE = 0,
+    REASON_RESOURCES,
+    REASON_PRIORITY,
+    REASON_PARTITION_DOWN,
+    REASON_PARTITION_TIME_LIMIT,
+    REASON_PARTITION_NODE_LIMIT,
+    REASON_PARTITION_INACTIVE,
+    REASON_NODE_DOWN,
+    REASON_JOB_HELD_USER,
+    REASON_LAUNCH_FAILED,
+    REASON_TIME_LIMIT,
+    REASON_NON_ZERO_EXIT,
+    REASON_COUNT
+};
+const char *job_reason_name(int reason);
+
+struct job {
+    uint32_t id;
+    char *name;
+    uid_t uid;
+    gid_t gid;
+    char *user;
+    char *group;
+    char *partition; /* name; the partition may be gone after a reconfig */
+    int state;       /* enum job_state */
+    int reason;      /* enum job_reason */
+    bool completing; /* final state, node not yet done: allocation held */
+    bool held;
+    int64_t submit_time, start_time, end_time;
+    int64_t time_limit; /* seconds, -1 unlimited */
+    int nodes_req, ntasks, cpus_per_task;
+    uint64_t mem_mb; /* per node, 0 = share by CPUs */
+    uint32_t priority;
+    char *work_dir, *out, *err, *in, *submit_host, *account, *comment, *command;
+    /* allocation */
+    struct node **alloc;   /* nalloc nodes; alloc[0] runs the batch script */
+    int nalloc;
+    int alloc_cpus;        /* CPUs per node */
+    uint64_t alloc_mem;    /* MiB per node */
+    /* outcome */
+    int exit_status, exit_signal;
+    int cancelled_by;       /* uid, -1 */
+    int pending_end_state;  /* state to record when the node reports the end (cancel/timeout) */
+    int64_t kill_time;      /* when termination was requested, 0 if not */
+    uint64_t launch_seq;    /* seq of the launch_job sent, 0 when none outstanding */
+    /* linkage */
+    struct job *hnext;            /* hash chain */
+    struct job *qprev, *qnext;    /* pending queue (ordered by priority, then id) */
+    bool queued;
+};
+
+/* The job table. */
+struct job_table {
+    struct job **buckets;
+    size_t nbuckets;
+    size_t count;
+    struct job *qhead, *qtail; /* pending jobs */
+    size_t npending;
+};
+
+void job_table_init(struct job_table *t);
+void job_table_free(struct job_table *t);
+struct job *job_find(struct job_table *t, uint32_t id);
+void job_insert(struct job_table *t, struct job *job);
+void job_remove(struct job_table *t, struct job *job); /* does not free */
+void job_queue_add(struct job_table *t, struct job *job);
+void job_queue_del(struct job_table *t, struct job *job);
+void job_free(struct job *job);
+
+/* Iterate all jobs (order unspecified); the callback may not remove. */
+#define JOB_FOREACH(t, j)                                                                          \
+    for (size_t _b = 0; _b < (t)->nbuckets; _b++)                                                  \
+        for (struct job *j = (t)->buckets[_b]; j; j = j->hnext)
+
+/* State transitions (job.c).  Each writes the job through persist.c
+ * inside the current transaction. */
+int job_alloc(struct ctld *c, struct job *job, struct node **nodes, int n, int cpus, uint64_t mem);
+void job_release(struct ctld *c, struct job *job);
+void job_finish(struct ctld *c, struct job *job, int status, int64_t end_time);
+void job_set_final(struct ctld *c, struct job *job, int state, int reason);
+void job_requeue(struct ctld *c, struct job *job, int reason);
+
+json_t *job_to_json(struct ctld *c, const struct job *job);
+
+/* Check the invariants above; abort with fatalx() on violation. */
+void job_assert_state(const struct job *job);
+
+#endif

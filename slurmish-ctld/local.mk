@@ -1,0 +1,21 @@
+# slurmish-ctld: the controller.  Its logic is a convenience library so
+# unit tests and benchmarks can link it without main.c.
+noinst_LTLIBRARIES += slurmish-ctld/libctld.la
+slurmish_ctld_libctld_la_SOURCES = \
+	slurmish-ctld/ctld.h \
+	slurmish-ctld/job.h slurmish-ctld/job.c \
+	slurmish-ctld/node.h slurmish-ctld/node.c \
+	slurmish-ctld/persist.h slurmish-ctld/persist.c \
+	slurmish-ctld/loop.c \
+	slurmish-ctld/cron.c \
+	slurmish-ctld/sched.c \
+	slurmish-ctld/submit.c \
+	slurmish-ctld/cancel.c \
+	slurmish-ctld/query.c \
+	slurmish-ctld/node_rpc.c
+slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+
+sbin_PROGRAMS += slurmish-ctld/slurmish-ctld
+slurmish_ctld_slurmish_ctld_SOURCES = slurmish-ctld/main.c
+slurmish_ctld_slurmish_ctld_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+slurmish_ctld_slurmish_ctld_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)

@@ -1,0 +1,297 @@
+/* loop.c - the controller's event loop, dispatch table and group commit.
+ *
+ * One turn: wait on the ROUTER socket (or the next timer), then drain up
+ * to MAX_BATCH messages.  Each request is decoded, checked against the
+ * table (type, role), authenticated, and handed to its handler, which
+ * changes memory and queues SQLite writes and a reply.  After the batch,
+ * one COMMIT makes every change durable and only then are the replies
+ * sent (redis' beforeSleep: persistence before replies).  Then the
+ * scheduler and cron run, each committing before it talks to nodes.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "ctld.h"
+#include "store/db.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define MAX_BATCH 512
+
+typedef void (*handler_f)(struct ctld *c, struct request *req);
+
+static const handler_f handlers[SL_MSG_TYPE_COUNT] = {
+    [SL_MSG_PING] = query_ping,
+    [SL_MSG_SUBMIT_JOB] = submit_handle,
+    [SL_MSG_CANCEL_JOB] = cancel_handle,
+    [SL_MSG_QUERY_JOBS] = query_jobs,
+    [SL_MSG_QUERY_NODES] = query_nodes,
+    [SL_MSG_QUERY_PARTITIONS] = query_partitions,
+    [SL_MSG_NODE_REGISTER] = node_rpc_register,
+    [SL_MSG_NODE_HEARTBEAT] = node_rpc_heartbeat,
+    [SL_MSG_JOB_COMPLETE] = node_rpc_complete,
+};
+
+int64_t ctld_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+bool ctld_is_admin(struct ctld *c, uid_t uid)
+{
+    if (uid == 0 || uid == c->slurm_uid)
+        return true;
+    for (size_t i = 0; i < c->conf->admin_count; i++) {
+        struct passwd *pw = getpwnam(c->conf->admins[i]);
+        if (pw && pw->pw_uid == uid)
+            return true;
+    }
+    return false;
+}
+
+static void outq_push(struct ctld *c, const unsigned char *route, size_t route_len, bool delim,
+                      char *buf, size_t len, bool needs_commit)
+{
+    if (c->noutq == c->outq_cap) {
+        c->outq_cap = c->outq_cap ? c->outq_cap * 2 : 64;
+        c->outq = xrealloc(c->outq, c->outq_cap * sizeof(*c->outq));
+    }
+    struct out_msg *o = &c->outq[c->noutq++];
+    memcpy(o->route, route, route_len);
+    o->route_len = route_len;
+    o->delim = delim;
+    o->buf = buf;
+    o->len = len;
+    o->needs_commit = needs_commit;
+}
+
+static void send_raw(struct ctld *c, const unsigned char *route, size_t route_len, bool delim,
+                     const char *buf, size_t len)
+{
+    if (zmq_send(c->router, route, route_len, ZMQ_SNDMORE) < 0 ||
+        (delim && zmq_send(c->router, "", 0, ZMQ_SNDMORE) < 0) ||
+        zmq_send(c->router, buf, len, 0) < 0)
+        log_debug("send to peer failed: %s", zmq_strerror(errno));
+}
+
+void ctld_reply(struct ctld *c, struct request *req, int rc, const char *error, json_t *body)
+{
+    size_t len;
+    char *buf;
+    if (req->replied)
+        fatalx("request %llu answered twice", (unsigned long long)req->msg.seq);
+    req->replied = true;
+    if (!(buf = sl_msg_encode_reply(req->msg.seq, rc, error, body, &len)))
+        fatalx("cannot encode reply");
+    outq_push(c, req->route, req->route_len, req->delim, buf, len, false);
+}
+
+void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *fmt, ...)
+{
+    char detail[400], text[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    if (detail[0])
+        snprintf(text, sizeof(text), "%s: %s", sl_strerror(rc), detail);
+    else
+        snprintf(text, sizeof(text), "%s", sl_strerror(rc));
+    ctld_reply(c, req, rc, text, NULL);
+}
+
+uint64_t ctld_send_node(struct ctld *c, struct node *n, int type, json_t *body)
+{
+    sl_error_t err;
+    size_t len;
+    char *buf;
+    uint64_t seq;
+
+    if (!n->route_len)
+        return 0;
+    seq = ++c->seq;
+    if (!(buf = sl_msg_encode_request(c->auth, type, seq, body, &len, &err))) {
+        log_err("cannot sign %s for %s: %s", sl_msg_info(type)->name, n->name, err.text);
+        return 0;
+    }
+    outq_push(c, n->route, n->route_len, true, buf, len, true);
+    return seq;
+}
+
+/* Answer a message that could not be dispatched, when it can be routed. */
+static void reject(struct ctld *c, const unsigned char *route, size_t route_len, bool delim,
+                   uint64_t seq, int rc, const char *why)
+{
+    size_t len;
+    char text[600];
+    snprintf(text, sizeof(text), "%s: %s", sl_strerror(rc), why);
+    char *buf = sl_msg_encode_reply(seq, rc, text, NULL, &len);
+    if (buf)
+        outq_push(c, route, route_len, delim, buf, len, false);
+}
+
+static void handle_message(struct ctld *c, const unsigned char *route, size_t route_len,
+                           bool delim, const void *data, size_t size)
+{
+    struct request req;
+    sl_error_t err;
+    int rc;
+    const struct sl_msg_info *info;
+
+    memset(&req, 0, sizeof(req));
+    memcpy(req.route, route, route_len);
+    req.route_len = route_len;
+    req.delim = delim;
+    if (sl_msg_decode(data, size, &req.msg, &rc, &err) < 0) {
+        log_warn("rejected message (%zu bytes): %s", size, err.text);
+        reject(c, route, route_len, delim, req.msg.seq, rc, err.text);
+        goto done;
+    }
+    if (req.msg.type == SL_MSG_REPLY) {
+        node_rpc_reply(c, route, route_len, &req.msg);
+        goto done;
+    }
+    info = sl_msg_info(req.msg.type);
+    if (!handlers[req.msg.type]) {
+        log_warn("rejected %s: not a controller request", info->name);
+        reject(c, route, route_len, delim, req.msg.seq, SL_E_UNKNOWN_TYPE,
+               "not a controller request");
+        goto done;
+    }
+    if (sl_msg_verify(c->auth, &req.msg, &rc, &err) < 0) {
+        log_warn("rejected %s: %s", info->name, err.text);
+        reject(c, route, route_len, delim, req.msg.seq, rc, err.text);
+        goto done;
+    }
+    if (info->role == SL_ROLE_DAEMON && req.msg.uid != 0 && req.msg.uid != c->slurm_uid) {
+        log_warn("rejected %s from uid %u: daemon-only request", info->name,
+                 (unsigned)req.msg.uid);
+        reject(c, route, route_len, delim, req.msg.seq, SL_E_ACCESS_DENIED,
+               "daemon-only request");
+        goto done;
+    }
+    log_trace("%s from uid %u", info->name, (unsigned)req.msg.uid);
+    handlers[req.msg.type](c, &req);
+    if (!req.replied)
+        fatalx("handler for %s did not reply", info->name);
+done:
+    sl_msg_clear(&req.msg);
+}
+
+/* Receive one multipart message: [route][optional empty][payload]. */
+static int recv_one(struct ctld *c)
+{
+    zmq_msg_t part;
+    unsigned char route[256];
+    size_t route_len = 0;
+    int idx = 0, more = 1, got_payload = 0, nframes_after = 0;
+    bool delim = false;
+    char *payload = NULL;
+    size_t plen = 0;
+
+    zmq_msg_init(&part);
+    while (more) {
+        if (zmq_msg_recv(&part, c->router, idx == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(&part);
+            free(payload);
+            return -1; /* EAGAIN: nothing (more) to read */
+        }
+        more = zmq_msg_more(&part);
+        size_t sz = zmq_msg_size(&part);
+        if (idx == 0) {
+            route_len = sz < sizeof(route) ? sz : sizeof(route);
+            memcpy(route, zmq_msg_data(&part), route_len);
+        } else if (idx == 1 && sz == 0 && more) {
+            delim = true;
+        } else {
+            nframes_after++;
+            if (!got_payload) {
+                payload = xmalloc(sz + 1);
+                memcpy(payload, zmq_msg_data(&part), sz);
+                payload[sz] = 0;
+                plen = sz;
+                got_payload = 1;
+            }
+        }
+        idx++;
+    }
+    zmq_msg_close(&part);
+    if (!got_payload || nframes_after != 1) {
+        log_warn("rejected message with %d payload frames", nframes_after);
+        reject(c, route, route_len, delim, 0, SL_E_PROTOCOL, "expected one payload frame");
+    } else {
+        handle_message(c, route, route_len, delim, payload, plen);
+    }
+    free(payload);
+    return 0;
+}
+
+/* Commit the turn's writes, then send (or, on failure, turn into errors)
+ * everything queued. */
+static void flush(struct ctld *c)
+{
+    sl_error_t err;
+    bool ok = true;
+
+    if (sl_db_in_txn(c->db) && sl_db_commit(c->db, &err) < 0) {
+        log_err("commit failed, replies turned into errors: %s", err.text);
+        ok = false;
+    }
+    for (size_t i = 0; i < c->noutq; i++) {
+        struct out_msg *o = &c->outq[i];
+        if (ok) {
+            send_raw(c, o->route, o->route_len, o->delim, o->buf, o->len);
+        } else if (!o->needs_commit) {
+            /* the reply claimed something that is not durable: refuse it */
+            struct sl_msg m;
+            int drc;
+            size_t len;
+            if (sl_msg_decode(o->buf, o->len, &m, &drc, NULL) == 0) {
+                char *buf = sl_msg_encode_reply(m.re, SL_E_DB, NULL, NULL, &len);
+                if (buf)
+                    send_raw(c, o->route, o->route_len, o->delim, buf, len);
+                free(buf);
+                sl_msg_clear(&m);
+            }
+        }
+        free(o->buf);
+    }
+    c->noutq = 0;
+    if (!ok)
+        fatalx("state database commit failed; restarting from the last committed state is "
+               "the only safe way on");
+}
+
+int ctld_loop(struct ctld *c)
+{
+    while (!c->shutdown) {
+        zmq_pollitem_t pi = {.socket = c->router, .events = ZMQ_POLLIN};
+        int timeout = cron_next_timeout_ms(c);
+        if (c->sched_needed)
+            timeout = 0;
+        int n = zmq_poll(&pi, 1, timeout);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fatal("zmq_poll");
+        }
+        for (int i = 0; i < MAX_BATCH; i++)
+            if (recv_one(c) < 0)
+                break;
+        flush(c);
+        cron_run(c);
+        flush(c);
+        if (c->sched_needed) {
+            sched_pass(c);
+            flush(c);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,222 @@
+/* main.c - slurmish-ctld: parse argv, load the config, create each
+ * subsystem in order, run the loop, destroy in reverse. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "config.h"
+#include "ctld.h"
+#include "persist.h"
+#include "store/db.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static struct ctld *the_ctld; /* for the signal handler only */
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    if (the_ctld)
+        the_ctld->shutdown = true;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    log_reopen();
+}
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "Usage: slurmish-ctld [OPTIONS]\n"
+                "The slurmish controller daemon.\n\n"
+                "  -f, --config=FILE       configuration file (default: $SLURMISH_CONF or %s)\n"
+                "  -D, --foreground        do not daemonize; log to stderr\n"
+                "  -L, --logfile=FILE      log to FILE\n"
+                "  -v, --verbose           more logging (repeat for more)\n"
+                "  -t, --check-config      validate the configuration, print every error, exit\n"
+                "  -h, --help              show this help\n"
+                "  -V, --version           show the version\n",
+                SL_DEFAULT_CONF);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char *p = xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+                free(p);
+                return -1;
+            }
+            *s = '/';
+        }
+    }
+    int rc = mkdir(p, mode);
+    free(p);
+    if (rc < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static void daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        fatal("fork");
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    if (fork() > 0)
+        _exit(0);
+    if (chdir("/") < 0)
+        fatal("chdir /");
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
+}
+
+static int ctld_bind(struct ctld *c)
+{
+    char ep[300];
+    int one = 1, zero = 0, hwm = 100000;
+    int64_t maxsz = 2 * (int64_t)SL_MSG_MAX_BYTES;
+
+    c->zctx = zmq_ctx_new();
+    c->router = zmq_socket(c->zctx, ZMQ_ROUTER);
+    if (!c->router)
+        fatal("zmq_socket");
+    zmq_setsockopt(c->router, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+    zmq_setsockopt(c->router, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(c->router, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(c->router, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    /* Oversized messages up to 2x the limit get an error reply; beyond
+     * that ZeroMQ drops the connection before buffering them. */
+    zmq_setsockopt(c->router, ZMQ_MAXMSGSIZE, &maxsz, sizeof(maxsz));
+    snprintf(ep, sizeof(ep), "tcp://%s:%d", c->conf->ctld_host, c->conf->ctld_port);
+    if (zmq_bind(c->router, ep) < 0) {
+        log_err("cannot listen on %s: %s", ep, zmq_strerror(errno));
+        return -1;
+    }
+    log_info("listening on %s", ep);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'f'}, {"foreground", no_argument, NULL, 'D'},
+        {"logfile", required_argument, NULL, 'L'}, {"verbose", no_argument, NULL, 'v'},
+        {"check-config", no_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0}};
+    const char *conf_file = NULL, *logfile = NULL;
+    bool foreground = false, check_only = false;
+    int verbose = 0, opt;
+    struct ctld ctx, *c = &ctx;
+    char *errors = NULL, *dbpath;
+    sl_error_t err;
+
+    while ((opt = getopt_long(argc, argv, "f:DL:vthV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'f': conf_file = optarg; break;
+        case 'D': foreground = true; break;
+        case 'L': logfile = optarg; break;
+        case 'v': verbose++; break;
+        case 't': check_only = true; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("slurmish %s\n", PACKAGE_VERSION); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (optind < argc) {
+        if (check_only && optind == argc - 1) {
+            conf_file = argv[optind];
+        } else {
+            fprintf(stderr, "slurmish-ctld: unexpected argument: %s\n", argv[optind]);
+            return 1;
+        }
+    }
+    log_init("slurmish-ctld", LOG_LVL_INFO);
+    memset(c, 0, sizeof(*c));
+    c->conf_path = sl_conf_path(conf_file);
+    if (sl_conf_load(c->conf_path, &c->conf, &errors) < 0) {
+        fprintf(stderr, "%s", errors ? errors : "slurmish-ctld: cannot load configuration\n");
+        free(errors);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: configuration OK\n", c->conf_path);
+        sl_conf_destroy(c->conf);
+        return 0;
+    }
+    int lvl = c->conf->log_level ? log_level_parse(c->conf->log_level) : LOG_LVL_INFO;
+    log_set_level((lvl < 0 ? LOG_LVL_INFO : lvl) + verbose > LOG_LVL_TRACE
+                      ? LOG_LVL_TRACE
+                      : (lvl < 0 ? LOG_LVL_INFO : lvl) + verbose);
+    if (!logfile && !foreground)
+        logfile = c->conf->log_file;
+    if (logfile && log_set_file(logfile) < 0)
+        fatal("cannot open log file %s", logfile);
+    if (!foreground)
+        daemonize();
+
+    struct passwd *pw = getpwnam(c->conf->slurm_user ? c->conf->slurm_user : "root");
+    c->slurm_uid = pw ? pw->pw_uid : 0;
+    c->start_time = ctld_now();
+    c->conf_path = xstrdup(c->conf_path);
+    job_table_init(&c->jobs);
+    c->next_job_id = 1;
+
+    if (mkdir_p(c->conf->state_dir, 0700) < 0)
+        fatal("cannot create state directory %s", c->conf->state_dir);
+    if (!(c->auth = sl_auth_create(c->conf->munge_socket, &err)))
+        fatalx("%s", err.text);
+    nodes_create(c);
+    dbpath = xasprintf("%s/slurmish.db", c->conf->state_dir);
+    if (persist_open(c, dbpath, &err) < 0 || persist_load(c, &err) < 0)
+        fatalx("state database %s: %s", dbpath, err.text);
+    free(dbpath);
+    if (ctld_bind(c) < 0)
+        return 1;
+
+    the_ctld = c;
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    c->sched_needed = true;
+    log_info("slurmish-ctld %s started (cluster %s, %d nodes, %d partitions)", PACKAGE_VERSION,
+             c->conf->cluster_name, c->nnodes, c->nparts);
+    ctld_loop(c);
+    log_info("shutting down");
+
+    zmq_close(c->router);
+    zmq_ctx_term(c->zctx);
+    persist_close(c);
+    job_table_free(&c->jobs);
+    nodes_destroy(c);
+    sl_auth_destroy(c->auth);
+    free(c->outq);
+    sl_conf_destroy(c->conf);
+    free((char *)c->conf_path);
+    return 0;
+}

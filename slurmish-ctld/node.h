@@ -1,0 +1,68 @@
+/* node.h - the controller's view of nodes and partitions.
+ *
+ * Nodes come from the config's node groups.  A node is UNKNOWN until its
+ * daemon registers, IDLE/MIXED/ALLOCATED by its used CPUs while it
+ * heartbeats, and DOWN when heartbeats stop for node_timeout.  DRAIN is an
+ * admin flag on top.  The base state is derived from used resources by
+ * node_update_state(), so it cannot disagree with the allocations.
+ */
+#ifndef CTLD_NODE_H
+#define CTLD_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+struct ctld;
+struct sl_node_group;
+struct sl_partition;
+
+struct node {
+    char *name;
+    const struct sl_node_group *group; /* config; replaced on reconfigure */
+    int index;
+    int state; /* enum node_state */
+    int flags; /* NODE_FLAG_* */
+    char *reason;
+    int64_t reason_time;
+    int64_t boot_time, last_heartbeat, registered_at;
+    bool registered; /* registered since this ctld started */
+    /* the daemon's connection: routing id of its last authenticated message */
+    unsigned char route[256];
+    size_t route_len;
+    char *address;
+    int port;
+    /* detected by the daemon */
+    int det_cpus, det_gpus;
+    uint64_t det_mem;
+    /* in use */
+    int cpus_used;
+    uint64_t mem_used;
+    int njobs;
+};
+
+struct part {
+    const struct sl_partition *conf;
+    struct node **nodes;
+    int nnodes;
+    int total_cpus;
+};
+
+struct node *node_find(struct ctld *c, const char *name);
+struct part *part_find(struct ctld *c, const char *name);
+bool part_has_node(const struct part *p, const struct node *n);
+
+/* Recompute the base state from registration, heartbeat and usage. */
+void node_update_state(struct ctld *c, struct node *n);
+bool node_usable(const struct node *n); /* registered, responding, not drained */
+void node_set_down(struct ctld *c, struct node *n, const char *reason);
+
+json_t *node_to_json(struct ctld *c, const struct node *n);
+json_t *part_to_json(struct ctld *c, const struct part *p);
+
+int nodes_create(struct ctld *c);
+void nodes_destroy(struct ctld *c);
+
+#endif

@@ -1,0 +1,227 @@
+/* node_rpc.c - messages from node daemons: registration, heartbeats,
+ * job completions, and replies to launch/signal requests.
+ *
+ * The ctld routes to a node by the connection its last authenticated
+ * message came from (never by a self-chosen socket identity), so only a
+ * daemon holding a root/slurm-user munge credential can receive launches.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctld.h"
+#include "persist.h"
+#include "types.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static struct node *sender_node(struct ctld *c, struct request *req)
+{
+    json_t *jn = json_object_get(req->msg.body, "node");
+    struct node *n;
+    if (!json_is_string(jn)) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "node name missing");
+        return NULL;
+    }
+    if (!(n = node_find(c, json_string_value(jn)))) {
+        log_warn("message from unknown node %.64s", json_string_value(jn));
+        ctld_reply_errorf(c, req, SL_E_INVALID_NODE_NAME, "%.64s", json_string_value(jn));
+        return NULL;
+    }
+    memcpy(n->route, req->route, req->route_len);
+    n->route_len = req->route_len;
+    n->last_heartbeat = ctld_now();
+    return n;
+}
+
+static bool node_has_job(const struct node *n, const struct job *j)
+{
+    for (int i = 0; i < j->nalloc; i++)
+        if (j->alloc[i] == n)
+            return true;
+    return false;
+}
+
+/* A completion report, from job_complete or a registration's list. */
+static void complete_job(struct ctld *c, struct node *n, uint32_t id, int status, int64_t end)
+{
+    struct job *job = job_find(&c->jobs, id);
+    if (!job || !node_has_job(n, job) || job->alloc[0] != n ||
+        (job_state_is_final(job->state) && !job->completing)) {
+        log_debug("completion of job %u from %s: already recorded", id, n->name);
+        return; /* a resend: the daemon may forget it */
+    }
+    job->launch_seq = 0;
+    job_finish(c, job, status, end);
+}
+
+static void send_terminate(struct ctld *c, struct node *n, uint32_t id)
+{
+    json_t *body = json_pack("{s:I, s:i, s:i}", "job_id", (json_int_t)id, "signal", SIGTERM,
+                             "kill_wait", c->conf->kill_wait);
+    ctld_send_node(c, n, SL_MSG_SIGNAL_JOB, body);
+    json_decref(body);
+}
+
+void node_rpc_register(struct ctld *c, struct request *req)
+{
+    json_t *body = req->msg.body, *running, *completed, *e;
+    struct node *n = sender_node(c, req);
+    size_t i;
+
+    if (!n)
+        return;
+    running = json_object_get(body, "running");
+    completed = json_object_get(body, "completed");
+    if ((running && !json_is_array(running)) || (completed && !json_is_array(completed))) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "running/completed must be arrays");
+        return;
+    }
+    free(n->address);
+    const char *addr = json_string_value(json_object_get(body, "address"));
+    n->address = xstrdup(addr ? addr : "");
+    n->port = (int)json_integer_value(json_object_get(body, "port"));
+    n->det_cpus = (int)json_integer_value(json_object_get(body, "cpus"));
+    n->det_mem = (uint64_t)json_integer_value(json_object_get(body, "memory_mb"));
+    n->det_gpus = (int)json_integer_value(json_object_get(body, "gpus"));
+    if (n->det_cpus && n->det_cpus < n->group->cpus)
+        log_warn("node %s: configured with %d CPUs, daemon found %d", n->name, n->group->cpus,
+                 n->det_cpus);
+    if (n->det_mem && n->det_mem < n->group->memory_mb)
+        log_warn("node %s: configured with %llu MiB, daemon found %llu", n->name,
+                 (unsigned long long)n->group->memory_mb, (unsigned long long)n->det_mem);
+
+    /* Completions that happened while we could not hear them. */
+    json_array_foreach(completed, i, e)
+    {
+        json_t *jid = json_object_get(e, "job_id"), *st = json_object_get(e, "status");
+        if (json_is_integer(jid) && json_is_integer(st))
+            complete_job(c, n, (uint32_t)json_integer_value(jid), (int)json_integer_value(st),
+                         json_integer_value(json_object_get(e, "end_time")));
+    }
+    /* Jobs the daemon runs that we do not believe in: stop them. */
+    json_array_foreach(running, i, e)
+    {
+        if (!json_is_integer(e))
+            continue;
+        uint32_t id = (uint32_t)json_integer_value(e);
+        struct job *job = job_find(&c->jobs, id);
+        if (!job || !node_has_job(n, job) ||
+            (job_state_is_final(job->state) && !job->completing)) {
+            log_warn("node %s runs job %u, which is not running here: terminating it", n->name,
+                     id);
+            send_terminate(c, n, id);
+        } else if (job->completing) {
+            send_terminate(c, n, id); /* cancel sent while the node was away */
+        } else {
+            job->launch_seq = 0; /* it is certainly started */
+        }
+    }
+    /* Jobs we believe run there that the daemon does not have: lost. */
+    JOB_FOREACH(&c->jobs, job)
+    {
+        if (!running || !job->nalloc || job->alloc[0] != n)
+            continue;
+        if (job->state != JOB_RUNNING && !job->completing)
+            continue;
+        bool listed = false;
+        size_t k;
+        json_t *r;
+        json_array_foreach(running, k, r) if (json_is_integer(r) &&
+                                              (uint32_t)json_integer_value(r) == job->id)
+            listed = true;
+        if (listed)
+            continue;
+        if (job->completing) {
+            job_set_final(c, job, job->state, job->reason);
+        } else if (job->launch_seq) {
+            job_requeue(c, job, REASON_NONE); /* launch never reached it */
+        } else {
+            log_warn("job %u lost on node %s", job->id, n->name);
+            job->end_time = ctld_now();
+            job_set_final(c, job, JOB_NODE_FAIL, REASON_NODE_DOWN);
+        }
+    }
+
+    bool was_down = (n->state == NODE_DOWN);
+    n->registered = true;
+    n->registered_at = ctld_now();
+    if (!n->boot_time)
+        n->boot_time = ctld_now();
+    n->flags &= ~NODE_FLAG_NOT_RESPONDING;
+    if (was_down || n->state == NODE_UNKNOWN) {
+        n->state = NODE_IDLE;
+        if (n->reason && !(n->flags & NODE_FLAG_DRAIN)) {
+            free(n->reason);
+            n->reason = NULL;
+        }
+    }
+    node_update_state(c, n);
+    c->sched_needed = true;
+    log_info("node %s registered (%d cpus, %llu MiB, %d gpus detected)", n->name, n->det_cpus,
+             (unsigned long long)n->det_mem, n->det_gpus);
+    ctld_reply(c, req, 0, NULL, NULL);
+}
+
+void node_rpc_heartbeat(struct ctld *c, struct request *req)
+{
+    struct node *n = sender_node(c, req);
+    if (!n)
+        return;
+    json_t *r = json_pack("{s:b}", "registered", n->registered);
+    ctld_reply(c, req, 0, NULL, r);
+    json_decref(r);
+}
+
+void node_rpc_complete(struct ctld *c, struct request *req)
+{
+    json_t *body = req->msg.body;
+    struct node *n = sender_node(c, req);
+    json_t *jid = json_object_get(body, "job_id"), *st = json_object_get(body, "status");
+    if (!n)
+        return;
+    if (!json_is_integer(jid) || !json_is_integer(st)) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "job_id and status are required");
+        return;
+    }
+    const char *error = json_string_value(json_object_get(body, "error"));
+    if (error)
+        log_warn("job %lld on %s: %s", (long long)json_integer_value(jid), n->name, error);
+    complete_job(c, n, (uint32_t)json_integer_value(jid), (int)json_integer_value(st),
+                 json_integer_value(json_object_get(body, "end_time")));
+    ctld_reply(c, req, 0, NULL, NULL);
+}
+
+/* A node answered a launch_job or signal_job. */
+void node_rpc_reply(struct ctld *c, const unsigned char *route, size_t route_len,
+                    struct sl_msg *m)
+{
+    struct node *n = NULL;
+    for (int i = 0; i < c->nnodes; i++)
+        if (c->nodes[i].route_len == route_len &&
+            memcmp(c->nodes[i].route, route, route_len) == 0)
+            n = &c->nodes[i];
+    if (!n) {
+        log_debug("reply from an unknown connection ignored");
+        return;
+    }
+    JOB_FOREACH(&c->jobs, job)
+    {
+        if (job->launch_seq != m->re || !job->nalloc || job->alloc[0] != n)
+            continue;
+        job->launch_seq = 0;
+        if (m->rc != 0) {
+            log_err("job %u: launch on %s failed: %s", job->id, n->name,
+                    m->error ? m->error : sl_strerror(m->rc));
+            if (job->state == JOB_RUNNING) {
+                job->end_time = ctld_now();
+                job->exit_status = 1;
+                job_set_final(c, job, JOB_FAILED, REASON_LAUNCH_FAILED);
+            }
+        }
+        return;
+    }
+    if (m->rc != 0)
+        log_debug("node %s: request %llu failed: %s", n->name, (unsigned long long)m->re,
+                  m->error ? m->error : sl_strerror(m->rc));
+}

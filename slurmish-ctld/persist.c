@@ -1,0 +1,396 @@
+/* persist.c - see persist.h.
+ *
+ * SQL lives in named constants; statements are prepared once at open.
+ * Job rows are never deleted: finished jobs are the accounting record.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctld.h"
+#include "persist.h"
+#include "store/db.h"
+#include "types.h"
+#include "util/hostlist.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/* Schema migrations: index i takes the schema from version i to i+1. */
+static const char *const migrations[] = {
+    /* 1: jobs, nodes, events */
+    "CREATE TABLE jobs ("
+    " job_id INTEGER PRIMARY KEY, name TEXT NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+    " user TEXT NOT NULL, grp TEXT NOT NULL, partition TEXT NOT NULL, state INTEGER NOT NULL,"
+    " reason INTEGER NOT NULL, held INTEGER NOT NULL, submit_time INTEGER NOT NULL,"
+    " start_time INTEGER NOT NULL, end_time INTEGER NOT NULL, time_limit INTEGER NOT NULL,"
+    " nodes_req INTEGER NOT NULL, ntasks INTEGER NOT NULL, cpus_per_task INTEGER NOT NULL,"
+    " mem_mb INTEGER NOT NULL, priority INTEGER NOT NULL, work_dir TEXT NOT NULL,"
+    " stdout TEXT, stderr TEXT, stdin TEXT, submit_host TEXT, account TEXT, comment TEXT,"
+    " command TEXT, script TEXT NOT NULL, argv TEXT NOT NULL, env TEXT NOT NULL,"
+    " alloc_nodes TEXT NOT NULL DEFAULT '', alloc_cpus INTEGER NOT NULL DEFAULT 0,"
+    " alloc_mem INTEGER NOT NULL DEFAULT 0, completing INTEGER NOT NULL DEFAULT 0,"
+    " exit_status INTEGER NOT NULL DEFAULT 0, exit_signal INTEGER NOT NULL DEFAULT 0,"
+    " cancelled_by INTEGER NOT NULL DEFAULT -1, pending_end_state INTEGER NOT NULL DEFAULT -1,"
+    " kill_time INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX jobs_active ON jobs(state, end_time);"
+    "CREATE TABLE nodes (name TEXT PRIMARY KEY, drain INTEGER NOT NULL, reason TEXT,"
+    " reason_time INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, uid INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, detail TEXT NOT NULL);",
+};
+
+#define JOB_COLUMNS                                                                                \
+    "job_id, name, uid, gid, user, grp, partition, state, reason, held, submit_time, start_time,"  \
+    " end_time, time_limit, nodes_req, ntasks, cpus_per_task, mem_mb, priority, work_dir, stdout," \
+    " stderr, stdin, submit_host, account, comment, command, alloc_nodes, alloc_cpus, alloc_mem,"  \
+    " completing, exit_status, exit_signal, cancelled_by, pending_end_state, kill_time"
+
+static const char SQL_JOB_INSERT[] =
+    "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+    " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
+    " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39)";
+static const char SQL_JOB_UPDATE[] =
+    "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
+    " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
+    " completing=?31, exit_status=?32, exit_signal=?33, cancelled_by=?34, pending_end_state=?35,"
+    " kill_time=?36 WHERE job_id=?1";
+static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
+static const char SQL_JOB_LOAD[] =
+    "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
+    " ORDER BY job_id";
+static const char SQL_JOB_LOAD_ONE[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE job_id=?1";
+static const char SQL_MAX_ID[] = "SELECT COALESCE(MAX(job_id), 0) FROM jobs";
+static const char SQL_NODE_UPSERT[] =
+    "INSERT INTO nodes (name, drain, reason, reason_time) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT(name) DO UPDATE SET drain=?2, reason=?3, reason_time=?4";
+static const char SQL_NODE_LOAD[] = "SELECT name, drain, reason, reason_time FROM nodes";
+static const char SQL_EVENT[] =
+    "INSERT INTO events (time, uid, kind, detail) VALUES (?1, ?2, ?3, ?4)";
+
+struct persist {
+    sqlite3_stmt *job_insert, *job_update, *job_launch, *job_load_one, *node_upsert, *event;
+};
+
+int persist_open(struct ctld *c, const char *path, sl_error_t *err)
+{
+    struct persist *ps = xcalloc(1, sizeof(*ps));
+    c->ps = ps;
+    c->db = sl_db_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]), true, err);
+    if (!c->db)
+        return -1;
+    if (!(ps->job_insert = sl_db_prepare(c->db, SQL_JOB_INSERT, err)) ||
+        !(ps->job_update = sl_db_prepare(c->db, SQL_JOB_UPDATE, err)) ||
+        !(ps->job_launch = sl_db_prepare(c->db, SQL_JOB_LAUNCH, err)) ||
+        !(ps->job_load_one = sl_db_prepare(c->db, SQL_JOB_LOAD_ONE, err)) ||
+        !(ps->node_upsert = sl_db_prepare(c->db, SQL_NODE_UPSERT, err)) ||
+        !(ps->event = sl_db_prepare(c->db, SQL_EVENT, err)))
+        return -1;
+    return 0;
+}
+
+void persist_close(struct ctld *c)
+{
+    sl_db_close(c->db);
+    c->db = NULL;
+    free(c->ps);
+    c->ps = NULL;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static char *alloc_string(const struct job *job)
+{
+    char **names = xcalloc((size_t)job->nalloc + 1, sizeof(char *));
+    for (int i = 0; i < job->nalloc; i++)
+        names[i] = job->alloc[i]->name;
+    /* keep order: alloc[0] is the batch host, so store a plain comma list */
+    size_t len = 1;
+    for (int i = 0; i < job->nalloc; i++)
+        len += strlen(names[i]) + 1;
+    char *s = xcalloc(1, len);
+    for (int i = 0; i < job->nalloc; i++) {
+        if (i)
+            strcat(s, ",");
+        strcat(s, names[i]);
+    }
+    free(names);
+    return s;
+}
+
+/* Bind the columns shared by insert and update (numbered as JOB_COLUMNS). */
+static void bind_job(sqlite3_stmt *st, const struct job *j)
+{
+    char *alloc = alloc_string(j);
+    sqlite3_bind_int64(st, 1, j->id);
+    bind_text(st, 2, j->name);
+    sqlite3_bind_int64(st, 3, j->uid);
+    sqlite3_bind_int64(st, 4, j->gid);
+    bind_text(st, 5, j->user);
+    bind_text(st, 6, j->group);
+    bind_text(st, 7, j->partition);
+    sqlite3_bind_int(st, 8, j->state);
+    sqlite3_bind_int(st, 9, j->reason);
+    sqlite3_bind_int(st, 10, j->held);
+    sqlite3_bind_int64(st, 11, j->submit_time);
+    sqlite3_bind_int64(st, 12, j->start_time);
+    sqlite3_bind_int64(st, 13, j->end_time);
+    sqlite3_bind_int64(st, 14, j->time_limit);
+    sqlite3_bind_int(st, 15, j->nodes_req);
+    sqlite3_bind_int(st, 16, j->ntasks);
+    sqlite3_bind_int(st, 17, j->cpus_per_task);
+    sqlite3_bind_int64(st, 18, (sqlite3_int64)j->mem_mb);
+    sqlite3_bind_int64(st, 19, j->priority);
+    bind_text(st, 20, j->work_dir);
+    bind_text(st, 21, j->out);
+    bind_text(st, 22, j->err);
+    bind_text(st, 23, j->in);
+    bind_text(st, 24, j->submit_host);
+    bind_text(st, 25, j->account);
+    bind_text(st, 26, j->comment);
+    bind_text(st, 27, j->command);
+    sqlite3_bind_text(st, 28, alloc, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 29, j->alloc_cpus);
+    sqlite3_bind_int64(st, 30, (sqlite3_int64)j->alloc_mem);
+    sqlite3_bind_int(st, 31, j->completing);
+    sqlite3_bind_int(st, 32, j->exit_status);
+    sqlite3_bind_int(st, 33, j->exit_signal);
+    sqlite3_bind_int(st, 34, j->cancelled_by);
+    sqlite3_bind_int(st, 35, j->pending_end_state);
+    sqlite3_bind_int64(st, 36, j->kill_time);
+    free(alloc);
+}
+
+static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sl_db_reset(st);
+    if (rc != SQLITE_DONE) {
+        log_err("sqlite %s: %s", what, sqlite3_errmsg(sl_db_handle(c->db)));
+        errno = EIO;
+        return -1;
+    }
+    return 0;
+}
+
+static int begin(struct ctld *c)
+{
+    sl_error_t err;
+    if (sl_db_begin(c->db, &err) < 0) {
+        log_err("%s", err.text);
+        return -1;
+    }
+    return 0;
+}
+
+int persist_job_insert(struct ctld *c, const struct job *job, const char *script, json_t *argv,
+                       json_t *env)
+{
+    sqlite3_stmt *st = c->ps->job_insert;
+    char *a = json_dumps(argv, JSON_COMPACT), *e = json_dumps(env, JSON_COMPACT);
+    int rc;
+    if (begin(c) < 0) {
+        free(a);
+        free(e);
+        return -1;
+    }
+    bind_job(st, job);
+    sqlite3_bind_text(st, 37, script, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 38, a ? a : "[]", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 39, e ? e : "[]", -1, SQLITE_TRANSIENT);
+    rc = step_done(c, st, "job insert");
+    free(a);
+    free(e);
+    return rc;
+}
+
+int persist_job_update(struct ctld *c, const struct job *job)
+{
+    if (begin(c) < 0)
+        return -1;
+    bind_job(c->ps->job_update, job);
+    return step_done(c, c->ps->job_update, "job update");
+}
+
+int persist_job_launch_data(struct ctld *c, uint32_t id, char **script, json_t **argv,
+                            json_t **env)
+{
+    sqlite3_stmt *st = c->ps->job_launch;
+    int rc = -1;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *script = xstrdup((const char *)sqlite3_column_text(st, 0));
+        *argv = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+        *env = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        if (!*argv)
+            *argv = json_array();
+        if (!*env)
+            *env = json_array();
+        rc = 0;
+    } else {
+        log_err("job %u: launch data not found: %s", id, sqlite3_errmsg(sl_db_handle(c->db)));
+    }
+    sl_db_reset(st);
+    return rc;
+}
+
+static char *col_str(sqlite3_stmt *st, int i)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? xstrdup((const char *)s) : NULL;
+}
+
+/* Build a job from a row of JOB_COLUMNS (0-based here). */
+static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+    j->id = (uint32_t)sqlite3_column_int64(st, 0);
+    j->name = col_str(st, 1);
+    j->uid = (uid_t)sqlite3_column_int64(st, 2);
+    j->gid = (gid_t)sqlite3_column_int64(st, 3);
+    j->user = col_str(st, 4);
+    j->group = col_str(st, 5);
+    j->partition = col_str(st, 6);
+    j->state = sqlite3_column_int(st, 7);
+    j->reason = sqlite3_column_int(st, 8);
+    j->held = sqlite3_column_int(st, 9);
+    j->submit_time = sqlite3_column_int64(st, 10);
+    j->start_time = sqlite3_column_int64(st, 11);
+    j->end_time = sqlite3_column_int64(st, 12);
+    j->time_limit = sqlite3_column_int64(st, 13);
+    j->nodes_req = sqlite3_column_int(st, 14);
+    j->ntasks = sqlite3_column_int(st, 15);
+    j->cpus_per_task = sqlite3_column_int(st, 16);
+    j->mem_mb = (uint64_t)sqlite3_column_int64(st, 17);
+    j->priority = (uint32_t)sqlite3_column_int64(st, 18);
+    j->work_dir = col_str(st, 19);
+    j->out = col_str(st, 20);
+    j->err = col_str(st, 21);
+    j->in = col_str(st, 22);
+    j->submit_host = col_str(st, 23);
+    j->account = col_str(st, 24);
+    j->comment = col_str(st, 25);
+    j->command = col_str(st, 26);
+    const char *alloc = (const char *)sqlite3_column_text(st, 27);
+    j->alloc_cpus = sqlite3_column_int(st, 28);
+    j->alloc_mem = (uint64_t)sqlite3_column_int64(st, 29);
+    j->completing = sqlite3_column_int(st, 30);
+    j->exit_status = sqlite3_column_int(st, 31);
+    j->exit_signal = sqlite3_column_int(st, 32);
+    j->cancelled_by = sqlite3_column_int(st, 33);
+    j->pending_end_state = sqlite3_column_int(st, 34);
+    j->kill_time = sqlite3_column_int64(st, 35);
+    if (alloc && *alloc) {
+        /* re-attach the allocation to the nodes still configured */
+        char *copy = xstrdup(alloc), *save = NULL;
+        j->alloc = xcalloc(strlen(alloc) / 2 + 2, sizeof(struct node *));
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            struct node *n = node_find(c, tok);
+            if (n)
+                j->alloc[j->nalloc++] = n;
+            else
+                log_warn("job %u: allocated node %s is no longer configured", j->id, tok);
+        }
+        free(copy);
+    }
+    return j;
+}
+
+struct job *persist_job_load_one(struct ctld *c, uint32_t id)
+{
+    sqlite3_stmt *st = c->ps->job_load_one;
+    struct job *j = NULL;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        j = job_from_row(c, st);
+        /* a historical record: it must not hold resources */
+        free(j->alloc);
+        j->alloc = NULL;
+        j->nalloc = 0;
+        j->completing = false;
+    }
+    sl_db_reset(st);
+    return j;
+}
+
+int persist_load(struct ctld *c, sl_error_t *err)
+{
+    sqlite3_stmt *st;
+    sqlite3 *h = sl_db_handle(c->db);
+    size_t n = 0;
+
+    if (sqlite3_prepare_v2(h, SQL_MAX_ID, -1, &st, NULL) != SQLITE_OK)
+        return sl_db_error(c->db, err, "max job id");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        c->next_job_id = (uint32_t)sqlite3_column_int64(st, 0) + 1;
+    sqlite3_finalize(st);
+
+    if (sqlite3_prepare_v2(h, SQL_NODE_LOAD, -1, &st, NULL) != SQLITE_OK)
+        return sl_db_error(c->db, err, "load nodes");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct node *nd = node_find(c, (const char *)sqlite3_column_text(st, 0));
+        if (!nd)
+            continue;
+        if (sqlite3_column_int(st, 1))
+            nd->flags |= NODE_FLAG_DRAIN;
+        free(nd->reason);
+        nd->reason = col_str(st, 2);
+        nd->reason_time = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+
+    if (sqlite3_prepare_v2(h, SQL_JOB_LOAD, -1, &st, NULL) != SQLITE_OK)
+        return sl_db_error(c->db, err, "load jobs");
+    sqlite3_bind_int(st, 1, JOB_COMPLETED);
+    sqlite3_bind_int64(st, 2, ctld_now() - c->conf->min_job_age);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct job *j = job_from_row(c, st);
+        job_insert(&c->jobs, j);
+        if (j->state == JOB_PENDING) {
+            job_queue_add(&c->jobs, j);
+        } else if (j->state == JOB_RUNNING || j->completing) {
+            for (int i = 0; i < j->nalloc; i++) {
+                j->alloc[i]->cpus_used += j->alloc_cpus;
+                j->alloc[i]->mem_used += j->alloc_mem;
+                j->alloc[i]->njobs++;
+            }
+        } else {
+            free(j->alloc);
+            j->alloc = NULL;
+            j->nalloc = 0;
+        }
+        n++;
+    }
+    sqlite3_finalize(st);
+    log_info("loaded %zu jobs from the state database; next job id %u", n, c->next_job_id);
+    return 0;
+}
+
+int persist_node_update(struct ctld *c, const struct node *n)
+{
+    sqlite3_stmt *st = c->ps->node_upsert;
+    if (begin(c) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, n->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, (n->flags & NODE_FLAG_DRAIN) != 0);
+    bind_text(st, 3, n->reason);
+    sqlite3_bind_int64(st, 4, n->reason_time);
+    return step_done(c, st, "node update");
+}
+
+int persist_event(struct ctld *c, uid_t uid, const char *kind, const char *detail)
+{
+    sqlite3_stmt *st = c->ps->event;
+    if (begin(c) < 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, ctld_now());
+    sqlite3_bind_int64(st, 2, uid);
+    bind_text(st, 3, kind);
+    bind_text(st, 4, detail);
+    return step_done(c, st, "event insert");
+}

@@ -1,0 +1,35 @@
+/* persist.h - the controller's SQLite schema and row I/O.
+ *
+ * Every write joins the loop turn's transaction (sl_db_begin is lazy);
+ * loop.c commits once per turn.  A failed write returns -1 so the
+ * handler can answer SL_E_DB.
+ */
+#ifndef CTLD_PERSIST_H
+#define CTLD_PERSIST_H
+
+#include <jansson.h>
+
+#include "util/error.h"
+
+struct ctld;
+struct job;
+struct node;
+
+int persist_open(struct ctld *c, const char *path, sl_error_t *err);
+void persist_close(struct ctld *c);
+
+/* Load jobs still active, or finished within min_job_age, into memory. */
+int persist_load(struct ctld *c, sl_error_t *err);
+
+int persist_job_insert(struct ctld *c, const struct job *job, const char *script, json_t *argv,
+                       json_t *env);
+int persist_job_update(struct ctld *c, const struct job *job);
+/* Read what a launch needs that is not kept in memory. */
+int persist_job_launch_data(struct ctld *c, uint32_t id, char **script, json_t **argv,
+                            json_t **env);
+/* Load one finished job that is no longer in memory (query by id). */
+struct job *persist_job_load_one(struct ctld *c, uint32_t id);
+int persist_node_update(struct ctld *c, const struct node *n);
+int persist_event(struct ctld *c, uid_t uid, const char *kind, const char *detail);
+
+#endif

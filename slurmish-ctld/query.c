@@ -1,0 +1,147 @@
+/* query.c - read-only requests: ping, query_jobs, query_nodes,
+ * query_partitions.  They never write, so they cost no commit. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ctld.h"
+#include "persist.h"
+#include "types.h"
+#include "util/xmalloc.h"
+
+void query_ping(struct ctld *c, struct request *req)
+{
+    json_t *r = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I}", "cluster", c->conf->cluster_name,
+                          "host", c->conf->ctld_host, "port", c->conf->ctld_port, "version",
+                          PACKAGE_VERSION, "time", (json_int_t)ctld_now(), "start_time",
+                          (json_int_t)c->start_time);
+    ctld_reply(c, req, 0, NULL, r);
+    json_decref(r);
+}
+
+static bool in_int_array(json_t *a, json_int_t v)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e) if (json_is_integer(e) && json_integer_value(e) == v) return true;
+    return false;
+}
+
+static bool in_str_array(json_t *a, const char *s)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e) if (json_is_string(e) && !strcmp(json_string_value(e), s)) return true;
+    return false;
+}
+
+static int state_mask(json_t *states)
+{
+    int mask = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(states, i, e)
+    {
+        int s = json_is_string(e) ? job_state_from_name(json_string_value(e)) : -1;
+        if (s >= 0)
+            mask |= 1 << s;
+    }
+    return mask;
+}
+
+static bool job_matches(const struct job *j, json_t *users, json_t *parts, int mask)
+{
+    if (users && !in_int_array(users, j->uid))
+        return false;
+    if (parts && !in_str_array(parts, j->partition))
+        return false;
+    if (mask && !(mask & (1 << j->state)))
+        return false;
+    return true;
+}
+
+void query_jobs(struct ctld *c, struct request *req)
+{
+    json_t *body = req->msg.body, *ids = json_object_get(body, "job_ids");
+    json_t *users = json_object_get(body, "user_ids"), *parts = json_object_get(body, "partitions");
+    json_t *states = json_object_get(body, "states");
+    json_t *out = json_array();
+    int mask = json_is_array(states) ? state_mask(states) : 0;
+    int64_t horizon = ctld_now() - c->conf->min_job_age;
+
+    if (!json_is_array(users))
+        users = NULL;
+    if (!json_is_array(parts))
+        parts = NULL;
+    if (json_is_array(ids) && json_array_size(ids) > 0) {
+        size_t i, found = 0;
+        json_t *e;
+        json_array_foreach(ids, i, e)
+        {
+            if (!json_is_integer(e))
+                continue;
+            uint32_t id = (uint32_t)json_integer_value(e);
+            struct job *j = job_find(&c->jobs, id), *old = NULL;
+            if (!j)
+                j = old = persist_job_load_one(c, id); /* finished long ago */
+            if (j) {
+                found++;
+                if (job_matches(j, users, parts, mask))
+                    json_array_append_new(out, job_to_json(c, j));
+            }
+            job_free(old);
+        }
+        if (found == 0) {
+            json_decref(out);
+            ctld_reply(c, req, SL_E_INVALID_JOB_ID, NULL, NULL);
+            return;
+        }
+    } else {
+        JOB_FOREACH(&c->jobs, j)
+        {
+            if (job_state_is_final(j->state) && !j->completing && j->end_time < horizon)
+                continue;
+            if (job_matches(j, users, parts, mask))
+                json_array_append_new(out, job_to_json(c, j));
+        }
+    }
+    json_t *r = json_pack("{s:o, s:I}", "jobs", out, "time", (json_int_t)ctld_now());
+    ctld_reply(c, req, 0, NULL, r);
+    json_decref(r);
+}
+
+void query_nodes(struct ctld *c, struct request *req)
+{
+    json_t *names = json_object_get(req->msg.body, "nodes"), *out = json_array();
+    if (!json_is_array(names) || json_array_size(names) == 0)
+        names = NULL;
+    for (int i = 0; i < c->nnodes; i++)
+        if (!names || in_str_array(names, c->nodes[i].name))
+            json_array_append_new(out, node_to_json(c, &c->nodes[i]));
+    if (names && json_array_size(out) == 0) {
+        json_decref(out);
+        ctld_reply(c, req, SL_E_INVALID_NODE_NAME, NULL, NULL);
+        return;
+    }
+    json_t *r = json_pack("{s:o, s:I}", "nodes", out, "time", (json_int_t)ctld_now());
+    ctld_reply(c, req, 0, NULL, r);
+    json_decref(r);
+}
+
+void query_partitions(struct ctld *c, struct request *req)
+{
+    json_t *names = json_object_get(req->msg.body, "partitions"), *out = json_array();
+    if (!json_is_array(names) || json_array_size(names) == 0)
+        names = NULL;
+    for (int i = 0; i < c->nparts; i++)
+        if (!names || in_str_array(names, c->parts[i].conf->name))
+            json_array_append_new(out, part_to_json(c, &c->parts[i]));
+    if (names && json_array_size(out) == 0) {
+        json_decref(out);
+        ctld_reply(c, req, SL_E_INVALID_PARTITION, NULL, NULL);
+        return;
+    }
+    json_t *r = json_pack("{s:o, s:I}", "partitions", out, "time", (json_int_t)ctld_now());
+    ctld_reply(c, req, 0, NULL, r);
+    json_decref(r);
+}

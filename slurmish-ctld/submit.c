@@ -1,0 +1,223 @@
+/* submit.c - submit_job: validate a job description, store it, reply
+ * with its id (sent only after the turn's commit).
+ *
+ * Decode -> validate -> act -> respond; every rejection names the field.
+ */
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctld.h"
+#include "persist.h"
+#include "types.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define MAX_NAME 256
+#define MAX_PATH 4096
+
+static const char *opt_str(json_t *body, const char *key)
+{
+    json_t *v = json_object_get(body, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Read an optional integer field; -1 and a reply when it has the wrong type. */
+static int opt_int(struct ctld *c, struct request *req, const char *key, json_int_t def,
+                   json_int_t min, json_int_t max, json_int_t *out)
+{
+    json_t *v = json_object_get(req->msg.body, key);
+    if (!v || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "%s must be an integer in %lld..%lld",
+                          key, (long long)min, (long long)max);
+        return -1;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int check_str(struct ctld *c, struct request *req, const char *key, size_t max,
+                     const char **out)
+{
+    json_t *v = json_object_get(req->msg.body, key);
+    if (!v || json_is_null(v)) {
+        *out = NULL;
+        return 0;
+    }
+    if (!json_is_string(v) || strlen(json_string_value(v)) > max) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "%s must be a string of at most %zu bytes",
+                          key, max);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int check_str_array(struct ctld *c, struct request *req, const char *key, json_t **out)
+{
+    json_t *v = json_object_get(req->msg.body, key), *e;
+    size_t i;
+    if (!v || json_is_null(v)) {
+        *out = json_array();
+        return 0;
+    }
+    if (!json_is_array(v))
+        goto bad;
+    json_array_foreach(v, i, e) if (!json_is_string(e)) goto bad;
+    *out = json_incref(v);
+    return 0;
+bad:
+    ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "%s must be an array of strings", key);
+    return -1;
+}
+
+void submit_handle(struct ctld *c, struct request *req)
+{
+    json_t *body = req->msg.body, *argv = NULL, *env = NULL;
+    const char *script, *name, *work_dir, *pname, *out, *err, *in, *host, *account, *comment,
+        *command;
+    json_int_t nodes, ntasks, cpt, mem, tlim;
+    struct part *part;
+    struct job *job;
+    char uname[64], gname[64];
+
+    script = opt_str(body, "script");
+    if (!script || !*script) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "script is required");
+        return;
+    }
+    if (strncmp(script, "#!", 2) != 0) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                          "script must start with #! followed by the path to an interpreter");
+        return;
+    }
+    if (check_str(c, req, "name", MAX_NAME, &name) < 0 ||
+        check_str(c, req, "work_dir", MAX_PATH, &work_dir) < 0 ||
+        check_str(c, req, "partition", MAX_NAME, &pname) < 0 ||
+        check_str(c, req, "stdout", MAX_PATH, &out) < 0 ||
+        check_str(c, req, "stderr", MAX_PATH, &err) < 0 ||
+        check_str(c, req, "stdin", MAX_PATH, &in) < 0 ||
+        check_str(c, req, "submit_host", MAX_NAME, &host) < 0 ||
+        check_str(c, req, "account", MAX_NAME, &account) < 0 ||
+        check_str(c, req, "comment", 4096, &comment) < 0 ||
+        check_str(c, req, "command", MAX_PATH, &command) < 0)
+        return;
+    if (!work_dir || work_dir[0] != '/') {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "work_dir must be an absolute path");
+        return;
+    }
+    if (opt_int(c, req, "nodes", 1, 1, 100000, &nodes) < 0 ||
+        opt_int(c, req, "ntasks", 0, 0, 1000000, &ntasks) < 0 ||
+        opt_int(c, req, "cpus_per_task", 1, 1, 100000, &cpt) < 0 ||
+        opt_int(c, req, "mem_mb", 0, 0, (json_int_t)1 << 40, &mem) < 0 ||
+        opt_int(c, req, "time_limit", SL_TIME_UNSET, SL_TIME_UNSET, (json_int_t)1 << 40, &tlim) <
+            0)
+        return;
+    if (ntasks == 0)
+        ntasks = nodes; /* Slurm: one task per node by default */
+    if (ntasks < nodes) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_NODE_COUNT, "fewer tasks (%lld) than nodes (%lld)",
+                          (long long)ntasks, (long long)nodes);
+        return;
+    }
+    if (tlim == 0) {
+        ctld_reply(c, req, SL_E_INVALID_TIME_LIMIT, NULL, NULL);
+        return;
+    }
+
+    if (pname && *pname) {
+        if (!(part = part_find(c, pname))) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_PARTITION, "%s", pname);
+            return;
+        }
+    } else {
+        const struct sl_partition *dp = sl_conf_default_partition(c->conf);
+        if (!dp || !(part = part_find(c, dp->name))) {
+            ctld_reply(c, req, SL_E_NO_DEFAULT_PARTITION, NULL, NULL);
+            return;
+        }
+    }
+    /* CPUs per node: tasks spread evenly, as Slurm's default block layout. */
+    int tasks_per_node = (int)((ntasks + nodes - 1) / nodes);
+    int cpus_per_node = tasks_per_node * (int)cpt;
+    int rc = sched_job_fits_partition(c, part, (int)nodes, cpus_per_node, (uint64_t)mem);
+    if (rc) {
+        ctld_reply(c, req, rc, NULL, NULL);
+        return;
+    }
+    if (check_str_array(c, req, "argv", &argv) < 0)
+        return;
+    if (check_str_array(c, req, "env", &env) < 0) {
+        json_decref(argv);
+        return;
+    }
+
+    struct passwd *pw = getpwuid(req->msg.uid);
+    struct group *gr = getgrgid(req->msg.gid);
+    if (pw)
+        snprintf(uname, sizeof(uname), "%s", pw->pw_name);
+    else
+        snprintf(uname, sizeof(uname), "%u", (unsigned)req->msg.uid);
+    if (gr)
+        snprintf(gname, sizeof(gname), "%s", gr->gr_name);
+    else
+        snprintf(gname, sizeof(gname), "%u", (unsigned)req->msg.gid);
+
+    job = xcalloc(1, sizeof(*job));
+    job->id = c->next_job_id;
+    job->name = xstrdup(name && *name ? name : "sbatch");
+    job->uid = req->msg.uid;
+    job->gid = req->msg.gid;
+    job->user = xstrdup(uname);
+    job->group = xstrdup(gname);
+    job->partition = xstrdup(part->conf->name);
+    job->state = JOB_PENDING;
+    job->reason = REASON_NONE;
+    job->submit_time = ctld_now();
+    if (tlim == SL_TIME_UNSET)
+        tlim = part->conf->default_time != SL_TIME_UNSET ? part->conf->default_time
+                                                         : part->conf->max_time;
+    job->time_limit = tlim;
+    job->nodes_req = (int)nodes;
+    job->ntasks = (int)ntasks;
+    job->cpus_per_task = (int)cpt;
+    job->mem_mb = (uint64_t)mem;
+    job->priority = 1;
+    job->work_dir = xstrdup(work_dir);
+    job->out = xstrdup(out);
+    job->err = xstrdup(err);
+    job->in = xstrdup(in);
+    job->submit_host = xstrdup(host);
+    job->account = xstrdup(account);
+    job->comment = xstrdup(comment);
+    job->command = xstrdup(command);
+    job->cancelled_by = -1;
+    job->pending_end_state = -1;
+    job->held = json_is_true(json_object_get(body, "hold"));
+    if (job->held)
+        job->reason = REASON_JOB_HELD_USER;
+
+    if (persist_job_insert(c, job, script, argv, env) < 0) {
+        json_decref(argv);
+        json_decref(env);
+        job_free(job);
+        ctld_reply(c, req, SL_E_DB, NULL, NULL);
+        return;
+    }
+    json_decref(argv);
+    json_decref(env);
+    c->next_job_id++;
+    job_insert(&c->jobs, job);
+    job_queue_add(&c->jobs, job);
+    c->sched_needed = true;
+    log_info("job %u submitted by %s to %s", job->id, job->user, job->partition);
+
+    json_t *reply = json_pack("{s:I}", "job_id", (json_int_t)job->id);
+    ctld_reply(c, req, 0, NULL, reply);
+    json_decref(reply);
+}
