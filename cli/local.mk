@@ -1,0 +1,34 @@
+# cli/: the Slurm-compatible tools.  What they share, and the pure parts
+# the unit tests link (format engine, option and directive parsing), is
+# a convenience library.
+noinst_LTLIBRARIES += cli/libcli.la
+cli_libcli_la_SOURCES = \
+	cli/common.h cli/common.c \
+	cli/format.h cli/format.c \
+	cli/cliutil.h cli/cliutil.c \
+	cli/sbatch_opt.h cli/sbatch_opt.c
+cli_libcli_la_CFLAGS = $(SL_CFLAGS)
+
+CLI_LIBS = cli/libcli.la $(SL_LIBS)
+
+bin_PROGRAMS += cli/sbatch cli/squeue cli/scancel cli/sinfo cli/scontrol
+
+cli_sbatch_SOURCES = cli/sbatch.c
+cli_sbatch_CFLAGS = $(SL_CFLAGS)
+cli_sbatch_LDADD = $(CLI_LIBS)
+
+cli_squeue_SOURCES = cli/squeue.c
+cli_squeue_CFLAGS = $(SL_CFLAGS)
+cli_squeue_LDADD = $(CLI_LIBS)
+
+cli_scancel_SOURCES = cli/scancel.c
+cli_scancel_CFLAGS = $(SL_CFLAGS)
+cli_scancel_LDADD = $(CLI_LIBS)
+
+cli_sinfo_SOURCES = cli/sinfo.c
+cli_sinfo_CFLAGS = $(SL_CFLAGS)
+cli_sinfo_LDADD = $(CLI_LIBS)
+
+cli_scontrol_SOURCES = cli/scontrol.c
+cli_scontrol_CFLAGS = $(SL_CFLAGS)
+cli_scontrol_LDADD = $(CLI_LIBS)

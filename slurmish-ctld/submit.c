@@ -132,7 +132,7 @@ void submit_handle(struct ctld *c, struct request *req)
 
     if (pname && *pname) {
         if (!(part = part_find(c, pname))) {
-            ctld_reply_errorf(c, req, SL_E_INVALID_PARTITION, "%s", pname);
+            ctld_reply(c, req, SL_E_INVALID_PARTITION, NULL, NULL);
             return;
         }
     } else {

@@ -1,5 +1,6 @@
 /* db.c - see db.h */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,0 +1,279 @@
+/* sbatch.c - submit a batch script to the controller.
+ *
+ * Input: sbatch [options] [script [args...]], or --wrap=CMD; the script
+ * comes from the file named, else from stdin.  Action: apply the
+ * script's #SBATCH directives, then the command line (which wins), and
+ * send one submit_job request.  Output: "Submitted batch job N", or N
+ * alone with --parsable.  Exit 0 on success, 1 on any error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cliutil.h"
+#include "common.h"
+#include "sbatch_opt.h"
+#include "util/xmalloc.h"
+
+extern char **environ;
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: sbatch [OPTIONS...] executable [args...]\n");
+}
+
+static void help(void)
+{
+    usage(stdout);
+    printf("\n"
+           "Parallel run options:\n"
+           "  -A, --account=name          charge job to specified account\n"
+           "      --comment=name          arbitrary comment\n"
+           "  -c, --cpus-per-task=ncpus   number of cpus required per task\n"
+           "  -D, --chdir=directory       set working directory for batch script\n"
+           "  -e, --error=err             file for batch script's standard error\n"
+           "  -H, --hold                  submit job in held state\n"
+           "  -i, --input=in              file for batch script's standard input\n"
+           "  -J, --job-name=jobname      name of job\n"
+           "  -n, --ntasks=ntasks         number of tasks to run\n"
+           "  -N, --nodes=N               number of nodes on which to run (N = min[-max])\n"
+           "  -o, --output=out            file for batch script's standard output\n"
+           "  -p, --partition=partition   partition requested\n"
+           "      --parsable              outputs only the jobid\n"
+           "  -Q, --quiet                 quiet mode (suppress informational messages)\n"
+           "  -t, --time=minutes          time limit\n"
+           "  -v, --verbose               verbose mode (multiple -v's increase verbosity)\n"
+           "      --wrap[=command string] wrap command string in a sh script and submit\n"
+           "\n"
+           "Constraint options:\n"
+           "      --mem=MB                minimum amount of real memory\n"
+           "\n"
+           "Help options:\n"
+           "  -h, --help                  show this help message\n"
+           "      --usage                 display brief usage message\n"
+           "\n"
+           "Other options:\n"
+           "  -V, --version               output version information and exit\n");
+}
+
+/* Read all of fp; NULL on a read error. */
+static char *read_all(FILE *fp, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = xmalloc(cap);
+    size_t r;
+
+    while ((r = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
+        n += r;
+        if (cap - n - 1 == 0)
+            buf = xrealloc(buf, cap *= 2);
+    }
+    if (ferror(fp)) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static char *absolute(const char *path)
+{
+    char cwd[PATH_MAX];
+
+    if (path[0] == '/')
+        return xstrdup(path);
+    if (!getcwd(cwd, sizeof(cwd)))
+        return xstrdup(path);
+    return xasprintf("%s/%s", cwd, path);
+}
+
+static void bad_option(const sl_error_t *err)
+{
+    if (err->text[0])
+        cli_error("%s", err->text);
+    fprintf(stderr, "Try \"sbatch --help\" for more information\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct sbatch_opts cl_opts, opts;
+    sl_error_t err;
+    int script_idx, rc;
+    char *script = NULL, *name = NULL, *command = NULL, *work_dir = NULL;
+    size_t len = 0;
+    char host[256] = "";
+    json_t *body, *reply = NULL, *args, *env;
+
+    cli_init("sbatch");
+    argv[0] = (char *)cli_prog; /* getopt names the tool as Slurm does */
+    sbatch_opts_init(&cl_opts);
+    /* First pass over the command line: find the script, honour --help. */
+    if ((script_idx = sbatch_opt_parse(&cl_opts, argc, argv, &err)) < 0) {
+        bad_option(&err);
+        return 1;
+    }
+    if (cl_opts.help) {
+        help();
+        return 0;
+    }
+    if (cl_opts.usage) {
+        usage(stdout);
+        return 0;
+    }
+    if (cl_opts.version) {
+        cli_print_version();
+        return 0;
+    }
+
+    sbatch_opts_init(&opts);
+    if (cl_opts.wrap) {
+        if (script_idx < argc) {
+            cli_error("script argument not permitted with --wrap option");
+            return 1;
+        }
+        script = cli_wrap_script(cl_opts.wrap);
+        name = xstrdup("wrap");
+        command = xstrdup("");
+    } else {
+        FILE *fp = stdin;
+        if (script_idx < argc) {
+            if (!(fp = fopen(argv[script_idx], "r"))) {
+                cli_error("Unable to open file %s", argv[script_idx]);
+                return 1;
+            }
+        }
+        script = read_all(fp, &len);
+        if (fp != stdin)
+            fclose(fp);
+        if (!script) {
+            cli_error("Unable to read batch script: %s", strerror(errno));
+            return 1;
+        }
+        if (len == 0) {
+            cli_error("Batch script is empty!");
+            return 1;
+        }
+        if (strlen(script) != len) {
+            cli_error("The batch script contains a NUL character");
+            return 1;
+        }
+        if (!cli_script_has_shebang(script)) {
+            cli_error("This does not look like a batch script.  The first");
+            cli_error("line must start with #! followed by the path to an interpreter.");
+            cli_error("For instance: #!/bin/sh");
+            return 1;
+        }
+        if (script_idx < argc) {
+            const char *base = strrchr(argv[script_idx], '/');
+            name = xstrdup(base ? base + 1 : argv[script_idx]);
+            command = absolute(argv[script_idx]);
+        } else {
+            name = xstrdup("sbatch");
+            command = xstrdup("");
+        }
+        /* #SBATCH directives first... */
+        char **dargv;
+        int dargc = cli_sbatch_directives(script, "sbatch", &dargv, &err);
+        if (dargc < 0) {
+            cli_error("Invalid #SBATCH directive: %s", err.text);
+            return 1;
+        }
+        int end = sbatch_opt_parse(&opts, dargc, dargv, &err);
+        if (end < 0 || end < dargc) {
+            if (end >= 0)
+                cli_error("Invalid directive found in batch script: %s", dargv[end]);
+            else if (err.text[0])
+                cli_error("%s (in a #SBATCH directive)", err.text);
+            else
+                cli_error("Invalid option in the #SBATCH directives of the batch script");
+            cli_argv_free(dargv);
+            return 1;
+        }
+        cli_argv_free(dargv);
+    }
+    /* ...then the input environment variables... */
+    if (sbatch_opt_env(&opts, &err) < 0) {
+        cli_error("%s", err.text);
+        return 1;
+    }
+    /* ...then the command line, which overrides them all. */
+    if (sbatch_opt_parse(&opts, argc, argv, &err) < 0) {
+        bad_option(&err);
+        return 1;
+    }
+    if (opts.job_name)
+        free(name), name = xstrdup(opts.job_name);
+    {
+        /* the job starts in -D or here; send it resolved, as Slurm does */
+        char resolved[PATH_MAX];
+        const char *dir = opts.chdir ? opts.chdir : ".";
+        work_dir = realpath(dir, resolved) ? xstrdup(resolved) : absolute(dir);
+    }
+    gethostname(host, sizeof(host) - 1);
+
+    body = json_object();
+    json_object_set_new(body, "script", json_string(script));
+    args = json_array();
+    for (int i = script_idx + 1; i < argc && !opts.wrap; i++)
+        json_array_append_new(args, json_string(argv[i]));
+    json_object_set_new(body, "argv", args);
+    json_object_set_new(body, "name", json_string(name));
+    env = json_array();
+    for (char **e = environ; e && *e; e++)
+        if (strchr(*e, '='))
+            json_array_append_new(env, json_string(*e));
+    json_object_set_new(body, "env", env);
+    json_object_set_new(body, "work_dir", json_string(work_dir));
+    if (opts.partition)
+        json_object_set_new(body, "partition", json_string(opts.partition));
+    json_object_set_new(body, "nodes", json_integer(opts.nodes > 0 ? opts.nodes : 1));
+    json_object_set_new(body, "ntasks", json_integer(opts.ntasks > 0 ? opts.ntasks : 1));
+    json_object_set_new(body, "cpus_per_task",
+                        json_integer(opts.cpus_per_task > 0 ? opts.cpus_per_task : 1));
+    json_object_set_new(body, "mem_mb", json_integer(opts.mem_set ? (json_int_t)opts.mem_mb : 0));
+    json_object_set_new(body, "time_limit", json_integer(opts.time_limit));
+    if (opts.output)
+        json_object_set_new(body, "stdout", json_string(opts.output));
+    if (opts.error)
+        json_object_set_new(body, "stderr", json_string(opts.error));
+    if (opts.input)
+        json_object_set_new(body, "stdin", json_string(opts.input));
+    json_object_set_new(body, "submit_host", json_string(host));
+    json_object_set_new(body, "account", json_string(opts.account ? opts.account : ""));
+    json_object_set_new(body, "comment", json_string(opts.comment ? opts.comment : ""));
+    json_object_set_new(body, "command", json_string(command));
+    if (opts.hold)
+        json_object_set_new(body, "hold", json_true());
+
+    int ret = 1;
+    if (cli_request(SL_MSG_SUBMIT_JOB, body, &reply, &rc, &err) < 0) {
+        cli_error("Batch job submission failed: %s", err.text);
+    } else {
+        long long id = cli_jint(reply, "job_id", -1);
+        if (id < 0) {
+            cli_error("Batch job submission failed: reply carries no job id");
+        } else {
+            if (opts.parsable)
+                printf("%lld\n", id);
+            else if (!opts.quiet)
+                printf("Submitted batch job %lld\n", id);
+            ret = 0;
+        }
+    }
+    json_decref(reply);
+    json_decref(body);
+    free(script);
+    free(name);
+    free(command);
+    free(work_dir);
+    sbatch_opts_clear(&opts);
+    sbatch_opts_clear(&cl_opts);
+    cli_fini();
+    return ret;
+}

@@ -1,0 +1,218 @@
+/* sbatch_opt.c - sbatch option parsing; see sbatch_opt.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "sbatch_opt.h"
+#include "util/parse.h"
+#include "util/xmalloc.h"
+
+enum {
+    OPT_MEM = 0x100,
+    OPT_COMMENT,
+    OPT_PARSABLE,
+    OPT_WRAP,
+    OPT_USAGE,
+};
+
+static const struct option long_opts[] = {
+    {"account", required_argument, NULL, 'A'},
+    {"cpus-per-task", required_argument, NULL, 'c'},
+    {"chdir", required_argument, NULL, 'D'},
+    {"error", required_argument, NULL, 'e'},
+    {"hold", no_argument, NULL, 'H'},
+    {"input", required_argument, NULL, 'i'},
+    {"job-name", required_argument, NULL, 'J'},
+    {"nodes", required_argument, NULL, 'N'},
+    {"ntasks", required_argument, NULL, 'n'},
+    {"output", required_argument, NULL, 'o'},
+    {"partition", required_argument, NULL, 'p'},
+    {"quiet", no_argument, NULL, 'Q'},
+    {"time", required_argument, NULL, 't'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {"usage", no_argument, NULL, OPT_USAGE},
+    {"mem", required_argument, NULL, OPT_MEM},
+    {"comment", required_argument, NULL, OPT_COMMENT},
+    {"parsable", no_argument, NULL, OPT_PARSABLE},
+    {"wrap", required_argument, NULL, OPT_WRAP},
+    {NULL, 0, NULL, 0},
+};
+
+void sbatch_opts_init(struct sbatch_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->nodes = o->ntasks = o->cpus_per_task = -1;
+    o->time_limit = SL_TIME_UNSET;
+}
+
+void sbatch_opts_clear(struct sbatch_opts *o)
+{
+    free(o->job_name);
+    free(o->partition);
+    free(o->output);
+    free(o->error);
+    free(o->input);
+    free(o->chdir);
+    free(o->account);
+    free(o->comment);
+    free(o->wrap);
+    sbatch_opts_init(o);
+}
+
+static void set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = xstrdup(v);
+}
+
+static int parse_count(const char *s, const char *what, int *out, sl_error_t *err)
+{
+    char *end;
+
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 1000000)
+        return errprintf(err, "Invalid numeric value \"%s\" for %s.", s, what);
+    *out = (int)v;
+    return 0;
+}
+
+/* -N takes N or MIN-MAX; the minimum is what we schedule on. */
+static int parse_nodes(const char *s, int *out, sl_error_t *err)
+{
+    char *end;
+
+    errno = 0;
+    long lo = strtol(s, &end, 10);
+    if (errno || end == s || lo < 1 || lo > 1000000)
+        goto bad;
+    if (*end == '-') {
+        const char *hs = end + 1;
+        long hi = strtol(hs, &end, 10);
+        if (end == hs || hi < lo)
+            goto bad;
+    }
+    if (*end)
+        goto bad;
+    *out = (int)lo;
+    return 0;
+bad:
+    return errprintf(err, "Invalid node count specification for --nodes: \"%s\"", s);
+}
+
+int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *err)
+{
+    int c;
+    sl_error_t e;
+
+    if (err)
+        err->text[0] = '\0';
+    optind = 0; /* full re-initialisation: we parse several vectors */
+    while ((c = getopt_long(argc, argv, "+A:c:D:e:Hi:J:N:n:o:p:Qt:vVh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'A':
+            set_str(&o->account, optarg);
+            break;
+        case 'c':
+            if (parse_count(optarg, "--cpus-per-task", &o->cpus_per_task, err) < 0)
+                return -1;
+            break;
+        case 'D':
+            set_str(&o->chdir, optarg);
+            break;
+        case 'e':
+            set_str(&o->error, optarg);
+            break;
+        case 'H':
+            o->hold = true;
+            break;
+        case 'i':
+            set_str(&o->input, optarg);
+            break;
+        case 'J':
+            set_str(&o->job_name, optarg);
+            break;
+        case 'N':
+            if (parse_nodes(optarg, &o->nodes, err) < 0)
+                return -1;
+            break;
+        case 'n':
+            if (parse_count(optarg, "--ntasks", &o->ntasks, err) < 0)
+                return -1;
+            break;
+        case 'o':
+            set_str(&o->output, optarg);
+            break;
+        case 'p':
+            set_str(&o->partition, optarg);
+            break;
+        case 'Q':
+            o->quiet = true;
+            break;
+        case 't':
+            if (parse_time_limit(optarg, &o->time_limit, &e) < 0)
+                return errprintf(err, "Invalid time limit specification for --time: %s", e.text);
+            break;
+        case 'v':
+            o->verbose++;
+            break;
+        case 'V':
+            o->version = true;
+            break;
+        case 'h':
+            o->help = true;
+            break;
+        case OPT_USAGE:
+            o->usage = true;
+            break;
+        case OPT_MEM:
+            if (parse_size_mb(optarg, &o->mem_mb, &e) < 0)
+                return errprintf(err, "Invalid memory specification for --mem: %s", e.text);
+            o->mem_set = true;
+            break;
+        case OPT_COMMENT:
+            set_str(&o->comment, optarg);
+            break;
+        case OPT_PARSABLE:
+            o->parsable = true;
+            break;
+        case OPT_WRAP:
+            set_str(&o->wrap, optarg);
+            break;
+        default: /* getopt printed the problem */
+            return -1;
+        }
+    }
+    return optind;
+}
+
+int sbatch_opt_env(struct sbatch_opts *o, sl_error_t *err)
+{
+    static const struct {
+        const char *var, *opt;
+    } vars[] = {
+        {"SBATCH_JOB_NAME", "--job-name"}, {"SBATCH_PARTITION", "--partition"},
+        {"SBATCH_TIMELIMIT", "--time"},    {"SBATCH_ACCOUNT", "--account"},
+        {"SBATCH_MEM_PER_NODE", "--mem"},
+    };
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i].var);
+        if (!v || !*v)
+            continue;
+        char *arg = xasprintf("%s=%s", vars[i].opt, v);
+        char *argv[] = {"sbatch", arg, NULL};
+        sl_error_t e;
+        int rc = sbatch_opt_parse(o, 2, argv, &e);
+        free(arg);
+        if (rc < 0)
+            return errprintf(err, "%s: %s", vars[i].var, e.text);
+    }
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* sbatch_opt.h - sbatch's options, from #SBATCH lines and the command line.
+ *
+ * sbatch applies the #SBATCH directives of the script first, then its
+ * input environment variables, then the command line, so an option given
+ * on the command line wins.
+ * sbatch_opt_parse() applies one argv vector to the options; main()
+ * calls it for the directives, then for the command line.  Pure (no
+ * cluster), unit-tested in tests/unit/test_cli_sbatch.c.
+ */
+#ifndef SL_CLI_SBATCH_OPT_H
+#define SL_CLI_SBATCH_OPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+struct sbatch_opts {
+    char *job_name, *partition, *output, *error, *input, *chdir, *account, *comment, *wrap;
+    int nodes;          /* -1 = not given */
+    int ntasks;         /* -1 = not given */
+    int cpus_per_task;  /* -1 = not given */
+    int64_t time_limit; /* seconds; SL_TIME_UNSET = not given */
+    uint64_t mem_mb;
+    bool mem_set;
+    bool parsable, quiet, hold, help, usage, version;
+    int verbose;
+};
+
+void sbatch_opts_init(struct sbatch_opts *o);
+void sbatch_opts_clear(struct sbatch_opts *o);
+
+/* Apply the options in argv[1..] (argv[0] names the program in getopt's
+ * messages).  Stops at the first non-option argument (the script) and
+ * returns its index (argc if none).  Returns -1 on a bad option: getopt
+ * has printed unknown options itself; a bad value is described in err
+ * (err->text empty when getopt already spoke). */
+int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *err);
+
+/* Apply Slurm's input environment variables (SBATCH_JOB_NAME,
+ * SBATCH_PARTITION, SBATCH_TIMELIMIT, SBATCH_ACCOUNT, SBATCH_MEM_PER_NODE).
+ * They rank between #SBATCH directives and the command line.  Returns -1
+ * with err naming the variable on a bad value. */
+int sbatch_opt_env(struct sbatch_opts *o, sl_error_t *err);
+
+#endif

@@ -1,0 +1,578 @@
+/* scontrol.c - view the controller's jobs, nodes and partitions.
+ *
+ * Input: scontrol [-o] COMMAND, or commands one per line on stdin when
+ * none is given.  Commands: show job|node|partition [NAME], ping,
+ * version, help, quit.  Output: records as Slurm's scontrol prints them,
+ * "Key=Value" pairs over indented lines (one line each with -o), a blank
+ * line between records.  Exit 0, or 1 if a command failed.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cliutil.h"
+#include "common.h"
+#include "proto/errors.h"
+#include "types.h"
+#include "util/xmalloc.h"
+
+static bool oneliner;
+static bool quiet;
+
+/* A record under construction: fields are appended; "\n   " starts a
+ * new line of the record (a single space with -o). */
+struct rec {
+    char *buf;
+    size_t len, cap;
+};
+
+static void rec_add(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rec_add(struct rec *r, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    size_t l = strlen(s);
+    while (r->len + l + 1 > r->cap)
+        r->buf = xrealloc(r->buf, r->cap = r->cap ? r->cap * 2 : 256);
+    memcpy(r->buf + r->len, s, l + 1);
+    r->len += l;
+    free(s);
+}
+
+static void rec_line(struct rec *r)
+{
+    rec_add(r, oneliner ? " " : "\n   ");
+}
+
+static void rec_print(struct rec *r)
+{
+    printf("%s\n", r->buf ? r->buf : "");
+    if (!oneliner)
+        printf("\n");
+    free(r->buf);
+    memset(r, 0, sizeof(*r));
+}
+
+static const char *or_null(const char *s)
+{
+    return (s && *s) ? s : "(null)";
+}
+
+static void print_job(const json_t *j, time_t now)
+{
+    struct rec r = {0};
+    char b1[64], b2[64], b3[64];
+    int st = job_state_from_name(cli_jstr(j, "state"));
+    long long start = cli_jint(j, "start_time", 0), end = cli_jint(j, "end_time", 0);
+    long long limit = cli_jint(j, "time_limit", -1), run = 0;
+    long long nodes = cli_jint(j, "num_nodes", 0), cpus = cli_jint(j, "num_cpus", 0);
+    long long mem = cli_jint(j, "mem_per_node_mb", 0);
+
+    if (start > 0 && st != JOB_PENDING) {
+        if (st >= 0 && job_state_is_final(st) && end >= start)
+            run = end - start;
+        else if (now > start)
+            run = now - start;
+    }
+    /* A running job is expected to end when its time limit runs out. */
+    if (end <= 0 && start > 0 && limit >= 0 && !(st >= 0 && job_state_is_final(st)))
+        end = start + limit;
+
+    rec_add(&r, "JobId=%lld JobName=%s", cli_jint(j, "job_id", 0), cli_jstr(j, "name"));
+    rec_line(&r);
+    rec_add(&r, "UserId=%s(%lld) GroupId=%s(%lld) MCS_label=N/A", cli_jstr(j, "user"),
+            cli_jint(j, "uid", -1), cli_jstr(j, "group"), cli_jint(j, "gid", -1));
+    rec_line(&r);
+    rec_add(&r, "Priority=%lld Nice=0 Account=%s", cli_jint(j, "priority", 0),
+            or_null(cli_jstr(j, "account")));
+    rec_line(&r);
+    rec_add(&r, "JobState=%s Reason=%s Dependency=(null)", cli_jstr(j, "state"),
+            *cli_jstr(j, "reason") ? cli_jstr(j, "reason") : "None");
+    rec_line(&r);
+    rec_add(&r, "BatchFlag=1 ExitCode=%lld:%lld", cli_jint(j, "exit_status", 0),
+            cli_jint(j, "exit_signal", 0));
+    rec_line(&r);
+    if (limit == -2)
+        snprintf(b2, sizeof(b2), "Partition_Limit");
+    else
+        cli_secs2clock(limit, b2, sizeof(b2));
+    rec_add(&r, "RunTime=%s TimeLimit=%s TimeMin=N/A", cli_secs2clock(run, b1, sizeof(b1)), b2);
+    rec_line(&r);
+    cli_iso_time(cli_jint(j, "submit_time", 0), "Unknown", b1, sizeof(b1));
+    rec_add(&r, "SubmitTime=%s EligibleTime=%s", b1, b1);
+    rec_line(&r);
+    rec_add(&r, "StartTime=%s EndTime=%s Deadline=N/A",
+            cli_iso_time(start, "Unknown", b1, sizeof(b1)),
+            cli_iso_time(end, "Unknown", b3, sizeof(b3)));
+    rec_line(&r);
+    rec_add(&r, "Partition=%s AllocNode:Sid=%s:*", cli_jstr(j, "partition"),
+            or_null(cli_jstr(j, "submit_host")));
+    rec_line(&r);
+    rec_add(&r, "NodeList=%s", or_null(cli_jstr(j, "nodes")));
+    rec_line(&r);
+    rec_add(&r, "BatchHost=%s", or_null(cli_jstr(j, "batch_host")));
+    rec_line(&r);
+    rec_add(&r, "NumNodes=%lld NumCPUs=%lld NumTasks=%lld CPUs/Task=%lld", nodes, cpus,
+            cli_jint(j, "num_tasks", 1), cli_jint(j, "cpus_per_task", 1));
+    rec_line(&r);
+    rec_add(&r, "TRES=cpu=%lld,mem=%s,node=%lld", cpus,
+            cli_mem_str((uint64_t)(mem > 0 ? mem : 0) * (nodes > 0 ? nodes : 1), b1, sizeof(b1)),
+            nodes);
+    rec_line(&r);
+    rec_add(&r, "MinCPUsNode=%lld MinMemoryNode=%s MinTmpDiskNode=0",
+            cli_jint(j, "cpus_per_task", 1), cli_mem_str(mem > 0 ? mem : 0, b1, sizeof(b1)));
+    rec_line(&r);
+    rec_add(&r, "Command=%s", or_null(cli_jstr(j, "command")));
+    rec_line(&r);
+    rec_add(&r, "WorkDir=%s", cli_jstr(j, "work_dir"));
+    if (*cli_jstr(j, "comment")) {
+        rec_line(&r);
+        rec_add(&r, "Comment=%s", cli_jstr(j, "comment"));
+    }
+
+    /* File names are shown with their patterns expanded, as Slurm does. */
+    const char *batch_host = cli_jstr(j, "batch_host");
+    struct cli_job_names names = {
+        .job_id = cli_jint(j, "job_id", 0),
+        .user = cli_jstr(j, "user"),
+        .name = cli_jstr(j, "name"),
+        .node = *batch_host ? batch_host : NULL,
+        .work_dir = cli_jstr(j, "work_dir"),
+    };
+    const char *out = *cli_jstr(j, "stdout") ? cli_jstr(j, "stdout") : "slurm-%j.out";
+    const char *err = *cli_jstr(j, "stderr") ? cli_jstr(j, "stderr") : out;
+    const char *in = *cli_jstr(j, "stdin") ? cli_jstr(j, "stdin") : "/dev/null";
+    char *eo = cli_expand_stdio(out, &names), *ee = cli_expand_stdio(err, &names);
+    char *ei = cli_expand_stdio(in, &names);
+    rec_line(&r);
+    rec_add(&r, "StdErr=%s", ee);
+    rec_line(&r);
+    rec_add(&r, "StdIn=%s", ei);
+    rec_line(&r);
+    rec_add(&r, "StdOut=%s", eo);
+    free(eo);
+    free(ee);
+    free(ei);
+    rec_print(&r);
+}
+
+static void print_node(const json_t *n)
+{
+    struct rec r = {0};
+    char b1[512], b2[64], b3[64];
+    long long gpus = cli_jint(n, "gpus", 0);
+    const char *gtype = cli_jstr(n, "gpu_type");
+    char gres[128];
+
+    if (gpus > 0)
+        snprintf(gres, sizeof(gres), *gtype ? "gpu:%s:%lld" : "gpu%s:%lld", gtype, gpus);
+    else
+        snprintf(gres, sizeof(gres), "(null)");
+    rec_add(&r, "NodeName=%s", cli_jstr(n, "name"));
+    rec_line(&r);
+    rec_add(&r, "CPUAlloc=%lld CPUEfctv=%lld CPUTot=%lld", cli_jint(n, "cpus_alloc", 0),
+            cli_jint(n, "cpus", 0), cli_jint(n, "cpus", 0));
+    rec_line(&r);
+    cli_jjoin(n, "features", ",", b1, sizeof(b1));
+    rec_add(&r, "AvailableFeatures=%s", or_null(b1));
+    rec_line(&r);
+    rec_add(&r, "ActiveFeatures=%s", or_null(b1));
+    rec_line(&r);
+    rec_add(&r, "Gres=%s", gres);
+    rec_line(&r);
+    rec_add(&r, "NodeAddr=%s NodeHostName=%s Port=%lld", or_null(cli_jstr(n, "address")),
+            cli_jstr(n, "name"), cli_jint(n, "port", 0));
+    rec_line(&r);
+    rec_add(&r, "RealMemory=%lld AllocMem=%lld", cli_jint(n, "memory_mb", 0),
+            cli_jint(n, "memory_alloc_mb", 0));
+    rec_line(&r);
+    rec_add(&r, "State=%s",
+            *cli_jstr(n, "state_long") ? cli_jstr(n, "state_long") : cli_jstr(n, "state"));
+    rec_line(&r);
+    cli_jjoin(n, "partitions", ",", b1, sizeof(b1));
+    rec_add(&r, "Partitions=%s", or_null(b1));
+    rec_line(&r);
+    rec_add(&r, "BootTime=%s LastHeartbeat=%s",
+            cli_iso_time(cli_jint(n, "boot_time", 0), "None", b2, sizeof(b2)),
+            cli_iso_time(cli_jint(n, "last_heartbeat", 0), "None", b3, sizeof(b3)));
+    rec_line(&r);
+    rec_add(&r, "CfgTRES=cpu=%lld,mem=%s", cli_jint(n, "cpus", 0),
+            cli_mem_str(cli_jint(n, "memory_mb", 0), b2, sizeof(b2)));
+    if (gpus > 0)
+        rec_add(&r, ",gres/gpu=%lld", gpus);
+    rec_line(&r);
+    if (cli_jint(n, "cpus_alloc", 0) > 0)
+        rec_add(&r, "AllocTRES=cpu=%lld,mem=%s", cli_jint(n, "cpus_alloc", 0),
+                cli_mem_str(cli_jint(n, "memory_alloc_mb", 0), b2, sizeof(b2)));
+    else
+        rec_add(&r, "AllocTRES=");
+    rec_line(&r);
+    rec_add(&r, "NodeGroup=%s Spot=%s PricePerHour=%.4f", or_null(cli_jstr(n, "group")),
+            cli_jbool(n, "spot") ? "YES" : "NO",
+            json_number_value(json_object_get(n, "price_per_hour")));
+    if (*cli_jstr(n, "reason")) {
+        rec_line(&r);
+        rec_add(&r, "Reason=%s", cli_jstr(n, "reason"));
+    }
+    rec_print(&r);
+}
+
+static const char *limit_str(long long secs, const char *unset, char *buf, size_t size)
+{
+    if (secs == -2)
+        return unset;
+    return cli_secs2clock(secs, buf, size);
+}
+
+static void print_partition(const json_t *p)
+{
+    struct rec r = {0};
+    char b1[64], b2[64], groups[512];
+    long long maxn = cli_jint(p, "max_nodes", -1);
+
+    rec_add(&r, "PartitionName=%s", cli_jstr(p, "name"));
+    rec_line(&r);
+    rec_add(&r, "AllowGroups=ALL AllowAccounts=ALL AllowQos=ALL");
+    rec_line(&r);
+    rec_add(&r, "AllocNodes=ALL Default=%s", cli_jbool(p, "default") ? "YES" : "NO");
+    rec_line(&r);
+    rec_add(&r, "DefaultTime=%s",
+            limit_str(cli_jint(p, "default_time", -2), "NONE", b1, sizeof(b1)));
+    rec_line(&r);
+    if (maxn < 0)
+        snprintf(b2, sizeof(b2), "UNLIMITED");
+    else
+        snprintf(b2, sizeof(b2), "%lld", maxn);
+    rec_add(&r, "MaxNodes=%s MaxTime=%s MinNodes=0", b2,
+            limit_str(cli_jint(p, "max_time", -1), "UNLIMITED", b1, sizeof(b1)));
+    rec_line(&r);
+    cli_jjoin(p, "node_groups", ",", groups, sizeof(groups));
+    rec_add(&r, "NodeSets=%s", or_null(groups));
+    rec_line(&r);
+    rec_add(&r, "Nodes=%s", or_null(cli_jstr(p, "nodes")));
+    rec_line(&r);
+    rec_add(&r, "PriorityTier=%lld", cli_jint(p, "priority_tier", 1));
+    rec_line(&r);
+    rec_add(&r, "State=%s TotalCPUs=%lld TotalNodes=%lld", cli_jstr(p, "state"),
+            cli_jint(p, "total_cpus", 0), cli_jint(p, "total_nodes", 0));
+    rec_print(&r);
+}
+
+static int cmp_job_id(const void *a, const void *b)
+{
+    long long x = cli_jint(*(json_t *const *)a, "job_id", 0);
+    long long y = cli_jint(*(json_t *const *)b, "job_id", 0);
+    return x < y ? -1 : x > y;
+}
+
+static int show_jobs(const char *id_arg)
+{
+    json_t *body = json_object(), *reply = NULL, *jobs, *j;
+    sl_error_t err;
+    int rc, ret = 1;
+    size_t i, n;
+
+    if (id_arg) {
+        long id = cli_parse_jobid(id_arg);
+        if (id < 0) {
+            fprintf(stderr, "slurm_load_jobs error: Invalid job id specified\n");
+            json_decref(body);
+            return 1;
+        }
+        json_object_set_new(body, "job_ids", json_pack("[I]", (json_int_t)id));
+    }
+    if (cli_request(SL_MSG_QUERY_JOBS, body, &reply, &rc, &err) < 0) {
+        fprintf(stderr, "slurm_load_jobs error: %s\n", err.text);
+        goto out;
+    }
+    jobs = json_object_get(reply, "jobs");
+    n = json_array_size(jobs);
+    if (n == 0) {
+        if (id_arg) {
+            fprintf(stderr, "slurm_load_jobs error: %s\n", sl_strerror(SL_E_INVALID_JOB_ID));
+            goto out;
+        }
+        printf("No jobs in the system\n");
+        ret = 0;
+        goto out;
+    }
+    json_t **v = xcalloc(n, sizeof(*v));
+    json_array_foreach(jobs, i, j) v[i] = j;
+    qsort(v, n, sizeof(*v), cmp_job_id);
+    time_t now = cli_jint(reply, "time", 0);
+    if (now <= 0)
+        now = time(NULL);
+    for (i = 0; i < n; i++)
+        print_job(v[i], now);
+    free(v);
+    ret = 0;
+out:
+    json_decref(reply);
+    json_decref(body);
+    return ret;
+}
+
+static int show_nodes(const char *name)
+{
+    json_t *body = json_object(), *reply = NULL, *n;
+    sl_error_t err;
+    int rc, ret = 1;
+    size_t i, shown = 0;
+
+    if (name)
+        json_object_set_new(body, "nodes", json_pack("[s]", name));
+    if (cli_request(SL_MSG_QUERY_NODES, body, &reply, &rc, &err) < 0) {
+        if (name && rc == SL_E_INVALID_NODE_NAME)
+            printf("Node %s not found\n", name);
+        else
+            fprintf(stderr, "slurm_load_node error: %s\n", err.text);
+        goto out;
+    }
+    json_array_foreach(json_object_get(reply, "nodes"), i, n)
+    {
+        if (name && strcmp(cli_jstr(n, "name"), name))
+            continue;
+        print_node(n);
+        shown++;
+    }
+    if (!shown) {
+        if (name) {
+            printf("Node %s not found\n", name);
+            goto out;
+        }
+        printf("No nodes in the system\n");
+    }
+    ret = 0;
+out:
+    json_decref(reply);
+    json_decref(body);
+    return ret;
+}
+
+static int show_partitions(const char *name)
+{
+    json_t *body = json_object(), *reply = NULL, *p;
+    sl_error_t err;
+    int rc, ret = 1;
+    size_t i, shown = 0;
+
+    if (name)
+        json_object_set_new(body, "partitions", json_pack("[s]", name));
+    if (cli_request(SL_MSG_QUERY_PARTITIONS, body, &reply, &rc, &err) < 0) {
+        if (name && rc == SL_E_INVALID_PARTITION)
+            printf("Partition %s not found\n", name);
+        else
+            fprintf(stderr, "slurm_load_partitions error: %s\n", err.text);
+        goto out;
+    }
+    json_array_foreach(json_object_get(reply, "partitions"), i, p)
+    {
+        if (name && strcmp(cli_jstr(p, "name"), name))
+            continue;
+        print_partition(p);
+        shown++;
+    }
+    if (!shown) {
+        if (name) {
+            printf("Partition %s not found\n", name);
+            goto out;
+        }
+        printf("No partitions in the system\n");
+    }
+    ret = 0;
+out:
+    json_decref(reply);
+    json_decref(body);
+    return ret;
+}
+
+static int ping(void)
+{
+    json_t *reply = NULL;
+    sl_error_t err;
+    int rc;
+    const struct sl_conf *conf = cli_conf();
+
+    if (cli_request(SL_MSG_PING, NULL, &reply, &rc, &err) < 0) {
+        printf("Slurmctld(primary) at %s is DOWN\n", conf->ctld_host);
+        return 1;
+    }
+    printf("Slurmctld(primary) at %s is UP\n",
+           *cli_jstr(reply, "host") ? cli_jstr(reply, "host") : conf->ctld_host);
+    json_decref(reply);
+    return 0;
+}
+
+static void help(void)
+{
+    printf("scontrol [<OPTION>] [<COMMAND>]\n"
+           "    Valid <OPTION> values are:\n"
+           "     -h or --help: equivalent to \"help\" command\n"
+           "     -o or --oneliner: equivalent to \"oneliner\" command\n"
+           "     -Q or --quiet: equivalent to \"quiet\" command\n"
+           "     -V or --version: equivalent to \"version\" command\n"
+           "\n"
+           "  <keyword> may be omitted from the execute line and scontrol will execute\n"
+           "  in interactive mode. It will process commands as entered until explicitly\n"
+           "  terminated.\n"
+           "\n"
+           "    Valid <COMMAND> values are:\n"
+           "     exit                     terminate scontrol\n"
+           "     help                     print this description of use.\n"
+           "     oneliner                 report output one record per line.\n"
+           "     ping                     print status of slurmctld daemons.\n"
+           "     quiet                    print no messages other than error messages.\n"
+           "     quit                     terminate this command.\n"
+           "     show <ENTITY> [<ID>]     display state of identified entity, default\n"
+           "                              is all records.\n"
+           "     version                  display tool version number.\n"
+           "\n"
+           "  <ENTITY> may be \"job\", \"node\" or \"partition\".\n");
+}
+
+/* Slurm accepts an unambiguous prefix of a keyword, at least min long. */
+static bool keyword(const char *arg, const char *word, size_t min)
+{
+    size_t l = strlen(arg);
+    return l >= min && l <= strlen(word) && !strncasecmp(arg, word, l);
+}
+
+/* Run one command; *quit set by exit/quit.  Returns 0 or 1. */
+static int run_command(int argc, char **argv, bool *quit)
+{
+    const char *cmd = argv[0];
+
+    if (keyword(cmd, "show", 3)) {
+        if (argc < 2) {
+            fprintf(stderr, "too few arguments for keyword:%s\n", cmd);
+            return 1;
+        }
+        if (argc > 3) {
+            fprintf(stderr, "too many arguments for keyword:%s\n", cmd);
+            return 1;
+        }
+        const char *ent = argv[1], *id = argc > 2 ? argv[2] : NULL;
+        if (keyword(ent, "jobs", 3) || keyword(ent, "jobid", 3))
+            return show_jobs(id);
+        if (keyword(ent, "nodes", 1) || keyword(ent, "nodename", 5))
+            return show_nodes(id);
+        if (keyword(ent, "partitions", 1) || keyword(ent, "partitionname", 10))
+            return show_partitions(id);
+        fprintf(stderr, "invalid entity:%s for keyword:%s \n", ent, cmd);
+        return 1;
+    }
+    if (keyword(cmd, "ping", 2))
+        return ping();
+    if (keyword(cmd, "version", 2)) {
+        cli_print_version();
+        return 0;
+    }
+    if (keyword(cmd, "help", 2)) {
+        help();
+        return 0;
+    }
+    if (keyword(cmd, "oneliner", 1)) {
+        oneliner = true;
+        return 0;
+    }
+    if (keyword(cmd, "quiet", 4)) {
+        quiet = true;
+        return 0;
+    }
+    if (keyword(cmd, "quit", 4) || keyword(cmd, "exit", 1)) {
+        *quit = true;
+        return 0;
+    }
+    fprintf(stderr, "invalid keyword: %s\n", cmd);
+    return 1;
+}
+
+/* No command on the line: read commands from stdin, one per line. */
+static int interactive(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    bool quit = false, tty = isatty(STDIN_FILENO);
+    int ret = 0;
+
+    while (!quit) {
+        if (tty) {
+            printf("scontrol: ");
+            fflush(stdout);
+        }
+        if (getline(&line, &cap, stdin) < 0)
+            break;
+        char *words[8];
+        int n = 0;
+        char *save = NULL;
+        for (char *w = strtok_r(line, " \t\r\n", &save); w && n < 8;
+             w = strtok_r(NULL, " \t\r\n", &save))
+            words[n++] = w;
+        if (n == 0)
+            continue;
+        if (run_command(n, words, &quit))
+            ret = 1;
+    }
+    free(line);
+    return ret;
+}
+
+enum { OPT_USAGE = 0x100 };
+
+static const struct option long_opts[] = {
+    {"oneliner", no_argument, NULL, 'o'},    {"quiet", no_argument, NULL, 'Q'},
+    {"details", no_argument, NULL, 'd'},     {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},     {"help", no_argument, NULL, 'h'},
+    {"usage", no_argument, NULL, OPT_USAGE}, {NULL, 0, NULL, 0},
+};
+
+int main(int argc, char **argv)
+{
+    int c, ret;
+    bool quit = false;
+
+    cli_init("scontrol");
+    argv[0] = (char *)cli_prog; /* getopt names the tool as Slurm does */
+    /* '+': the command's own words may look like options */
+    while ((c = getopt_long(argc, argv, "+oQdvVh", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            oneliner = true;
+            break;
+        case 'Q':
+            quiet = true;
+            break;
+        case 'd':
+        case 'v':
+            break;
+        case 'V':
+            cli_print_version();
+            return 0;
+        case 'h':
+        case OPT_USAGE:
+            help();
+            return 0;
+        default:
+            fprintf(stderr, "Try \"scontrol --help\" for more information\n");
+            return 1;
+        }
+    }
+    if (optind >= argc)
+        ret = interactive();
+    else
+        ret = run_command(argc - optind, argv + optind, &quit);
+    cli_fini();
+    return ret;
+}

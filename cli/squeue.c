@@ -1,0 +1,483 @@
+/* squeue.c - view the job queue.
+ *
+ * Input: filters (-j -u -t -p --me) and an output format (-o, -l).
+ * Action: one query_jobs request; jobs are filtered again here (the
+ * default hides finished jobs unless -j or -t asks for them), sorted as
+ * Slurm's default "P,t,-p" (partition, state, then priority down), and
+ * printed through the format engine.  Exit 0, or 1 on any error.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cliutil.h"
+#include "common.h"
+#include "format.h"
+#include "types.h"
+#include "util/parse.h"
+#include "util/xmalloc.h"
+
+#define DEFAULT_FORMAT "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
+#define LONG_FORMAT "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
+#define FIELDS "iAPjuUTtMlLDCRNrSVeQamZkBogG"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: squeue [-A account] [--clusters names] [-i seconds] [--job jobid]\n"
+                 "              [-n name] [-o format] [-p partitions] [--qos qos]\n"
+                 "              [--reservation reservation] [--sort fields] [--start]\n"
+                 "              [--step step_id] [-t states] [-u user_name] [--usage]\n"
+                 "              [-L licenses] [-w nodes] [--federation] [--local]\n"
+                 "              [--sibling] [-ahjlrsv]\n");
+}
+
+static void help(void)
+{
+    printf("Usage: squeue [OPTIONS]\n"
+           "  -h, --noheader                  no headers on output\n"
+           "  -j, --job=job(s)                comma separated list of jobs IDs\n"
+           "                                  to view, default is all\n"
+           "  -l, --long                      long report\n"
+           "      --me                        equivalent to --user=<my username>\n"
+           "  -o, --format=format             format specification\n"
+           "  -p, --partition=partition(s)    comma separated list of partitions\n"
+           "                                  to view, default is all partitions\n"
+           "  -t, --states=job_state(s)       comma separated list of states to view,\n"
+           "                                  default is pending and running,\n"
+           "                                  '--states=all' reports all states\n"
+           "  -u, --user=user_name(s)         comma separated list of users to view\n"
+           "  -v, --verbose                   verbosity level\n"
+           "  -V, --version                   output version information and exit\n"
+           "\n"
+           "Help options:\n"
+           "  --help                          show this help message\n"
+           "  --usage                         display a brief summary of squeue options\n");
+}
+
+static const char *header_of(char t)
+{
+    switch (t) {
+    case 'i':
+    case 'A':
+        return "JOBID";
+    case 'P':
+        return "PARTITION";
+    case 'j':
+        return "NAME";
+    case 'u':
+        return "USER";
+    case 'U':
+        return "UID";
+    case 'T':
+        return "STATE";
+    case 't':
+        return "ST";
+    case 'M':
+        return "TIME";
+    case 'l':
+        return "TIME_LIMIT";
+    case 'L':
+        return "TIME_LEFT";
+    case 'D':
+        return "NODES";
+    case 'C':
+        return "CPUS";
+    case 'R':
+        return "NODELIST(REASON)";
+    case 'N':
+        return "NODELIST";
+    case 'r':
+        return "REASON";
+    case 'S':
+        return "START_TIME";
+    case 'V':
+        return "SUBMIT_TIME";
+    case 'e':
+        return "END_TIME";
+    case 'Q':
+        return "PRIORITY";
+    case 'a':
+        return "ACCOUNT";
+    case 'm':
+        return "MIN_MEMORY";
+    case 'Z':
+        return "WORK_DIR";
+    case 'k':
+        return "COMMENT";
+    case 'B':
+        return "EXEC_HOST";
+    case 'o':
+        return "COMMAND";
+    case 'g':
+        return "GROUP";
+    case 'G':
+        return "GID";
+    }
+    return "";
+}
+
+static int job_state(const json_t *job)
+{
+    return job_state_from_name(cli_jstr(job, "state"));
+}
+
+/* Seconds the job has run, as of `now`. */
+static long long run_time(const json_t *job, time_t now)
+{
+    long long start = cli_jint(job, "start_time", 0), end = cli_jint(job, "end_time", 0);
+    int st = job_state(job);
+
+    if (start <= 0 || st == JOB_PENDING)
+        return 0;
+    if (job_state_is_final(st) && end >= start)
+        return end - start;
+    return now > start ? now - start : 0;
+}
+
+/* squeue shows the reason for jobs that are waiting or ended abnormally,
+ * the node list otherwise. */
+static bool shows_reason(int st)
+{
+    return st == JOB_PENDING || st == JOB_TIMEOUT || st == JOB_OUT_OF_MEMORY ||
+           st == JOB_DEADLINE || st == JOB_FAILED;
+}
+
+static char *job_field(char t, const json_t *job, time_t now)
+{
+    char buf[256];
+    int st = job_state(job);
+    long long limit = cli_jint(job, "time_limit", -1);
+
+    switch (t) {
+    case 'i':
+    case 'A':
+        return xasprintf("%lld", cli_jint(job, "job_id", 0));
+    case 'P':
+        return xstrdup(cli_jstr(job, "partition"));
+    case 'j':
+        return xstrdup(cli_jstr(job, "name"));
+    case 'u':
+        return xstrdup(cli_jstr(job, "user"));
+    case 'U':
+        return xasprintf("%lld", cli_jint(job, "uid", -1));
+    case 'g':
+        return xstrdup(cli_jstr(job, "group"));
+    case 'G':
+        return xasprintf("%lld", cli_jint(job, "gid", -1));
+    case 'T':
+        return xstrdup(cli_jstr(job, "state"));
+    case 't':
+        return xstrdup(st >= 0 ? job_state_short(st) : cli_jstr(job, "state"));
+    case 'M':
+        return xstrdup(format_time_slurm(run_time(job, now), buf, sizeof(buf)));
+    case 'l':
+        return xstrdup(format_time_slurm(limit < 0 ? -1 : limit, buf, sizeof(buf)));
+    case 'L':
+        if (limit < 0)
+            return xstrdup("UNLIMITED");
+        if (job_state_is_final(st))
+            return xstrdup("0:00");
+        long long left = limit - run_time(job, now);
+        return xstrdup(format_time_slurm(left > 0 ? left : 0, buf, sizeof(buf)));
+    case 'D':
+        return xasprintf("%lld", cli_jint(job, "num_nodes", 0));
+    case 'C':
+        return xasprintf("%lld", cli_jint(job, "num_cpus", 0));
+    case 'R':
+        if (shows_reason(st) || !*cli_jstr(job, "nodes"))
+            return xasprintf("(%s)", *cli_jstr(job, "reason") ? cli_jstr(job, "reason") : "None");
+        return xstrdup(cli_jstr(job, "nodes"));
+    case 'N':
+        return xstrdup(cli_jstr(job, "nodes"));
+    case 'r':
+        return xstrdup(*cli_jstr(job, "reason") ? cli_jstr(job, "reason") : "None");
+    case 'S':
+        return xstrdup(cli_iso_time(cli_jint(job, "start_time", 0), "N/A", buf, sizeof(buf)));
+    case 'V':
+        return xstrdup(cli_iso_time(cli_jint(job, "submit_time", 0), "N/A", buf, sizeof(buf)));
+    case 'e': {
+        long long end = cli_jint(job, "end_time", 0), start = cli_jint(job, "start_time", 0);
+        /* a running job is expected to end when its limit runs out */
+        if (end <= 0 && start > 0 && limit >= 0 && !job_state_is_final(st))
+            end = start + limit;
+        return xstrdup(cli_iso_time(end, "N/A", buf, sizeof(buf)));
+    }
+    case 'Q':
+        return xasprintf("%lld", cli_jint(job, "priority", 0));
+    case 'a':
+        return xstrdup(*cli_jstr(job, "account") ? cli_jstr(job, "account") : "(null)");
+    case 'm':
+        return xstrdup(cli_mem_str(cli_jint(job, "mem_per_node_mb", 0), buf, sizeof(buf)));
+    case 'Z':
+        return xstrdup(cli_jstr(job, "work_dir"));
+    case 'k':
+        return xstrdup(*cli_jstr(job, "comment") ? cli_jstr(job, "comment") : "(null)");
+    case 'B':
+        return xstrdup(*cli_jstr(job, "batch_host") ? cli_jstr(job, "batch_host") : "n/a");
+    case 'o':
+        return xstrdup(*cli_jstr(job, "command") ? cli_jstr(job, "command") : "(null)");
+    }
+    return xstrdup("");
+}
+
+static int cmp_jobs(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int c = strcmp(cli_jstr(x, "partition"), cli_jstr(y, "partition"));
+    if (c)
+        return c;
+    int sx = job_state(x), sy = job_state(y);
+    if (sx != sy)
+        return sx < sy ? -1 : 1;
+    long long px = cli_jint(x, "priority", 0), py = cli_jint(y, "priority", 0);
+    if (px != py)
+        return px > py ? -1 : 1;
+    long long ix = cli_jint(x, "job_id", 0), iy = cli_jint(y, "job_id", 0);
+    return ix < iy ? -1 : ix > iy;
+}
+
+enum { OPT_ME = 0x100, OPT_HELP, OPT_USAGE };
+
+static const struct option long_opts[] = {
+    {"noheader", no_argument, NULL, 'h'},
+    {"jobs", required_argument, NULL, 'j'},
+    {"job", required_argument, NULL, 'j'},
+    {"long", no_argument, NULL, 'l'},
+    {"format", required_argument, NULL, 'o'},
+    {"partition", required_argument, NULL, 'p'},
+    {"partitions", required_argument, NULL, 'p'},
+    {"states", required_argument, NULL, 't'},
+    {"state", required_argument, NULL, 't'},
+    {"user", required_argument, NULL, 'u'},
+    {"users", required_argument, NULL, 'u'},
+    {"all", no_argument, NULL, 'a'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"me", no_argument, NULL, OPT_ME},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"usage", no_argument, NULL, OPT_USAGE},
+    {NULL, 0, NULL, 0},
+};
+
+static bool in_list(char **list, const char *s)
+{
+    for (char **p = list; p && *p; p++)
+        if (!strcmp(*p, s))
+            return true;
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    bool noheader = false, longfmt = false, all_states = false;
+    const char *format = NULL;
+    json_t *job_ids = json_array(), *user_ids = json_array(), *states = json_array();
+    json_t *parts = json_array();
+    char **part_list = NULL;
+    bool state_wanted[JOB_STATE_COUNT] = {false};
+    bool states_given = false;
+    int c, rc, ret = 1;
+    sl_error_t err;
+
+    cli_init("squeue");
+    argv[0] = (char *)cli_prog; /* getopt names the tool as Slurm does */
+    while ((c = getopt_long(argc, argv, "hj:lo:p:t:u:avV", long_opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            noheader = true;
+            break;
+        case 'j': {
+            char **ids = cli_split_list(optarg, NULL);
+            for (char **p = ids; *p; p++) {
+                long id = cli_parse_jobid(*p);
+                if (id < 0) {
+                    cli_error("Invalid job id: %s", *p);
+                    return 1;
+                }
+                json_array_append_new(job_ids, json_integer(id));
+            }
+            cli_argv_free(ids);
+            break;
+        }
+        case 'l':
+            longfmt = true;
+            break;
+        case 'o':
+            format = optarg;
+            break;
+        case 'p':
+            cli_argv_free(part_list);
+            part_list = cli_split_list(optarg, NULL);
+            json_array_clear(parts);
+            for (char **p = part_list; *p; p++)
+                json_array_append_new(parts, json_string(*p));
+            break;
+        case 't': {
+            char **sl = cli_split_list(optarg, NULL);
+            states_given = true;
+            for (char **p = sl; *p; p++) {
+                int s;
+                if (!strcasecmp(*p, "all")) {
+                    all_states = true;
+                    continue;
+                }
+                if ((s = job_state_from_name(*p)) < 0) {
+                    cli_error("Invalid job state specified: %s", *p);
+                    fprintf(stderr, "Valid job states include: PENDING, RUNNING, SUSPENDED, "
+                                    "COMPLETED, CANCELLED, FAILED, TIMEOUT, NODE_FAIL, "
+                                    "PREEMPTED, BOOT_FAIL, DEADLINE, OUT_OF_MEMORY\n");
+                    return 1;
+                }
+                state_wanted[s] = true;
+            }
+            cli_argv_free(sl);
+            break;
+        }
+        case 'u': {
+            char **ul = cli_split_list(optarg, NULL);
+            for (char **p = ul; *p; p++) {
+                uid_t uid;
+                if (cli_user_to_uid(*p, &uid) < 0) {
+                    cli_error("Invalid user: %s", *p);
+                    return 1;
+                }
+                json_array_append_new(user_ids, json_integer(uid));
+            }
+            cli_argv_free(ul);
+            break;
+        }
+        case OPT_ME:
+            json_array_append_new(user_ids, json_integer(getuid()));
+            break;
+        case 'a':
+        case 'v':
+            break;
+        case 'V':
+            cli_print_version();
+            return 0;
+        case OPT_HELP:
+            help();
+            return 0;
+        case OPT_USAGE:
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "Try \"squeue --help\" for more information\n");
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        cli_error("Unrecognized option: %s", argv[optind]);
+        usage(stderr);
+        return 1;
+    }
+    if (!format)
+        format = longfmt ? LONG_FORMAT : DEFAULT_FORMAT;
+    struct fmt_spec *f = fmt_parse(format, FIELDS, &err);
+    if (!f) {
+        cli_error("%s", err.text);
+        return 1;
+    }
+    if (states_given && !all_states)
+        for (int s = 0; s < JOB_STATE_COUNT; s++)
+            if (state_wanted[s])
+                json_array_append_new(states, json_string(job_state_name(s)));
+
+    json_t *body = json_object(), *reply = NULL;
+    if (json_array_size(job_ids))
+        json_object_set(body, "job_ids", job_ids);
+    if (json_array_size(user_ids))
+        json_object_set(body, "user_ids", user_ids);
+    if (json_array_size(states))
+        json_object_set(body, "states", states);
+    if (json_array_size(parts))
+        json_object_set(body, "partitions", parts);
+    if (cli_request(SL_MSG_QUERY_JOBS, body, &reply, &rc, &err) < 0) {
+        fflush(stdout);
+        fprintf(stderr, "slurm_load_jobs error: %s\n", err.text);
+        goto done;
+    }
+
+    json_t *jobs = json_object_get(reply, "jobs"), *job;
+    time_t now = cli_jint(reply, "time", 0);
+    size_t i, n = 0;
+    json_t **sel = xcalloc(json_array_size(jobs) + 1, sizeof(*sel));
+    if (now <= 0)
+        now = time(NULL);
+    json_array_foreach(jobs, i, job)
+    {
+        int st = job_state(job);
+        bool id_match = true, user_match = true;
+        if (json_array_size(job_ids)) {
+            id_match = false;
+            for (size_t k = 0; k < json_array_size(job_ids); k++)
+                if (json_integer_value(json_array_get(job_ids, k)) == cli_jint(job, "job_id", 0))
+                    id_match = true;
+        }
+        if (json_array_size(user_ids)) {
+            user_match = false;
+            for (size_t k = 0; k < json_array_size(user_ids); k++)
+                if (json_integer_value(json_array_get(user_ids, k)) == cli_jint(job, "uid", -1))
+                    user_match = true;
+        }
+        if (!id_match || !user_match)
+            continue;
+        if (part_list && !in_list(part_list, cli_jstr(job, "partition")))
+            continue;
+        if (states_given && !all_states) {
+            if (st < 0 || !state_wanted[st])
+                continue;
+        } else if (!states_given && !json_array_size(job_ids) && st >= 0 &&
+                   job_state_is_final(st)) {
+            continue; /* finished jobs show only when asked for */
+        }
+        sel[n++] = job;
+    }
+    qsort(sel, n, sizeof(*sel), cmp_jobs);
+
+    const char **header = xcalloc(f->count, sizeof(char *));
+    char ***rows = xcalloc(n + 1, sizeof(char **));
+    for (size_t k = 0; k < f->count; k++)
+        header[k] = f->items[k].type ? header_of(f->items[k].type) : NULL;
+    for (size_t r = 0; r < n; r++) {
+        rows[r] = xcalloc(f->count, sizeof(char *));
+        for (size_t k = 0; k < f->count; k++)
+            if (f->items[k].type)
+                rows[r][k] = job_field(f->items[k].type, sel[r], now);
+    }
+    if (longfmt && !noheader) {
+        char tbuf[64];
+        struct tm tm;
+        time_t t = time(NULL);
+        localtime_r(&t, &tm);
+        strftime(tbuf, sizeof(tbuf), "%a %b %d %H:%M:%S %Y", &tm);
+        printf("%s\n", tbuf);
+    }
+    fmt_print_table(stdout, f, noheader ? NULL : header, rows, n);
+    for (size_t r = 0; r < n; r++) {
+        for (size_t k = 0; k < f->count; k++)
+            free(rows[r][k]);
+        free(rows[r]);
+    }
+    free(rows);
+    free(header);
+    free(sel);
+    ret = 0;
+done:
+    json_decref(reply);
+    json_decref(body);
+    json_decref(job_ids);
+    json_decref(user_ids);
+    json_decref(states);
+    json_decref(parts);
+    cli_argv_free(part_list);
+    fmt_destroy(f);
+    cli_fini();
+    return ret;
+}

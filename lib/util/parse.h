@@ -1,0 +1,33 @@
+/* parse.h - Slurm-style values: time limits, memory sizes, integers,
+ * booleans, and Slurm's way of printing durations. */
+#ifndef SL_PARSE_H
+#define SL_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* -t/--time and partition limits: "minutes", "minutes:seconds",
+ * "hours:minutes:seconds", "days-hours", "days-hours:minutes",
+ * "days-hours:minutes:seconds", or with a unit "30s" "90m" "4h" "2d";
+ * "UNLIMITED"/"INFINITE" give -1 (SL_TIME_UNLIMITED).  A bare number is
+ * minutes, as in Slurm. */
+int parse_time_limit(const char *s, int64_t *seconds, sl_error_t *err);
+
+/* Memory sizes: bare number = MiB, suffix K M G T (any case, optional B).
+ * Sizes below 1 MiB round up. */
+int parse_size_mb(const char *s, uint64_t *mb, sl_error_t *err);
+
+/* Slurm's display: "M:SS" under an hour, "H:MM:SS" under a day,
+ * "D-HH:MM:SS" beyond; -1 prints "UNLIMITED", -2 "NONE". */
+char *format_time_slurm(int64_t seconds, char *buf, size_t size);
+
+/* Strict integer in [min, max]; the whole string must be a number. */
+int parse_int_range(const char *s, long min, long max, long *out, sl_error_t *err);
+
+/* yes/no, true/false, on/off, 1/0 (any case). */
+int parse_bool(const char *s, bool *out);
+
+#endif
