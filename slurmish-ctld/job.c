@@ -146,6 +146,7 @@ void job_free(struct job *j)
     free(j->comment);
     free(j->command);
     free(j->alloc);
+    free(j->nodelist);
     free(j);
 }
 
@@ -189,6 +190,16 @@ int job_alloc(struct ctld *c, struct job *job, struct node **nodes, int n, int c
         node_update_state(c, nodes[i]);
     }
     job->nalloc = n;
+    free(job->nodelist);
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        len += strlen(nodes[i]->name) + 1;
+    job->nodelist = xcalloc(1, len);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            strcat(job->nodelist, ",");
+        strcat(job->nodelist, nodes[i]->name);
+    }
     job->alloc_cpus = cpus;
     job->alloc_mem = mem;
     return 0;
@@ -268,6 +279,8 @@ void job_requeue(struct ctld *c, struct job *job, int reason)
         job_release(c, job);
     job->state = JOB_PENDING;
     job->reason = reason;
+    free(job->nodelist);
+    job->nodelist = NULL;
     job->start_time = 0;
     job->end_time = 0;
     job->launch_seq = 0;
@@ -337,10 +350,10 @@ static void env_set(json_t *env, const char *key, const char *fmt, ...)
 
 static char *alloc_hostlist(const struct job *job)
 {
-    struct hostlist *hl = hostlist_create(NULL, NULL);
+    struct hostlist *hl = hostlist_create(job->nodelist, NULL);
     char *s;
-    for (int i = 0; i < job->nalloc; i++)
-        hostlist_push(hl, job->alloc[i]->name);
+    if (!hl)
+        return xstrdup("");
     hostlist_uniq(hl);
     s = hostlist_ranged_string(hl);
     hostlist_destroy(hl);
@@ -434,7 +447,7 @@ void job_launch(struct ctld *c, struct job *job)
 
 json_t *job_to_json(struct ctld *c, const struct job *j)
 {
-    char *nodes = j->nalloc ? alloc_hostlist(j) : xstrdup("");
+    char *nodes = j->nodelist ? alloc_hostlist(j) : xstrdup("");
     int num_cpus = j->nalloc ? j->alloc_cpus * j->nalloc : j->ntasks * j->cpus_per_task;
     json_t *o = json_pack(
         "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i,"

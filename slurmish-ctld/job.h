@@ -77,6 +77,7 @@ struct job {
     struct node **alloc;   /* nalloc nodes; alloc[0] runs the batch script */
     int nalloc;
     int alloc_cpus;        /* CPUs per node */
+    char *nodelist;        /* comma list of the (last) allocation; kept after the end */
     uint64_t alloc_mem;    /* MiB per node */
     /* outcome */
     int exit_status, exit_signal;

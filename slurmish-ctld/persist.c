@@ -104,29 +104,9 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static char *alloc_string(const struct job *job)
-{
-    char **names = xcalloc((size_t)job->nalloc + 1, sizeof(char *));
-    for (int i = 0; i < job->nalloc; i++)
-        names[i] = job->alloc[i]->name;
-    /* keep order: alloc[0] is the batch host, so store a plain comma list */
-    size_t len = 1;
-    for (int i = 0; i < job->nalloc; i++)
-        len += strlen(names[i]) + 1;
-    char *s = xcalloc(1, len);
-    for (int i = 0; i < job->nalloc; i++) {
-        if (i)
-            strcat(s, ",");
-        strcat(s, names[i]);
-    }
-    free(names);
-    return s;
-}
-
 /* Bind the columns shared by insert and update (numbered as JOB_COLUMNS). */
 static void bind_job(sqlite3_stmt *st, const struct job *j)
 {
-    char *alloc = alloc_string(j);
     sqlite3_bind_int64(st, 1, j->id);
     bind_text(st, 2, j->name);
     sqlite3_bind_int64(st, 3, j->uid);
@@ -154,7 +134,8 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     bind_text(st, 25, j->account);
     bind_text(st, 26, j->comment);
     bind_text(st, 27, j->command);
-    sqlite3_bind_text(st, 28, alloc, -1, SQLITE_TRANSIENT);
+    /* plain comma list in allocation order: the first is the batch host */
+    sqlite3_bind_text(st, 28, j->nodelist ? j->nodelist : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 29, j->alloc_cpus);
     sqlite3_bind_int64(st, 30, (sqlite3_int64)j->alloc_mem);
     sqlite3_bind_int(st, 31, j->completing);
@@ -163,7 +144,6 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     sqlite3_bind_int(st, 34, j->cancelled_by);
     sqlite3_bind_int(st, 35, j->pending_end_state);
     sqlite3_bind_int64(st, 36, j->kill_time);
-    free(alloc);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -285,6 +265,8 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     j->cancelled_by = sqlite3_column_int(st, 33);
     j->pending_end_state = sqlite3_column_int(st, 34);
     j->kill_time = sqlite3_column_int64(st, 35);
+    if (alloc && *alloc)
+        j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {
         /* re-attach the allocation to the nodes still configured */
         char *copy = xstrdup(alloc), *save = NULL;

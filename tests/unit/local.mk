@@ -1,0 +1,16 @@
+# Check unit tests: one binary per module.
+UNIT_CFLAGS = $(SL_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir) -DTEST_SRCDIR=\"$(abs_top_srcdir)\"
+UNIT_LIBS = $(SL_LIBS) $(CHECK_LIBS)
+
+CLI_TEST_LIBS = cli/libcli.la $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/test_cli_format tests/unit/test_cli_util tests/unit/test_cli_sbatch
+TESTS += tests/unit/test_cli_format tests/unit/test_cli_util tests/unit/test_cli_sbatch
+tests_unit_test_cli_format_SOURCES = tests/unit/test_cli_format.c
+tests_unit_test_cli_format_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cli_format_LDADD = $(CLI_TEST_LIBS)
+tests_unit_test_cli_util_SOURCES = tests/unit/test_cli_util.c
+tests_unit_test_cli_util_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cli_util_LDADD = $(CLI_TEST_LIBS)
+tests_unit_test_cli_sbatch_SOURCES = tests/unit/test_cli_sbatch.c
+tests_unit_test_cli_sbatch_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_cli_sbatch_LDADD = $(CLI_TEST_LIBS)
