@@ -233,7 +233,8 @@ int main(int argc, char **argv)
     if (opts.partition)
         json_object_set_new(body, "partition", json_string(opts.partition));
     json_object_set_new(body, "nodes", json_integer(opts.nodes > 0 ? opts.nodes : 1));
-    json_object_set_new(body, "ntasks", json_integer(opts.ntasks > 0 ? opts.ntasks : 1));
+    if (opts.ntasks > 0) /* unset: the controller gives one task per node, as Slurm */
+        json_object_set_new(body, "ntasks", json_integer(opts.ntasks));
     json_object_set_new(body, "cpus_per_task",
                         json_integer(opts.cpus_per_task > 0 ? opts.cpus_per_task : 1));
     json_object_set_new(body, "mem_mb", json_integer(opts.mem_set ? (json_int_t)opts.mem_mb : 0));

@@ -1,0 +1,20 @@
+# Integration tests: real munged, controller and node daemons on loopback,
+# started by slurmish-local in a private directory (tests/integration/harness.py).
+check_PROGRAMS += tests/integration/rawsend
+tests_integration_rawsend_SOURCES = tests/integration/rawsend.c
+tests_integration_rawsend_CFLAGS = $(SL_CFLAGS)
+tests_integration_rawsend_LDADD = $(SL_LIBS)
+
+INTEGRATION_TESTS = \
+	tests/integration/test_batch.py \
+	tests/integration/test_cancel.py \
+	tests/integration/test_reject.py \
+	tests/integration/test_restart.py
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
+TEST_EXTENSIONS = .py
+PY_LOG_COMPILER = $(PYTHON3)
+AM_TESTS_ENVIRONMENT = SLURMISH_BUILDDIR='$(abs_top_builddir)'; export SLURMISH_BUILDDIR; \
+	PYTHONDONTWRITEBYTECODE=1; export PYTHONDONTWRITEBYTECODE;
+# The launcher must exist before the tests run.
+check_SCRIPTS = scripts/slurmish-local

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install what slurmish needs to build, test and run, on Debian 12 (as root).
+set -e
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps.sh: run as root (it uses apt-get)" >&2
+    exit 1
+fi
+PKGS="build-essential autoconf automake libtool pkg-config
+      libzmq3-dev libsqlite3-dev libyaml-dev libmunge-dev munge libjansson-dev check
+      python3 python3-yaml procps util-linux passwd"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "Installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing
+fi

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Crashes lose nothing: kill -9 of the controller or a node daemon."""
+
+import os
+import time
+
+import harness
+
+
+class RestartTest(harness.ClusterTest):
+
+    def test_job_id_durable_across_kill_9(self):
+        c = self.c
+        job = c.sbatch("--wrap", "echo survived")
+        c.daemon("stop-daemon", "ctld", signal="KILL")
+        t0 = time.time()
+        c.daemon("start-daemon", "ctld")
+        c.wait_for(lambda: c.run("scontrol", "ping").returncode == 0, what="ctld restart")
+        print("ctld restart took %.2fs" % (time.time() - t0))
+        self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED")), "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)), "survived\n")
+
+    def test_running_job_survives_ctld_restart(self):
+        c = self.c
+        job = c.sbatch("--wrap", "sleep 3; echo finished")
+        c.wait_state(job, "RUNNING")
+        c.daemon("stop-daemon", "ctld", signal="KILL")
+        time.sleep(4)  # the job ends while the controller is down
+        c.daemon("start-daemon", "ctld")
+        self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)), "finished\n")
+        # ids keep counting after a restart, never reused
+        job2 = c.sbatch("--wrap", "true")
+        self.assertGreater(job2, job)
+
+    def test_running_job_survives_node_daemon_kill_9(self):
+        c = self.c
+        job = c.sbatch("--wrap", "sleep 4; echo node-survived")
+        c.wait_state(job, "RUNNING")
+        node = c.show_job(job)["BatchHost"]
+        c.daemon("stop-daemon", node, signal="KILL")
+        time.sleep(1)
+        self.assertEqual(c.state(job), "RUNNING")
+        c.daemon("start-daemon", node)
+        self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
+                         "node-survived\n")
+
+    def test_cancel_while_node_daemon_is_down(self):
+        c = self.c
+        job = c.sbatch("--wrap", "sleep 1000")
+        c.wait_state(job, "RUNNING")
+        node = c.show_job(job)["BatchHost"]
+        c.daemon("stop-daemon", node, signal="KILL")
+        p = c.run("scancel", str(job))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(c.state(job), "CANCELLED")
+        c.daemon("start-daemon", node)
+        # the node comes back, reports the job, is told to end it
+        c.wait_for(lambda: "idle" in c.run("sinfo", "-h", "-N", "-n", node, "-o", "%t").stdout,
+                   timeout=20, what="node %s idle again" % node)
+
+
+if __name__ == "__main__":
+    harness.main()
