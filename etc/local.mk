@@ -3,7 +3,7 @@ dist_sysconf_DATA += etc/slurmish.yaml
 
 bin_SCRIPTS += scripts/slurmish-local
 CLEANFILES += scripts/slurmish-local
-EXTRA_DIST += scripts/slurmish-local.in scripts/install-deps.sh scripts/demo.sh scripts/test.sh \
+EXTRA_DIST += scripts/slurmish-local.in scripts/install-deps.sh scripts/build.sh scripts/demo.sh scripts/test.sh \
 	doc/protocol.md doc/design-notes.md
 
 scripts/slurmish-local: $(top_srcdir)/scripts/slurmish-local.in Makefile
