@@ -2,6 +2,7 @@
  * state machine. */
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -448,7 +449,17 @@ void job_launch(struct ctld *c, struct job *job)
 json_t *job_to_json(struct ctld *c, const struct job *j)
 {
     char *nodes = j->nodelist ? alloc_hostlist(j) : xstrdup("");
-    int num_cpus = j->nalloc ? j->alloc_cpus * j->nalloc : j->ntasks * j->cpus_per_task;
+    /* a finished job keeps the shape of its last allocation */
+    int nalloc = 0;
+    char batch_host[256] = "";
+    if (j->nodelist) {
+        nalloc = 1;
+        for (const char *p = j->nodelist; *p; p++)
+            nalloc += (*p == ',');
+        snprintf(batch_host, sizeof(batch_host), "%.*s", (int)strcspn(j->nodelist, ","),
+                 j->nodelist);
+    }
+    int num_cpus = nalloc ? j->alloc_cpus * nalloc : j->ntasks * j->cpus_per_task;
     json_t *o = json_pack(
         "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i,"
         " s:i, s:i, s:I, s:s, s:s, s:i, s:i}",
@@ -458,10 +469,10 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
         j->completing, "priority", (json_int_t)j->priority, "submit_time",
         (json_int_t)j->submit_time, "start_time", (json_int_t)j->start_time, "end_time",
         (json_int_t)j->end_time, "time_limit", (json_int_t)j->time_limit, "num_nodes",
-        j->nalloc ? j->nalloc : j->nodes_req, "num_cpus", num_cpus, "num_tasks", j->ntasks,
+        nalloc ? nalloc : j->nodes_req, "num_cpus", num_cpus, "num_tasks", j->ntasks,
         "cpus_per_task", j->cpus_per_task, "mem_per_node_mb",
-        (json_int_t)(j->nalloc ? j->alloc_mem : j->mem_mb), "nodes", nodes, "batch_host",
-        j->nalloc ? j->alloc[0]->name : "", "exit_status", j->exit_status, "exit_signal",
+        (json_int_t)(nalloc ? j->alloc_mem : j->mem_mb), "nodes", nodes, "batch_host",
+        batch_host, "exit_status", j->exit_status, "exit_signal",
         j->exit_signal);
     free(nodes);
     if (!o)
