@@ -157,16 +157,19 @@ int main(int argc, char **argv)
         }
         if (len == 0) {
             cli_error("Batch script is empty!");
+            free(script);
             return 1;
         }
         if (strlen(script) != len) {
             cli_error("The batch script contains a NUL character");
+            free(script);
             return 1;
         }
         if (!cli_script_has_shebang(script)) {
             cli_error("This does not look like a batch script.  The first");
             cli_error("line must start with #! followed by the path to an interpreter.");
             cli_error("For instance: #!/bin/sh");
+            free(script);
             return 1;
         }
         if (script_idx < argc) {

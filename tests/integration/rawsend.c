@@ -47,6 +47,8 @@ int main(int argc, char **argv)
             return 1;
         }
         buf = sl_msg_encode_request(auth, type, 42, body, &len, &err);
+        json_decref(body);
+        sl_auth_destroy(auth);
         if (!buf) {
             fprintf(stderr, "rawsend: %s\n", err.text);
             return 1;
