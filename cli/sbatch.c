@@ -35,12 +35,14 @@ static void help(void)
            "  -A, --account=name          charge job to specified account\n"
            "      --comment=name          arbitrary comment\n"
            "  -c, --cpus-per-task=ncpus   number of cpus required per task\n"
+           "  -C, --constraint=list       specify a list of constraints\n"
            "  -D, --chdir=directory       set working directory for batch script\n"
            "  -e, --error=err             file for batch script's standard error\n"
            "  -H, --hold                  submit job in held state\n"
            "  -i, --input=in              file for batch script's standard input\n"
            "  -J, --job-name=jobname      name of job\n"
            "  -n, --ntasks=ntasks         number of tasks to run\n"
+           "      --ntasks-per-node=n     number of tasks to invoke on each node\n"
            "  -N, --nodes=N               number of nodes on which to run (N = min[-max])\n"
            "  -o, --output=out            file for batch script's standard output\n"
            "  -p, --partition=partition   partition requested\n"
@@ -52,6 +54,16 @@ static void help(void)
            "\n"
            "Constraint options:\n"
            "      --mem=MB                minimum amount of real memory\n"
+           "      --mem-per-cpu=MB        maximum amount of real memory per allocated cpu\n"
+           "  -w, --nodelist=hosts...     request a specific list of hosts\n"
+           "  -x, --exclude=hosts...      exclude a specific list of hosts\n"
+           "\n"
+           "Consumable resources related options:\n"
+           "      --exclusive             allocate nodes in exclusive mode\n"
+           "\n"
+           "GPU scheduling options:\n"
+           "  -G, --gpus=n                count of GPUs required for the job\n"
+           "      --gres=list             required generic resources (gpu[:type]:count)\n"
            "\n"
            "Help options:\n"
            "  -h, --help                  show this help message\n"
@@ -241,6 +253,24 @@ int main(int argc, char **argv)
     json_object_set_new(body, "cpus_per_task",
                         json_integer(opts.cpus_per_task > 0 ? opts.cpus_per_task : 1));
     json_object_set_new(body, "mem_mb", json_integer(opts.mem_set ? (json_int_t)opts.mem_mb : 0));
+    if (opts.mem_per_cpu_mb)
+        json_object_set_new(body, "mem_per_cpu_mb", json_integer((json_int_t)opts.mem_per_cpu_mb));
+    if (opts.ntasks_per_node > 0)
+        json_object_set_new(body, "ntasks_per_node", json_integer(opts.ntasks_per_node));
+    if (opts.gpus_per_node >= 0)
+        json_object_set_new(body, "gpus_per_node", json_integer(opts.gpus_per_node));
+    if (opts.gpus_total >= 0)
+        json_object_set_new(body, "gpus", json_integer(opts.gpus_total));
+    if (opts.gpu_type)
+        json_object_set_new(body, "gpu_type", json_string(opts.gpu_type));
+    if (opts.exclusive)
+        json_object_set_new(body, "exclusive", json_true());
+    if (opts.constraint)
+        json_object_set_new(body, "constraint", json_string(opts.constraint));
+    if (opts.nodelist)
+        json_object_set_new(body, "req_nodes", json_string(opts.nodelist));
+    if (opts.exclude)
+        json_object_set_new(body, "exc_nodes", json_string(opts.exclude));
     json_object_set_new(body, "time_limit", json_integer(opts.time_limit));
     if (opts.output)
         json_object_set_new(body, "stdout", json_string(opts.output));

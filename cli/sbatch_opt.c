@@ -17,6 +17,10 @@ enum {
     OPT_PARSABLE,
     OPT_WRAP,
     OPT_USAGE,
+    OPT_NTASKS_PER_NODE,
+    OPT_MEM_PER_CPU,
+    OPT_GRES,
+    OPT_EXCLUSIVE,
 };
 
 static const struct option long_opts[] = {
@@ -41,6 +45,14 @@ static const struct option long_opts[] = {
     {"comment", required_argument, NULL, OPT_COMMENT},
     {"parsable", no_argument, NULL, OPT_PARSABLE},
     {"wrap", required_argument, NULL, OPT_WRAP},
+    {"ntasks-per-node", required_argument, NULL, OPT_NTASKS_PER_NODE},
+    {"mem-per-cpu", required_argument, NULL, OPT_MEM_PER_CPU},
+    {"gres", required_argument, NULL, OPT_GRES},
+    {"gpus", required_argument, NULL, 'G'},
+    {"exclusive", optional_argument, NULL, OPT_EXCLUSIVE},
+    {"constraint", required_argument, NULL, 'C'},
+    {"nodelist", required_argument, NULL, 'w'},
+    {"exclude", required_argument, NULL, 'x'},
     {NULL, 0, NULL, 0},
 };
 
@@ -48,6 +60,7 @@ void sbatch_opts_init(struct sbatch_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->nodes = o->ntasks = o->cpus_per_task = -1;
+    o->ntasks_per_node = o->gpus_per_node = o->gpus_total = -1;
     o->time_limit = SL_TIME_UNSET;
 }
 
@@ -62,6 +75,10 @@ void sbatch_opts_clear(struct sbatch_opts *o)
     free(o->account);
     free(o->comment);
     free(o->wrap);
+    free(o->gpu_type);
+    free(o->constraint);
+    free(o->nodelist);
+    free(o->exclude);
     sbatch_opts_init(o);
 }
 
@@ -106,6 +123,49 @@ bad:
     return errprintf(err, "Invalid node count specification for --nodes: \"%s\"", s);
 }
 
+/* "[gpu:][TYPE:]N" -> count and type; `gres` says whether the gpu: prefix
+ * is required (--gres) or optional (--gpus). */
+static int parse_gpu_spec(const char *s, bool gres, int *count, char **type, sl_error_t *err)
+{
+    const char *what = gres ? "--gres" : "--gpus";
+    char *copy = xstrdup(s), *p = copy, *last;
+    long n = 1;
+
+    if (!strncmp(p, "gpu", 3) && (p[3] == ':' || p[3] == '\0'))
+        p += p[3] ? 4 : 3;
+    else if (gres)
+        goto bad;
+    if (*p) {
+        last = strrchr(p, ':');
+        const char *num = last ? last + 1 : p;
+        char *end;
+        errno = 0;
+        n = strtol(num, &end, 10);
+        if (errno || end == num || *end || n < 0 || n > 64) {
+            if (last || gres || !*num)
+                goto bad;
+            n = 1; /* --gpus=TYPE is not Slurm syntax, refuse below */
+            goto bad;
+        }
+        if (last) {
+            *last = '\0';
+            if (!*p)
+                goto bad;
+            free(*type);
+            *type = xstrdup(p);
+        }
+    } else if (!gres) {
+        goto bad;
+    }
+    *count = (int)n;
+    free(copy);
+    return 0;
+bad:
+    free(copy);
+    return errprintf(err, "Invalid generic resource (gres) specification for %s: \"%s\"", what,
+                     s);
+}
+
 int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *err)
 {
     int c;
@@ -114,7 +174,7 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
     if (err)
         err->text[0] = '\0';
     optind = 0; /* full re-initialisation: we parse several vectors */
-    while ((c = getopt_long(argc, argv, "+A:c:D:e:Hi:J:N:n:o:p:Qt:vVh", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+A:c:C:D:e:G:Hi:J:N:n:o:p:Qt:vVhw:x:", long_opts, NULL)) != -1) {
         switch (c) {
         case 'A':
             set_str(&o->account, optarg);
@@ -184,6 +244,35 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
             break;
         case OPT_WRAP:
             set_str(&o->wrap, optarg);
+            break;
+        case OPT_NTASKS_PER_NODE:
+            if (parse_count(optarg, "--ntasks-per-node", &o->ntasks_per_node, err) < 0)
+                return -1;
+            break;
+        case OPT_MEM_PER_CPU:
+            if (parse_size_mb(optarg, &o->mem_per_cpu_mb, &e) < 0 || o->mem_per_cpu_mb == 0)
+                return errprintf(err, "Invalid memory specification for --mem-per-cpu: %s",
+                                 optarg);
+            break;
+        case OPT_GRES:
+            if (parse_gpu_spec(optarg, true, &o->gpus_per_node, &o->gpu_type, err) < 0)
+                return -1;
+            break;
+        case 'G':
+            if (parse_gpu_spec(optarg, false, &o->gpus_total, &o->gpu_type, err) < 0)
+                return -1;
+            break;
+        case OPT_EXCLUSIVE:
+            o->exclusive = true;
+            break;
+        case 'C':
+            set_str(&o->constraint, optarg);
+            break;
+        case 'w':
+            set_str(&o->nodelist, optarg);
+            break;
+        case 'x':
+            set_str(&o->exclude, optarg);
             break;
         default: /* getopt printed the problem */
             return -1;

@@ -23,6 +23,13 @@ struct sbatch_opts {
     int64_t time_limit; /* seconds; SL_TIME_UNSET = not given */
     uint64_t mem_mb;
     bool mem_set;
+    int ntasks_per_node;     /* -1 = not given */
+    uint64_t mem_per_cpu_mb; /* 0 = not given */
+    int gpus_per_node;       /* --gres=gpu[:type]:N; -1 = not given */
+    int gpus_total;          /* -G/--gpus=[type:]N; -1 = not given */
+    char *gpu_type;
+    bool exclusive;
+    char *constraint, *nodelist, *exclude;
     bool parsable, quiet, hold, help, usage, version;
     int verbose;
 };

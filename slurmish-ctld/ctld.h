@@ -107,8 +107,9 @@ void job_launch(struct ctld *c, struct job *job);
 /* sched.c */
 void sched_pass(struct ctld *c);
 /* Could the job ever run in its partition?  0 or an SL_E_* code. */
-int sched_job_fits_partition(struct ctld *c, const struct part *p, int nodes, int cpus_per_node,
-                             uint64_t mem_mb);
+int sched_job_fits_partition(struct ctld *c, const struct part *p, const struct job *job);
+int sched_cpus_per_node(int nodes, int ntasks, int ntasks_per_node, int cpus_per_task);
+bool sched_constraint_ok(const struct sl_node_group *g, const char *constraint);
 
 /* cron.c */
 void cron_run(struct ctld *c);

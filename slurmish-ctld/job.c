@@ -148,6 +148,11 @@ void job_free(struct job *j)
     free(j->command);
     free(j->alloc);
     free(j->nodelist);
+    free(j->gpu_masks);
+    free(j->gpu_type);
+    free(j->constraint);
+    free(j->req_nodes);
+    free(j->exc_nodes);
     free(j);
 }
 
@@ -180,13 +185,24 @@ void job_assert_state(const struct job *j)
 
 /* ---- transitions ---- */
 
-int job_alloc(struct ctld *c, struct job *job, struct node **nodes, int n, int cpus, uint64_t mem)
+int job_alloc(struct ctld *c, struct job *job, struct node **nodes, int n, int cpus, uint64_t mem,
+              const uint64_t *gpu_masks)
 {
     job->alloc = xcalloc((size_t)n, sizeof(*job->alloc));
+    free(job->gpu_masks);
+    job->gpu_masks = xcalloc((size_t)n, sizeof(*job->gpu_masks));
     for (int i = 0; i < n; i++) {
         job->alloc[i] = nodes[i];
         nodes[i]->cpus_used += cpus;
         nodes[i]->mem_used += mem;
+        if (gpu_masks) {
+            job->gpu_masks[i] = gpu_masks[i];
+            if (nodes[i]->gpus_used & gpu_masks[i])
+                fatalx("job %u: GPUs of %s allocated twice", job->id, nodes[i]->name);
+            nodes[i]->gpus_used |= gpu_masks[i];
+        }
+        if (job->exclusive)
+            nodes[i]->excl_job = job->id;
         nodes[i]->njobs++;
         node_update_state(c, nodes[i]);
     }
@@ -212,6 +228,10 @@ void job_release(struct ctld *c, struct job *job)
         struct node *n = job->alloc[i];
         n->cpus_used -= job->alloc_cpus;
         n->mem_used -= job->alloc_mem;
+        if (job->gpu_masks)
+            n->gpus_used &= ~job->gpu_masks[i];
+        if (n->excl_job == job->id)
+            n->excl_job = 0;
         n->njobs--;
         if (n->cpus_used < 0 || n->njobs < 0)
             fatalx("node %s: negative usage after releasing job %u", n->name, job->id);
@@ -219,6 +239,7 @@ void job_release(struct ctld *c, struct job *job)
     }
     free(job->alloc);
     job->alloc = NULL;
+    /* keep the batch host's GPU mask for display; the rest goes */
     job->nalloc = 0;
     job->completing = false;
     c->sched_needed = true;
@@ -282,6 +303,8 @@ void job_requeue(struct ctld *c, struct job *job, int reason)
     job->reason = reason;
     free(job->nodelist);
     job->nodelist = NULL;
+    free(job->gpu_masks);
+    job->gpu_masks = NULL;
     job->start_time = 0;
     job->end_time = 0;
     job->launch_seq = 0;
@@ -409,6 +432,18 @@ static void job_env(struct ctld *c, const struct job *job, json_t *env)
         env_set(env, "SLURM_JOB_END_TIME", "%lld", (long long)(job->start_time + job->time_limit));
     env_set(env, "SLURM_JOB_START_TIME", "%lld", (long long)job->start_time);
     env_set(env, "SLURM_GTIDS", "0");
+    if (job->gpu_masks && job->gpu_masks[0]) {
+        /* the batch script runs on alloc[0]: its GPUs, lowest index first */
+        char ids[400] = "";
+        size_t off = 0;
+        for (int g = 0; g < 64; g++)
+            if (job->gpu_masks[0] & (1ULL << g))
+                off += (size_t)snprintf(ids + off, sizeof(ids) - off, "%s%d", off ? "," : "", g);
+        env_set(env, "CUDA_VISIBLE_DEVICES", "%s", ids);
+        env_set(env, "SLURM_JOB_GPUS", "%s", ids);
+        env_set(env, "GPU_DEVICE_ORDINAL", "%s", ids);
+        env_set(env, "SLURM_GPUS_ON_NODE", "%d", __builtin_popcountll(job->gpu_masks[0]));
+    }
     free(nodelist);
     free(tpn);
 }
@@ -487,6 +522,21 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
     json_object_set_new(o, "command", json_string(j->command ? j->command : ""));
     json_object_set_new(o, "cancelled_by", json_integer(j->cancelled_by));
     json_object_set_new(o, "held", json_boolean(j->held));
+    json_object_set_new(o, "gpus_per_node", json_integer(j->gpus_per_node));
+    json_object_set_new(o, "gpu_type", j->gpu_type ? json_string(j->gpu_type) : json_null());
+    json_object_set_new(o, "exclusive", json_boolean(j->exclusive));
+    json_object_set_new(o, "constraint", json_string(j->constraint ? j->constraint : ""));
+    json_object_set_new(o, "req_nodes", json_string(j->req_nodes ? j->req_nodes : ""));
+    json_object_set_new(o, "exc_nodes", json_string(j->exc_nodes ? j->exc_nodes : ""));
+    json_object_set_new(o, "ntasks_per_node", json_integer(j->ntasks_per_node));
+    json_object_set_new(o, "mem_per_cpu_mb", json_integer((json_int_t)j->mem_per_cpu_mb));
+    /* GPU indices on the batch host, e.g. "0,1" ("" when none) */
+    char gids[400] = "";
+    size_t goff = 0;
+    for (int g = 0; j->gpu_masks && g < 64; g++)
+        if (j->gpu_masks[0] & (1ULL << g))
+            goff += (size_t)snprintf(gids + goff, sizeof(gids) - goff, "%s%d", goff ? "," : "", g);
+    json_object_set_new(o, "gpu_ids", json_string(gids));
     (void)c;
     return o;
 }

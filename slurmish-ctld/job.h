@@ -70,7 +70,15 @@ struct job {
     int64_t submit_time, start_time, end_time;
     int64_t time_limit; /* seconds, -1 unlimited */
     int nodes_req, ntasks, cpus_per_task;
-    uint64_t mem_mb; /* per node, 0 = share by CPUs */
+    uint64_t mem_mb; /* per node, 0 = share by CPUs (or mem_per_cpu_mb) */
+    uint64_t mem_per_cpu_mb;
+    int ntasks_per_node; /* 0 = not given */
+    int gpus_per_node;   /* 0 = none */
+    char *gpu_type;      /* NULL = any */
+    bool exclusive;
+    char *constraint;    /* features: a&b (all) or a|b (any) */
+    char *req_nodes;     /* -w hostlist, NULL if none */
+    char *exc_nodes;     /* -x hostlist, NULL if none */
     uint32_t priority;
     char *work_dir, *out, *err, *in, *submit_host, *account, *comment, *command;
     /* allocation */
@@ -78,6 +86,7 @@ struct job {
     int nalloc;
     int alloc_cpus;        /* CPUs per node */
     char *nodelist;        /* comma list of the (last) allocation; kept after the end */
+    uint64_t *gpu_masks;   /* per allocated node: GPU indices held (bit i = GPU i) */
     uint64_t alloc_mem;    /* MiB per node */
     /* outcome */
     int exit_status, exit_signal;
@@ -116,7 +125,9 @@ void job_free(struct job *job);
 
 /* State transitions (job.c).  Each writes the job through persist.c
  * inside the current transaction. */
-int job_alloc(struct ctld *c, struct job *job, struct node **nodes, int n, int cpus, uint64_t mem);
+/* Take n nodes with cpus and mem each and the given GPU masks (may be NULL). */
+int job_alloc(struct ctld *c, struct job *job, struct node **nodes, int n, int cpus, uint64_t mem,
+              const uint64_t *gpu_masks);
 void job_release(struct ctld *c, struct job *job);
 void job_finish(struct ctld *c, struct job *job, int status, int64_t end_time);
 void job_set_final(struct ctld *c, struct job *job, int state, int reason);

@@ -186,6 +186,8 @@ json_t *node_to_json(struct ctld *c, const struct node *n)
         (json_int_t)n->last_heartbeat, "detected", "cpus", n->det_cpus, "memory_mb",
         (json_int_t)n->det_mem, "gpus", n->det_gpus, "price_per_hour", n->group->price_per_hour,
         "spot", n->group->spot, "reason_time", (int)n->reason_time);
+    if (o)
+        json_object_set_new(o, "gpus_alloc", json_integer(__builtin_popcountll(n->gpus_used)));
     if (!o)
         fatalx("node %s: cannot build JSON", n->name);
     return o;

@@ -40,6 +40,8 @@ struct node {
     /* in use */
     int cpus_used;
     uint64_t mem_used;
+    uint64_t gpus_used; /* bit i: GPU i is allocated */
+    uint32_t excl_job;  /* job holding the node exclusively, 0 if none */
     int njobs;
 };
 

@@ -37,23 +37,36 @@ static const char *const migrations[] = {
     " reason_time INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, uid INTEGER NOT NULL,"
     " kind TEXT NOT NULL, detail TEXT NOT NULL);",
+    /* 2: resource requests (GPUs, exclusive, node lists, features) */
+    "ALTER TABLE jobs ADD COLUMN ntasks_per_node INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN mem_per_cpu INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN gpus_per_node INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN gpu_type TEXT;"
+    "ALTER TABLE jobs ADD COLUMN exclusive INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN features TEXT;"
+    "ALTER TABLE jobs ADD COLUMN req_nodes TEXT;"
+    "ALTER TABLE jobs ADD COLUMN exc_nodes TEXT;"
+    "ALTER TABLE jobs ADD COLUMN alloc_gpus TEXT NOT NULL DEFAULT '';",
 };
 
 #define JOB_COLUMNS                                                                                \
     "job_id, name, uid, gid, user, grp, partition, state, reason, held, submit_time, start_time,"  \
     " end_time, time_limit, nodes_req, ntasks, cpus_per_task, mem_mb, priority, work_dir, stdout," \
     " stderr, stdin, submit_host, account, comment, command, alloc_nodes, alloc_cpus, alloc_mem,"  \
-    " completing, exit_status, exit_signal, cancelled_by, pending_end_state, kill_time"
+    " completing, exit_status, exit_signal, cancelled_by, pending_end_state, kill_time,"          \
+    " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
+    " exc_nodes, alloc_gpus"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
-    " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39)";
+    " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
+    " ?46, ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
     " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
     " completing=?31, exit_status=?32, exit_signal=?33, cancelled_by=?34, pending_end_state=?35,"
-    " kill_time=?36 WHERE job_id=?1";
+    " kill_time=?36, alloc_gpus=?45 WHERE job_id=?1";
 static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
 static const char SQL_JOB_LOAD[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
@@ -144,6 +157,21 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     sqlite3_bind_int(st, 34, j->cancelled_by);
     sqlite3_bind_int(st, 35, j->pending_end_state);
     sqlite3_bind_int64(st, 36, j->kill_time);
+    sqlite3_bind_int(st, 37, j->ntasks_per_node);
+    sqlite3_bind_int64(st, 38, (sqlite3_int64)j->mem_per_cpu_mb);
+    sqlite3_bind_int(st, 39, j->gpus_per_node);
+    bind_text(st, 40, j->gpu_type);
+    sqlite3_bind_int(st, 41, j->exclusive);
+    bind_text(st, 42, j->constraint);
+    bind_text(st, 43, j->req_nodes);
+    bind_text(st, 44, j->exc_nodes);
+    /* GPU masks per allocated node, as a comma list of hex numbers */
+    char gbuf[2048] = "";
+    size_t off = 0;
+    for (int i = 0; j->gpu_masks && i < j->nalloc && off < sizeof(gbuf) - 20; i++)
+        off += (size_t)snprintf(gbuf + off, sizeof(gbuf) - off, "%s%llx", i ? "," : "",
+                                (unsigned long long)j->gpu_masks[i]);
+    sqlite3_bind_text(st, 45, gbuf, -1, SQLITE_TRANSIENT);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -180,9 +208,9 @@ int persist_job_insert(struct ctld *c, const struct job *job, const char *script
         return -1;
     }
     bind_job(st, job);
-    sqlite3_bind_text(st, 37, script, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 38, a ? a : "[]", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 39, e ? e : "[]", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 46, script, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 47, a ? a : "[]", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 48, e ? e : "[]", -1, SQLITE_TRANSIENT);
     rc = step_done(c, st, "job insert");
     free(a);
     free(e);
@@ -265,6 +293,15 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     j->cancelled_by = sqlite3_column_int(st, 33);
     j->pending_end_state = sqlite3_column_int(st, 34);
     j->kill_time = sqlite3_column_int64(st, 35);
+    j->ntasks_per_node = sqlite3_column_int(st, 36);
+    j->mem_per_cpu_mb = (uint64_t)sqlite3_column_int64(st, 37);
+    j->gpus_per_node = sqlite3_column_int(st, 38);
+    j->gpu_type = col_str(st, 39);
+    j->exclusive = sqlite3_column_int(st, 40);
+    j->constraint = col_str(st, 41);
+    j->req_nodes = col_str(st, 42);
+    j->exc_nodes = col_str(st, 43);
+    const char *gmasks = (const char *)sqlite3_column_text(st, 44);
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {
@@ -279,6 +316,14 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
                 log_warn("job %u: allocated node %s is no longer configured", j->id, tok);
         }
         free(copy);
+        /* GPU masks, in the same order as the nodes */
+        j->gpu_masks = xcalloc((size_t)j->nalloc + 1, sizeof(uint64_t));
+        const char *p = gmasks ? gmasks : "";
+        for (int i = 0; i < j->nalloc && *p; i++) {
+            char *end;
+            j->gpu_masks[i] = strtoull(p, &end, 16);
+            p = (*end == ',') ? end + 1 : end;
+        }
     }
     return j;
 }
@@ -293,6 +338,8 @@ struct job *persist_job_load_one(struct ctld *c, uint32_t id)
         /* a historical record: it must not hold resources */
         free(j->alloc);
         j->alloc = NULL;
+        free(j->gpu_masks);
+        j->gpu_masks = NULL;
         j->nalloc = 0;
         j->completing = false;
     }
@@ -339,11 +386,16 @@ int persist_load(struct ctld *c, sl_error_t *err)
             for (int i = 0; i < j->nalloc; i++) {
                 j->alloc[i]->cpus_used += j->alloc_cpus;
                 j->alloc[i]->mem_used += j->alloc_mem;
+                j->alloc[i]->gpus_used |= j->gpu_masks[i];
+                if (j->exclusive)
+                    j->alloc[i]->excl_job = j->id;
                 j->alloc[i]->njobs++;
             }
         } else {
             free(j->alloc);
             j->alloc = NULL;
+            free(j->gpu_masks);
+            j->gpu_masks = NULL;
             j->nalloc = 0;
         }
         n++;

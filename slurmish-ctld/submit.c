@@ -11,6 +11,7 @@
 #include "ctld.h"
 #include "persist.h"
 #include "types.h"
+#include "util/hostlist.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -118,13 +119,56 @@ void submit_handle(struct ctld *c, struct request *req)
         opt_int(c, req, "time_limit", SL_TIME_UNSET, SL_TIME_UNSET, (json_int_t)1 << 40, &tlim) <
             0)
         return;
+    json_int_t tpn, mpc, gpn, gtotal;
+    const char *gpu_type, *constraint, *req_nodes, *exc_nodes;
+    if (opt_int(c, req, "ntasks_per_node", 0, 0, 100000, &tpn) < 0 ||
+        opt_int(c, req, "mem_per_cpu_mb", 0, 0, (json_int_t)1 << 40, &mpc) < 0 ||
+        opt_int(c, req, "gpus_per_node", 0, 0, 64, &gpn) < 0 ||
+        opt_int(c, req, "gpus", 0, 0, 64 * 100000, &gtotal) < 0 ||
+        check_str(c, req, "gpu_type", MAX_NAME, &gpu_type) < 0 ||
+        check_str(c, req, "constraint", 1024, &constraint) < 0 ||
+        check_str(c, req, "req_nodes", 65536, &req_nodes) < 0 ||
+        check_str(c, req, "exc_nodes", 65536, &exc_nodes) < 0)
+        return;
+    if (constraint && *constraint &&
+        (strspn(constraint, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-&|,") !=
+             strlen(constraint) ||
+         (strchr(constraint, '|') && strpbrk(constraint, "&,")))) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                          "constraint \"%s\": use features joined by & (all) or | (any)",
+                          constraint);
+        return;
+    }
+    for (int which = 0; which < 2; which++) {
+        const char *expr = which ? exc_nodes : req_nodes;
+        sl_error_t herr;
+        struct hostlist *hl;
+        if (!expr || !*expr)
+            continue;
+        if (!(hl = hostlist_create(expr, &herr))) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_NODE_NAME, "%s", herr.text);
+            return;
+        }
+        for (size_t i = 0; i < hostlist_count(hl); i++) {
+            if (!node_find(c, hostlist_nth(hl, i))) {
+                ctld_reply_errorf(c, req, SL_E_INVALID_NODE_NAME, "%s", hostlist_nth(hl, i));
+                hostlist_destroy(hl);
+                return;
+            }
+        }
+        if (!which && (json_int_t)hostlist_count(hl) > nodes)
+            nodes = (json_int_t)hostlist_count(hl); /* -w implies that many nodes, as Slurm */
+        hostlist_destroy(hl);
+    }
     if (ntasks == 0)
-        ntasks = nodes; /* Slurm: one task per node by default */
+        ntasks = tpn ? tpn * nodes : nodes; /* Slurm: one task per node by default */
     if (ntasks < nodes) {
         ctld_reply_errorf(c, req, SL_E_INVALID_NODE_COUNT, "fewer tasks (%lld) than nodes (%lld)",
                           (long long)ntasks, (long long)nodes);
         return;
     }
+    if (gtotal && !gpn)
+        gpn = (gtotal + nodes - 1) / nodes; /* --gpus is per job: spread over the nodes */
     if (tlim == 0) {
         ctld_reply(c, req, SL_E_INVALID_TIME_LIMIT, NULL, NULL);
         return;
@@ -142,10 +186,16 @@ void submit_handle(struct ctld *c, struct request *req)
             return;
         }
     }
-    /* CPUs per node: tasks spread evenly, as Slurm's default block layout. */
-    int tasks_per_node = (int)((ntasks + nodes - 1) / nodes);
-    int cpus_per_node = tasks_per_node * (int)cpt;
-    int rc = sched_job_fits_partition(c, part, (int)nodes, cpus_per_node, (uint64_t)mem);
+    /* the request's shape, to check it against the partition before anything is stored */
+    struct job shape = {.nodes_req = (int)nodes, .ntasks = (int)ntasks, .cpus_per_task = (int)cpt,
+                        .ntasks_per_node = (int)tpn, .mem_mb = (uint64_t)mem,
+                        .mem_per_cpu_mb = (uint64_t)mpc, .gpus_per_node = (int)gpn,
+                        .gpu_type = (char *)(gpu_type && *gpu_type ? gpu_type : NULL),
+                        .exclusive = json_is_true(json_object_get(body, "exclusive")),
+                        .constraint = (char *)(constraint && *constraint ? constraint : NULL),
+                        .req_nodes = (char *)(req_nodes && *req_nodes ? req_nodes : NULL),
+                        .exc_nodes = (char *)(exc_nodes && *exc_nodes ? exc_nodes : NULL)};
+    int rc = sched_job_fits_partition(c, part, &shape);
     if (rc) {
         ctld_reply(c, req, rc, NULL, NULL);
         return;
@@ -187,6 +237,14 @@ void submit_handle(struct ctld *c, struct request *req)
     job->ntasks = (int)ntasks;
     job->cpus_per_task = (int)cpt;
     job->mem_mb = (uint64_t)mem;
+    job->mem_per_cpu_mb = shape.mem_per_cpu_mb;
+    job->ntasks_per_node = shape.ntasks_per_node;
+    job->gpus_per_node = shape.gpus_per_node;
+    job->gpu_type = xstrdup(shape.gpu_type);
+    job->exclusive = shape.exclusive;
+    job->constraint = xstrdup(shape.constraint);
+    job->req_nodes = xstrdup(shape.req_nodes);
+    job->exc_nodes = xstrdup(shape.exc_nodes);
     job->priority = 1;
     job->work_dir = xstrdup(work_dir);
     job->out = xstrdup(out);

@@ -9,7 +9,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_batch.py \
 	tests/integration/test_cancel.py \
 	tests/integration/test_reject.py \
-	tests/integration/test_restart.py
+	tests/integration/test_restart.py \
+	tests/integration/test_resources.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py
