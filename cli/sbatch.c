@@ -44,6 +44,7 @@ static void help(void)
            "  -n, --ntasks=ntasks         number of tasks to run\n"
            "      --ntasks-per-node=n     number of tasks to invoke on each node\n"
            "  -N, --nodes=N               number of nodes on which to run (N = min[-max])\n"
+           "      --nice[=value]          decrease scheduling priority by value\n"
            "  -o, --output=out            file for batch script's standard output\n"
            "  -p, --partition=partition   partition requested\n"
            "      --parsable              outputs only the jobid\n"
@@ -265,6 +266,8 @@ int main(int argc, char **argv)
         json_object_set_new(body, "gpu_type", json_string(opts.gpu_type));
     if (opts.exclusive)
         json_object_set_new(body, "exclusive", json_true());
+    if (opts.nice_set)
+        json_object_set_new(body, "nice", json_integer(opts.nice));
     if (opts.constraint)
         json_object_set_new(body, "constraint", json_string(opts.constraint));
     if (opts.nodelist)

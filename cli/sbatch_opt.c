@@ -21,6 +21,7 @@ enum {
     OPT_MEM_PER_CPU,
     OPT_GRES,
     OPT_EXCLUSIVE,
+    OPT_NICE,
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +51,7 @@ static const struct option long_opts[] = {
     {"gres", required_argument, NULL, OPT_GRES},
     {"gpus", required_argument, NULL, 'G'},
     {"exclusive", optional_argument, NULL, OPT_EXCLUSIVE},
+    {"nice", optional_argument, NULL, OPT_NICE},
     {"constraint", required_argument, NULL, 'C'},
     {"nodelist", required_argument, NULL, 'w'},
     {"exclude", required_argument, NULL, 'x'},
@@ -265,6 +267,19 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
         case OPT_EXCLUSIVE:
             o->exclusive = true;
             break;
+        case OPT_NICE: {
+            long v = 100; /* Slurm's default adjustment */
+            if (optarg) {
+                char *end;
+                errno = 0;
+                v = strtol(optarg, &end, 10);
+                if (errno || end == optarg || *end || v < -2147483645 || v > 2147483645)
+                    return errprintf(err, "Invalid --nice value: %s", optarg);
+            }
+            o->nice = (int)v;
+            o->nice_set = true;
+            break;
+        }
         case 'C':
             set_str(&o->constraint, optarg);
             break;

@@ -29,6 +29,8 @@ struct sbatch_opts {
     int gpus_total;          /* -G/--gpus=[type:]N; -1 = not given */
     char *gpu_type;
     bool exclusive;
+    int nice;           /* --nice[=adj]; nice_set says whether given */
+    bool nice_set;
     char *constraint, *nodelist, *exclude;
     bool parsable, quiet, hold, help, usage, version;
     int verbose;

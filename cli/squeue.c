@@ -25,6 +25,7 @@
 
 #define DEFAULT_FORMAT "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
 #define LONG_FORMAT "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
+#define START_FORMAT "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %R"
 #define FIELDS "iAPjuUTtMlLDCRNrSVeQamZkBogG"
 
 static void usage(FILE *out)
@@ -242,7 +243,7 @@ static int cmp_jobs(const void *a, const void *b)
     return ix < iy ? -1 : ix > iy;
 }
 
-enum { OPT_ME = 0x100, OPT_HELP, OPT_USAGE };
+enum { OPT_ME = 0x100, OPT_HELP, OPT_USAGE, OPT_START };
 
 static const struct option long_opts[] = {
     {"noheader", no_argument, NULL, 'h'},
@@ -260,6 +261,7 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
     {"me", no_argument, NULL, OPT_ME},
+    {"start", no_argument, NULL, OPT_START},
     {"help", no_argument, NULL, OPT_HELP},
     {"usage", no_argument, NULL, OPT_USAGE},
     {NULL, 0, NULL, 0},
@@ -281,7 +283,7 @@ int main(int argc, char **argv)
     json_t *parts = json_array();
     char **part_list = NULL;
     bool state_wanted[JOB_STATE_COUNT] = {false};
-    bool states_given = false;
+    bool states_given = false, start_view = false;
     int c, rc, ret = 1;
     sl_error_t err;
 
@@ -355,6 +357,10 @@ int main(int argc, char **argv)
         case OPT_ME:
             json_array_append_new(user_ids, json_integer(getuid()));
             break;
+        case OPT_START:
+            /* expected start times of pending jobs, as Slurm's --start */
+            start_view = true;
+            break;
         case 'a':
         case 'v':
             break;
@@ -378,7 +384,11 @@ int main(int argc, char **argv)
         return 1;
     }
     if (!format)
-        format = longfmt ? LONG_FORMAT : DEFAULT_FORMAT;
+        format = start_view ? START_FORMAT : longfmt ? LONG_FORMAT : DEFAULT_FORMAT;
+    if (start_view && !states_given) {
+        states_given = true;
+        state_wanted[JOB_PENDING] = true;
+    }
     struct fmt_spec *f = fmt_parse(format, FIELDS, &err);
     if (!f) {
         cli_error("%s", err.text);

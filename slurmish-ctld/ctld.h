@@ -110,6 +110,7 @@ void sched_pass(struct ctld *c);
 int sched_job_fits_partition(struct ctld *c, const struct part *p, const struct job *job);
 int sched_cpus_per_node(int nodes, int ntasks, int ntasks_per_node, int cpus_per_task);
 bool sched_constraint_ok(const struct sl_node_group *g, const char *constraint);
+uint32_t sched_priority(const struct job *job, const struct part *p, int64_t now);
 
 /* cron.c */
 void cron_run(struct ctld *c);

@@ -92,23 +92,17 @@ void job_remove(struct job_table *t, struct job *job)
         job_queue_del(t, job);
 }
 
-/* Pending queue in scheduling order: priority descending, then id. */
+/* The set of pending jobs.  Order does not matter: every scheduling pass
+ * sorts them by priority (sched.c). */
 void job_queue_add(struct job_table *t, struct job *job)
 {
-    struct job *at = t->qtail;
-    while (at && (at->priority < job->priority ||
-                  (at->priority == job->priority && at->id > job->id)))
-        at = at->qprev;
-    job->qprev = at;
-    job->qnext = at ? at->qnext : t->qhead;
-    if (job->qnext)
-        job->qnext->qprev = job;
-    else
-        t->qtail = job;
-    if (at)
-        at->qnext = job;
+    job->qprev = t->qtail;
+    job->qnext = NULL;
+    if (t->qtail)
+        t->qtail->qnext = job;
     else
         t->qhead = job;
+    t->qtail = job;
     job->queued = true;
     t->npending++;
 }
@@ -502,7 +496,9 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
         "group", j->group, "gid", (json_int_t)j->gid, "partition", j->partition, "state",
         job_state_name(j->state), "reason", job_reason_name(j->reason), "completing",
         j->completing, "priority", (json_int_t)j->priority, "submit_time",
-        (json_int_t)j->submit_time, "start_time", (json_int_t)j->start_time, "end_time",
+        (json_int_t)j->submit_time, "start_time",
+        /* a pending job shows when backfill expects it to start, as Slurm */
+        (json_int_t)(j->state == JOB_PENDING ? j->expected_start : j->start_time), "end_time",
         (json_int_t)j->end_time, "time_limit", (json_int_t)j->time_limit, "num_nodes",
         nalloc ? nalloc : j->nodes_req, "num_cpus", num_cpus, "num_tasks", j->ntasks,
         "cpus_per_task", j->cpus_per_task, "mem_per_node_mb",
@@ -522,6 +518,7 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
     json_object_set_new(o, "command", json_string(j->command ? j->command : ""));
     json_object_set_new(o, "cancelled_by", json_integer(j->cancelled_by));
     json_object_set_new(o, "held", json_boolean(j->held));
+    json_object_set_new(o, "nice", json_integer(j->nice));
     json_object_set_new(o, "gpus_per_node", json_integer(j->gpus_per_node));
     json_object_set_new(o, "gpu_type", j->gpu_type ? json_string(j->gpu_type) : json_null());
     json_object_set_new(o, "exclusive", json_boolean(j->exclusive));

@@ -79,7 +79,10 @@ struct job {
     char *constraint;    /* features: a&b (all) or a|b (any) */
     char *req_nodes;     /* -w hostlist, NULL if none */
     char *exc_nodes;     /* -x hostlist, NULL if none */
-    uint32_t priority;
+    uint32_t priority;    /* recomputed by every scheduling pass (sched.c) */
+    int nice;             /* --nice: subtracted from the priority */
+    int64_t expected_start; /* pending: when backfill expects it to start, 0 = unknown */
+    int sched_tier;         /* scratch for sched.c: the partition's priority tier */
     char *work_dir, *out, *err, *in, *submit_host, *account, *comment, *command;
     /* allocation */
     struct node **alloc;   /* nalloc nodes; alloc[0] runs the batch script */

@@ -46,7 +46,8 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN features TEXT;"
     "ALTER TABLE jobs ADD COLUMN req_nodes TEXT;"
     "ALTER TABLE jobs ADD COLUMN exc_nodes TEXT;"
-    "ALTER TABLE jobs ADD COLUMN alloc_gpus TEXT NOT NULL DEFAULT '';",
+    "ALTER TABLE jobs ADD COLUMN alloc_gpus TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE jobs ADD COLUMN nice INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -55,18 +56,18 @@ static const char *const migrations[] = {
     " stderr, stdin, submit_host, account, comment, command, alloc_nodes, alloc_cpus, alloc_mem,"  \
     " completing, exit_status, exit_signal, cancelled_by, pending_end_state, kill_time,"          \
     " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
-    " exc_nodes, alloc_gpus"
+    " exc_nodes, alloc_gpus, nice"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
     " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
-    " ?46, ?47, ?48)";
+    " ?49, ?46, ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
     " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
     " completing=?31, exit_status=?32, exit_signal=?33, cancelled_by=?34, pending_end_state=?35,"
-    " kill_time=?36, alloc_gpus=?45 WHERE job_id=?1";
+    " kill_time=?36, alloc_gpus=?45, nice=?49 WHERE job_id=?1";
 static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
 static const char SQL_JOB_LOAD[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
@@ -172,6 +173,7 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
         off += (size_t)snprintf(gbuf + off, sizeof(gbuf) - off, "%s%llx", i ? "," : "",
                                 (unsigned long long)j->gpu_masks[i]);
     sqlite3_bind_text(st, 45, gbuf, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 49, j->nice);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -302,6 +304,7 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     j->req_nodes = col_str(st, 42);
     j->exc_nodes = col_str(st, 43);
     const char *gmasks = (const char *)sqlite3_column_text(st, 44);
+    j->nice = sqlite3_column_int(st, 45);
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {

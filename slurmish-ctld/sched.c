@@ -1,17 +1,23 @@
 /* sched.c - place pending jobs on nodes.
  *
- * First fit in queue order (priority, then id) over the nodes of the
- * job's partition.  Within a partition the order is strict: once a job
- * cannot start for lack of resources, the jobs behind it wait with reason
- * Priority, so big jobs are not starved.
+ * Each pass orders the pending jobs by partition tier, priority (age and
+ * size, less nice) and id, and places each by first fit over the nodes of
+ * its partition.  EASY backfill: the first job of a partition that cannot
+ * start gets a reservation (the nodes and time it would get as running
+ * jobs end at their time limits); a later job may start now only if it
+ * leaves that reservation untouched or ends before it begins, so backfill
+ * never delays the top job.  Later blocked jobs wait with reason Priority.
+ * A pass stops after sched_budget_ms and resumes on the next loop turn.
  *
  * A node fits a job when it is usable, allowed by the job's -w/-x lists
  * and --constraint, and has the CPUs, memory and GPUs (of the requested
  * type) free; --exclusive needs a node with nothing on it and takes the
  * whole node.  GPUs are handed out by index, lowest first.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctld.h"
 #include "persist.h"
@@ -145,12 +151,85 @@ static void set_reason(struct ctld *c, struct job *job, int reason)
     }
 }
 
-/* The lowest `count` free GPUs of n, or 0 when there are not enough. */
-static uint64_t pick_gpus(const struct node *n, int count)
+/* ---- priority ---- */
+
+#define PRIORITY_WEIGHT_AGE 1000
+#define PRIORITY_WEIGHT_SIZE 1000
+#define PRIORITY_MAX_AGE (7 * 86400)
+
+/* Slurm's multifactor idea, small: age (saturating at a week) and size
+ * (share of the partition's CPUs) each weigh 1000; nice subtracts. */
+uint32_t sched_priority(const struct job *job, const struct part *p, int64_t now)
+{
+    double age = (double)(now - job->submit_time) / PRIORITY_MAX_AGE;
+    double size = 0;
+    if (age < 0)
+        age = 0;
+    if (age > 1)
+        age = 1;
+    if (p && p->total_cpus > 0) {
+        size = (double)(job->ntasks * job->cpus_per_task) / p->total_cpus;
+        if (size > 1)
+            size = 1;
+    }
+    long long prio = 1 + (long long)(PRIORITY_WEIGHT_AGE * age + PRIORITY_WEIGHT_SIZE * size) -
+                     job->nice;
+    if (prio < 1)
+        prio = 1;
+    if (prio > 0x7fffffff)
+        prio = 0x7fffffff;
+    return (uint32_t)prio;
+}
+
+/* ---- resource views ---- */
+
+/* What is in use on a node, as the fit test sees it. */
+struct usage {
+    int cpus;
+    uint64_t mem;
+    uint64_t gpus;
+    int njobs;
+    bool excl;
+};
+
+/* Reservations made for the top blocked job of each partition (EASY
+ * backfill): per node, what the reserved job will take at `shadow`. */
+struct resv {
+    int64_t shadow; /* INT64_MAX: no reservation on this node */
+    int cpus;
+    uint64_t mem;
+    uint64_t gpus;
+    bool whole; /* reserved for an exclusive job */
+};
+
+static int64_t job_end(const struct job *job, int64_t now)
+{
+    return job->time_limit > 0 ? now + job->time_limit : INT64_MAX;
+}
+
+/* Usage of n as a job ending at `end` must respect it: reserved resources
+ * count as used unless the job is gone before the reservation starts. */
+static struct usage effective_usage(const struct node *n, const struct resv *r, int64_t end)
+{
+    struct usage u = {n->cpus_used, n->mem_used, n->gpus_used, n->njobs, n->excl_job != 0};
+    if (r && r->shadow != INT64_MAX && end > r->shadow) {
+        u.cpus += r->cpus;
+        u.mem += r->mem;
+        u.gpus |= r->gpus;
+        if (r->whole) {
+            u.njobs++;
+            u.excl = true;
+        }
+    }
+    return u;
+}
+
+/* The lowest `count` GPUs free in `used`, or 0 when there are not enough. */
+static uint64_t pick_gpus(const struct node *n, uint64_t used, int count)
 {
     uint64_t mask = 0;
     for (int g = 0; g < n->group->gpus && g < 64 && count > 0; g++) {
-        if (!(n->gpus_used & (1ULL << g))) {
+        if (!(used & (1ULL << g))) {
             mask |= 1ULL << g;
             count--;
         }
@@ -158,62 +237,98 @@ static uint64_t pick_gpus(const struct node *n, int count)
     return count == 0 ? mask : 0;
 }
 
-/* Can node n take the job right now?  Sets *gpus to the GPUs it would get. */
-static bool node_fits_now(const struct job *job, const struct node *n, int cpn,
-                          const struct hostlist *exc, uint64_t *gpus)
+/* Can node n take the job given usage u?  Sets *gpus to the GPUs it would get. */
+static bool node_fits(const struct job *job, const struct node *n, const struct usage *u, int cpn,
+                      const struct hostlist *exc, uint64_t *gpus)
 {
     const struct sl_node_group *g = n->group;
     uint64_t need = mem_needed(job, g, cpn);
-    if (!node_usable(n) || n->excl_job)
+    if (u->excl)
         return false;
     if (exc && hostlist_find(exc, n->name) >= 0)
         return false;
     if (!group_fits(g, cpn, need, job->gpus_per_node, job->gpu_type, job->constraint))
         return false;
-    if (job->exclusive && n->njobs > 0)
+    if (job->exclusive && u->njobs > 0)
         return false;
-    if (g->cpus - n->cpus_used < cpn || g->memory_mb - n->mem_used < need)
+    if (g->cpus - u->cpus < cpn || g->memory_mb - u->mem < need)
         return false;
     *gpus = 0;
     if (job->exclusive && g->gpus > 0)
-        *gpus = pick_gpus(n, g->gpus);
-    else if (job->gpus_per_node > 0 && !(*gpus = pick_gpus(n, job->gpus_per_node)))
+        *gpus = pick_gpus(n, u->gpus, g->gpus);
+    else if (job->gpus_per_node > 0 && !(*gpus = pick_gpus(n, u->gpus, job->gpus_per_node)))
         return false;
     return true;
 }
 
-/* Try to start one job; true if it started. */
-static bool try_start(struct ctld *c, struct job *job, struct part *p, struct node **pick,
-                      uint64_t *masks)
+/* Scheduler scratch space, sized to the cluster once per pass. */
+struct pass {
+    struct ctld *c;
+    int64_t now;
+    struct node **pick;
+    uint64_t *masks;
+    struct resv *resv;   /* per node index */
+    struct usage *sim;   /* per node index: simulated usage for reservations */
+    bool use_sim;
+};
+
+/* Usage of n for this job: simulated (reservation planning) or real
+ * with reservations applied. */
+static struct usage usage_for(const struct pass *ps, const struct node *n, int64_t end)
 {
-    int cpn = cpus_per_node(job), got = 0;
-    uint64_t mem = 0;
+    if (ps->use_sim)
+        return ps->sim[n->index];
+    return effective_usage(n, &ps->resv[n->index], end);
+}
+
+/* First fit of the job on partition p; fills ps->pick/masks.  Returns the
+ * number of nodes picked (== nodes_req on success). */
+static int find_nodes(struct pass *ps, const struct job *job, const struct part *p, int cpn)
+{
+    struct ctld *c = ps->c;
     struct hostlist *req = job->req_nodes ? hostlist_create(job->req_nodes, NULL) : NULL;
     struct hostlist *exc = job->exc_nodes ? hostlist_create(job->exc_nodes, NULL) : NULL;
+    int64_t end = job_end(job, ps->now);
+    int got = 0;
     bool ok = true;
 
-    /* required nodes first (all of them), then any others */
     for (size_t r = 0; req && r < hostlist_count(req) && ok; r++) {
         struct node *n = node_find(c, hostlist_nth(req, r));
-        ok = n && part_has_node(p, n) && node_fits_now(job, n, cpn, exc, &masks[got]);
+        struct usage u;
+        ok = n && part_has_node(p, n) && (ps->use_sim || node_usable(n));
+        if (ok) {
+            u = usage_for(ps, n, end);
+            ok = node_fits(job, n, &u, cpn, exc, &ps->masks[got]);
+        }
         if (ok)
-            pick[got++] = n;
+            ps->pick[got++] = n;
     }
     for (int i = 0; ok && i < p->nnodes && got < job->nodes_req; i++) {
         struct node *n = p->nodes[i];
         if (req && hostlist_find(req, n->name) >= 0)
             continue;
-        if (node_fits_now(job, n, cpn, exc, &masks[got]))
-            pick[got++] = n;
+        if (!ps->use_sim && !node_usable(n))
+            continue;
+        if (ps->use_sim && !node_usable(n) && n->njobs == 0)
+            continue; /* down and empty: nothing will come back to it */
+        struct usage u = usage_for(ps, n, end);
+        if (node_fits(job, n, &u, cpn, exc, &ps->masks[got]))
+            ps->pick[got++] = n;
     }
     hostlist_destroy(req);
     hostlist_destroy(exc);
-    if (!ok || got < job->nodes_req)
-        return false;
+    return ok ? got : 0;
+}
+
+/* Start a job on the nodes in ps->pick. */
+static void start_job(struct pass *ps, struct job *job, int got, int cpn)
+{
+    struct ctld *c = ps->c;
+    struct node **pick = ps->pick;
     /* One figure per node (the smallest, so no node is over-counted);
      * exclusive jobs take whole nodes. */
     int cpus = job->exclusive ? pick[0]->group->cpus : cpn;
-    mem = mem_needed(job, pick[0]->group, cpn);
+    uint64_t mem = mem_needed(job, pick[0]->group, cpn);
     for (int i = 1; i < got; i++) {
         uint64_t need = mem_needed(job, pick[i]->group, cpn);
         if (need < mem)
@@ -222,33 +337,199 @@ static bool try_start(struct ctld *c, struct job *job, struct part *p, struct no
             cpus = pick[i]->group->cpus;
     }
     job_queue_del(&c->jobs, job);
-    job_alloc(c, job, pick, got, cpus, mem, masks);
+    job_alloc(c, job, pick, got, cpus, mem, ps->masks);
     job->state = JOB_RUNNING;
     job->reason = REASON_NONE;
-    job->start_time = ctld_now();
+    job->start_time = ps->now;
     job->end_time = 0;
+    job->expected_start = 0;
     job_assert_state(job);
     if (persist_job_update(c, job) < 0) {
         job_requeue(c, job, REASON_NONE);
-        return false;
+        return;
     }
     log_info("job %u started on %s (%d node%s, %d cpus/node)", job->id, pick[0]->name, got,
              got > 1 ? "s" : "", cpus);
     job_launch(c, job);
-    return true;
+}
+
+static int cmp_end(const void *a, const void *b)
+{
+    const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
+    int64_t ex = x->time_limit > 0 ? x->start_time + x->time_limit : INT64_MAX;
+    int64_t ey = y->time_limit > 0 ? y->start_time + y->time_limit : INT64_MAX;
+    return ex < ey ? -1 : ex > ey;
+}
+
+/* EASY backfill: find when the blocked job could start, replaying the
+ * ends of running jobs (by their time limits), and reserve the nodes it
+ * would get then.  Returns the shadow time, or 0 when it cannot be told. */
+static int64_t reserve(struct pass *ps, struct job *job, const struct part *p, int cpn)
+{
+    struct ctld *c = ps->c;
+    size_t nrun = 0, cap = 64;
+    struct job **run = xcalloc(cap, sizeof(*run));
+    int64_t shadow = 0;
+
+    /* running jobs on this partition's nodes, by expected end */
+    JOB_FOREACH(&c->jobs, j)
+    {
+        bool here = false;
+        for (int i = 0; i < j->nalloc && !here; i++)
+            here = part_has_node(p, j->alloc[i]);
+        if (!here || !j->nalloc)
+            continue;
+        if (nrun == cap)
+            run = xrealloc(run, (cap *= 2) * sizeof(*run));
+        run[nrun++] = j;
+    }
+    qsort(run, nrun, sizeof(*run), cmp_end);
+    for (int i = 0; i < p->nnodes; i++) {
+        const struct node *n = p->nodes[i];
+        ps->sim[n->index] = effective_usage(n, &ps->resv[n->index], INT64_MAX);
+    }
+    ps->use_sim = true;
+    for (size_t k = 0; k <= nrun; k++) {
+        int64_t t = ps->now;
+        if (k > 0) {
+            struct job *j = run[k - 1];
+            if (j->time_limit <= 0)
+                break; /* unlimited: never ends, as far as planning goes */
+            t = j->start_time + j->time_limit;
+            for (int i = 0; i < j->nalloc; i++) {
+                struct usage *u = &ps->sim[j->alloc[i]->index];
+                u->cpus -= j->alloc_cpus;
+                u->mem -= j->alloc_mem;
+                if (j->gpu_masks)
+                    u->gpus &= ~j->gpu_masks[i];
+                u->njobs--;
+                if (j->exclusive)
+                    u->excl = false;
+            }
+            if (k < nrun && run[k]->time_limit > 0 &&
+                run[k]->start_time + run[k]->time_limit == t)
+                continue; /* release everything ending at the same moment first */
+        }
+        int got = find_nodes(ps, job, p, cpn);
+        if (got >= job->nodes_req) {
+            shadow = t > ps->now ? t : ps->now + 1;
+            int cpus = job->exclusive ? 0 : cpn;
+            for (int i = 0; i < got; i++) {
+                struct resv *r = &ps->resv[ps->pick[i]->index];
+                if (r->shadow == INT64_MAX || shadow < r->shadow)
+                    r->shadow = shadow;
+                r->cpus += job->exclusive ? ps->pick[i]->group->cpus : cpus;
+                r->mem += mem_needed(job, ps->pick[i]->group, cpn);
+                r->gpus |= ps->masks[i];
+                r->whole |= job->exclusive;
+            }
+            break;
+        }
+    }
+    ps->use_sim = false;
+    free(run);
+    return shadow;
+}
+
+/* Jobs in scheduling order: partition tier, then priority, then age (id). */
+static int cmp_sched(const void *a, const void *b)
+{
+    const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
+    if (x->sched_tier != y->sched_tier)
+        return y->sched_tier - x->sched_tier;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A shape that failed to fit in this pass fails again: usage only grows
+ * during a pass.  Only jobs without node lists or features are cached. */
+static uint64_t shape_key(const struct job *job, int pi, int cpn, bool before_shadow)
+{
+    uint64_t h = 1469598103934665603ULL;
+    uint64_t v[] = {(uint64_t)pi,  (uint64_t)cpn,       job->mem_mb,      job->mem_per_cpu_mb,
+                    (uint64_t)job->gpus_per_node, (uint64_t)job->nodes_req,
+                    (uint64_t)job->exclusive,     (uint64_t)before_shadow};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        h = (h ^ v[i]) * 1099511628211ULL;
+    if (job->gpu_type)
+        for (const char *p = job->gpu_type; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h | 1; /* 0 marks an empty slot */
+}
+
+#define FAILED_SLOTS 4096
+
+static bool failed_has(const uint64_t *set, uint64_t k)
+{
+    for (size_t i = k % FAILED_SLOTS, n = 0; n < FAILED_SLOTS; i = (i + 1) % FAILED_SLOTS, n++) {
+        if (set[i] == k)
+            return true;
+        if (set[i] == 0)
+            return false;
+    }
+    return false;
+}
+
+static void failed_add(uint64_t *set, size_t *count, uint64_t k)
+{
+    if (*count >= FAILED_SLOTS / 2)
+        return; /* full enough: stop caching rather than slow down */
+    size_t i = k % FAILED_SLOTS;
+    while (set[i] && set[i] != k)
+        i = (i + 1) % FAILED_SLOTS;
+    if (!set[i])
+        (*count)++;
+    set[i] = k;
 }
 
 void sched_pass(struct ctld *c)
 {
-    struct node **pick = xcalloc((size_t)c->nnodes + 1, sizeof(*pick));
-    uint64_t *masks = xcalloc((size_t)c->nnodes + 1, sizeof(*masks));
-    bool *blocked = xcalloc((size_t)c->nparts + 1, sizeof(*blocked));
-    struct job *job, *next;
+    struct pass ps = {.c = c, .now = ctld_now()};
+    size_t n = 0;
+    struct job **order;
+    bool *reserved = xcalloc((size_t)c->nparts + 1, sizeof(*reserved));
+    int64_t *min_shadow = xcalloc((size_t)c->nparts + 1, sizeof(*min_shadow));
+    uint64_t *failed = xcalloc(FAILED_SLOTS, sizeof(*failed));
+    size_t nfailed = 0;
+    int64_t t0 = mono_ms(), budget = c->conf->sched_budget_ms;
 
     c->sched_needed = false;
-    c->last_sched = ctld_now();
-    for (job = c->jobs.qhead; job; job = next) {
-        next = job->qnext;
+    c->last_sched = ps.now;
+    ps.pick = xcalloc((size_t)c->nnodes + 1, sizeof(*ps.pick));
+    ps.masks = xcalloc((size_t)c->nnodes + 1, sizeof(*ps.masks));
+    ps.resv = xcalloc((size_t)c->nnodes + 1, sizeof(*ps.resv));
+    ps.sim = xcalloc((size_t)c->nnodes + 1, sizeof(*ps.sim));
+    for (int i = 0; i < c->nnodes; i++)
+        ps.resv[i].shadow = INT64_MAX;
+    for (int i = 0; i < c->nparts; i++)
+        min_shadow[i] = INT64_MAX;
+
+    order = xcalloc(c->jobs.npending + 1, sizeof(*order));
+    for (struct job *j = c->jobs.qhead; j; j = j->qnext) {
+        struct part *p = part_find(c, j->partition);
+        j->priority = sched_priority(j, p, ps.now);
+        j->sched_tier = p ? p->conf->priority_tier : 0;
+        order[n++] = j;
+    }
+    qsort(order, n, sizeof(*order), cmp_sched);
+
+    for (size_t k = 0; k < n; k++) {
+        struct job *job = order[k];
+        if ((k & 127) == 127 && mono_ms() - t0 > budget) {
+            /* let the loop answer clients; the next turn goes on */
+            c->sched_needed = true;
+            log_debug("scheduling pass stopped after %zu of %zu jobs (budget %lld ms)", k, n,
+                      (long long)budget);
+            break;
+        }
         if (job->held) {
             set_reason(c, job, REASON_JOB_HELD_USER);
             continue;
@@ -259,18 +540,40 @@ void sched_pass(struct ctld *c)
             set_reason(c, job, why);
             continue;
         }
-        int pi = (int)(p - c->parts);
-        if (blocked[pi]) {
-            set_reason(c, job, REASON_PRIORITY);
+        int pi = (int)(p - c->parts), cpn = cpus_per_node(job);
+        bool plain = !job->req_nodes && !job->exc_nodes && !job->constraint;
+        uint64_t key = plain ? shape_key(job, pi, cpn, job_end(job, ps.now) <= min_shadow[pi]) : 0;
+        if (plain && failed_has(failed, key)) {
+            set_reason(c, job, reserved[pi] ? REASON_PRIORITY : REASON_RESOURCES);
+            job->expected_start = 0;
             continue;
         }
-        memset(masks, 0, sizeof(*masks) * ((size_t)c->nnodes + 1));
-        if (!try_start(c, job, p, pick, masks)) {
-            blocked[pi] = true;
+        memset(ps.masks, 0, sizeof(*ps.masks) * ((size_t)c->nnodes + 1));
+        int got = find_nodes(&ps, job, p, cpn);
+        if (got >= job->nodes_req) {
+            start_job(&ps, job, got, cpn);
+            continue;
+        }
+        if (!reserved[pi]) {
+            /* the partition's top blocked job: reserve its start */
+            reserved[pi] = true;
+            job->expected_start = reserve(&ps, job, p, cpn);
+            if (job->expected_start && job->expected_start < min_shadow[pi])
+                min_shadow[pi] = job->expected_start;
             set_reason(c, job, REASON_RESOURCES);
+        } else {
+            job->expected_start = 0;
+            set_reason(c, job, REASON_PRIORITY);
+            if (plain)
+                failed_add(failed, &nfailed, key);
         }
     }
-    free(pick);
-    free(masks);
-    free(blocked);
+    free(order);
+    free(ps.pick);
+    free(ps.masks);
+    free(ps.resv);
+    free(ps.sim);
+    free(reserved);
+    free(min_shadow);
+    free(failed);
 }

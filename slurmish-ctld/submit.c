@@ -119,12 +119,13 @@ void submit_handle(struct ctld *c, struct request *req)
         opt_int(c, req, "time_limit", SL_TIME_UNSET, SL_TIME_UNSET, (json_int_t)1 << 40, &tlim) <
             0)
         return;
-    json_int_t tpn, mpc, gpn, gtotal;
+    json_int_t tpn, mpc, gpn, gtotal, nice;
     const char *gpu_type, *constraint, *req_nodes, *exc_nodes;
     if (opt_int(c, req, "ntasks_per_node", 0, 0, 100000, &tpn) < 0 ||
         opt_int(c, req, "mem_per_cpu_mb", 0, 0, (json_int_t)1 << 40, &mpc) < 0 ||
         opt_int(c, req, "gpus_per_node", 0, 0, 64, &gpn) < 0 ||
         opt_int(c, req, "gpus", 0, 0, 64 * 100000, &gtotal) < 0 ||
+        opt_int(c, req, "nice", 0, -2147483645, 2147483645, &nice) < 0 ||
         check_str(c, req, "gpu_type", MAX_NAME, &gpu_type) < 0 ||
         check_str(c, req, "constraint", 1024, &constraint) < 0 ||
         check_str(c, req, "req_nodes", 65536, &req_nodes) < 0 ||
@@ -165,6 +166,10 @@ void submit_handle(struct ctld *c, struct request *req)
     if (ntasks < nodes) {
         ctld_reply_errorf(c, req, SL_E_INVALID_NODE_COUNT, "fewer tasks (%lld) than nodes (%lld)",
                           (long long)ntasks, (long long)nodes);
+        return;
+    }
+    if (nice < 0 && !ctld_is_admin(c, req->msg.uid)) {
+        ctld_reply_errorf(c, req, SL_E_ACCESS_DENIED, "only admins may set a negative nice");
         return;
     }
     if (gtotal && !gpn)
@@ -246,6 +251,7 @@ void submit_handle(struct ctld *c, struct request *req)
     job->req_nodes = xstrdup(shape.req_nodes);
     job->exc_nodes = xstrdup(shape.exc_nodes);
     job->priority = 1;
+    job->nice = (int)nice;
     job->work_dir = xstrdup(work_dir);
     job->out = xstrdup(out);
     job->err = xstrdup(err);

@@ -119,6 +119,7 @@ static const struct key controller_keys[] = {
     {"message_timeout", K_SECONDS, C(message_timeout), .min = 1, .max = 600},
     {"min_job_age", K_SECONDS, C(min_job_age), .min = 0, .max = 86400 * 7},
     {"sched_interval", K_SECONDS, C(sched_interval), .min = 1, .max = 3600},
+    {"sched_budget_ms", K_INT, C(sched_budget_ms), .min = 1, .max = 60000},
     {"admins", K_STRLIST, C(admins), C(admin_count)},
     {"slurm_user", K_STR, C(slurm_user)},
     {NULL},
@@ -627,7 +628,22 @@ static void validate(struct loader *ld, struct sl_conf *conf)
 
 /* ---- defaults and entry points ---- */
 
-static int set_defaults(struct sl_conf *c)
+/* Numbers first, before the file is read, so the file overrides them. */
+static void numeric_defaults(struct sl_conf *c)
+{
+    c->ctld_port = 6817;
+    c->node_port = 6818;
+    c->heartbeat_interval = 10;
+    c->node_timeout = 60;
+    c->kill_wait = 30;
+    c->message_timeout = 10;
+    c->min_job_age = 300;
+    c->sched_interval = 5;
+    c->sched_budget_ms = 200;
+}
+
+/* Strings after: only those the file left unset. */
+static int string_defaults(struct sl_conf *c)
 {
 #define DEF_STR(f, v)                                                                              \
     if (!c->f && !(c->f = strdup(v)))                                                              \
@@ -639,14 +655,6 @@ static int set_defaults(struct sl_conf *c)
     DEF_STR(slurm_user, "root");
     DEF_STR(spool_dir, LOCALSTATEDIR "/spool/slurmish");
 #undef DEF_STR
-    c->ctld_port = 6817;
-    c->node_port = 6818;
-    c->heartbeat_interval = 10;
-    c->node_timeout = 60;
-    c->kill_wait = 30;
-    c->message_timeout = 10;
-    c->min_job_age = 300;
-    c->sched_interval = 5;
     return 0;
 }
 
@@ -666,15 +674,7 @@ static int load(const char *text, size_t len, const char *name, struct sl_conf *
         errno = ENOMEM;
         return -1;
     }
-    /* numeric defaults first, so values in the file override them */
-    conf->ctld_port = 6817;
-    conf->node_port = 6818;
-    conf->heartbeat_interval = 10;
-    conf->node_timeout = 60;
-    conf->kill_wait = 30;
-    conf->message_timeout = 10;
-    conf->min_job_age = 300;
-    conf->sched_interval = 5;
+    numeric_defaults(conf);
 
     if (!yaml_parser_initialize(&parser)) {
         sl_conf_destroy(conf);
@@ -704,22 +704,8 @@ static int load(const char *text, size_t len, const char *name, struct sl_conf *
     yaml_parser_delete(&parser);
     if (have_doc)
         yaml_document_delete(&ld.doc);
-    /* string defaults (numbers were set before loading) */
-    {
-        int keep[8] = {conf->ctld_port,       conf->node_port,   conf->heartbeat_interval,
-                       conf->node_timeout,    conf->kill_wait,   conf->message_timeout,
-                       conf->min_job_age,     conf->sched_interval};
-        if (set_defaults(conf) < 0)
-            ld.oom = true;
-        conf->ctld_port = keep[0];
-        conf->node_port = keep[1];
-        conf->heartbeat_interval = keep[2];
-        conf->node_timeout = keep[3];
-        conf->kill_wait = keep[4];
-        conf->message_timeout = keep[5];
-        conf->min_job_age = keep[6];
-        conf->sched_interval = keep[7];
-    }
+    if (string_defaults(conf) < 0)
+        ld.oom = true;
     if (ld.oom) {
         free(ld.errors);
         sl_conf_destroy(conf);

@@ -66,6 +66,7 @@ struct sl_conf {
     int message_timeout;    /* seconds a client waits for a reply */
     int min_job_age;        /* seconds a finished job stays visible to squeue */
     int sched_interval;     /* seconds between timer-driven scheduling passes */
+    int sched_budget_ms;    /* longest a scheduling pass may run before yielding to requests */
     char **admins;          /* user names allowed to administer (root always is) */
     size_t admin_count;
     char *slurm_user;       /* user the daemons run as (default root) */
