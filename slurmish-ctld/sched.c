@@ -143,12 +143,12 @@ static int partition_block(const struct job *job, const struct part *p)
     return REASON_NONE;
 }
 
+/* Pending reasons are recomputed by every pass (one runs at start-up), so
+ * they live in memory only: writing them would cost a row per job per pass. */
 static void set_reason(struct ctld *c, struct job *job, int reason)
 {
-    if (job->reason != reason) {
-        job->reason = reason;
-        persist_job_update(c, job);
-    }
+    (void)c;
+    job->reason = reason;
 }
 
 /* ---- priority ---- */

@@ -1,0 +1,15 @@
+# Benchmarks: they print figures and never assert a time.  `make bench`
+# runs them in full; `make check` runs a short smoke run of each.
+check_PROGRAMS += tests/bench/sched_bench
+tests_bench_sched_bench_SOURCES = tests/bench/sched_bench.c
+tests_bench_sched_bench_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_bench_sched_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)
+
+TESTS += tests/bench/smoke.sh
+TEST_EXTENSIONS += .sh
+SH_LOG_COMPILER = $(SHELL)
+EXTRA_DIST += tests/bench/smoke.sh
+
+bench: tests/bench/sched_bench
+	tests/bench/sched_bench
+.PHONY: bench
