@@ -21,6 +21,7 @@
 #include "common.h"
 #include "proto/errors.h"
 #include "types.h"
+#include "util/parse.h"
 #include "util/xmalloc.h"
 
 static bool oneliner;
@@ -415,6 +416,164 @@ static int ping(void)
     return 0;
 }
 
+
+/* Parse "5,6,7" into a JSON array of ids; -1 on a bad id. */
+static int parse_job_ids(const char *arg, json_t *ids)
+{
+    char **list = cli_split_list(arg, NULL);
+    int rc = 0;
+    for (char **p = list; *p; p++) {
+        char *end;
+        long v = strtol(*p, &end, 10);
+        if (end == *p || *end || v <= 0) {
+            fprintf(stderr, "Invalid job id specified: %s\n", *p);
+            rc = -1;
+            break;
+        }
+        json_array_append_new(ids, json_integer(v));
+    }
+    cli_argv_free(list);
+    return rc;
+}
+
+/* Send update_job and print each job's error as scontrol does. */
+static int job_request(json_t *ids, const char *action, json_t *set)
+{
+    json_t *body = json_pack("{s:O, s:s}", "job_ids", ids, "action", action), *reply = NULL;
+    sl_error_t err;
+    int rc, ret = 0;
+    if (set)
+        json_object_set(body, "set", set);
+    if (cli_request(SL_MSG_UPDATE_JOB, body, &reply, &rc, &err) < 0) {
+        fprintf(stderr, "slurm_update error: %s\n", err.text);
+        json_decref(body);
+        return 1;
+    }
+    json_t *results = json_object_get(reply, "results"), *r;
+    size_t i;
+    json_array_foreach(results, i, r)
+    {
+        if (cli_jint(r, "rc", 0)) {
+            fprintf(stderr, "%s for job %lld\n", cli_jstr(r, "error"),
+                    (long long)cli_jint(r, "job_id", 0));
+            ret = 1;
+        }
+    }
+    json_decref(reply);
+    json_decref(body);
+    return ret;
+}
+
+static int job_action(int argc, char **argv, const char *action)
+{
+    if (argc < 2) {
+        fprintf(stderr, "too few arguments for keyword:%s\n", argv[0]);
+        return 1;
+    }
+    json_t *ids = json_array();
+    int ret = 0;
+    for (int i = 1; i < argc && !ret; i++)
+        if (parse_job_ids(argv[i], ids) < 0)
+            ret = 1;
+    if (!ret)
+        ret = job_request(ids, action, NULL);
+    json_decref(ids);
+    return ret;
+}
+
+/* update JobId=ID[,ID] Key=Value ... | update NodeName=LIST State=... Reason=... */
+static int update(int argc, char **argv)
+{
+    json_t *set = json_object(), *ids = json_array();
+    const char *nodes = NULL, *state = NULL, *reason = NULL;
+    int ret = 1;
+    sl_error_t e;
+
+    for (int i = 1; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq) {
+            fprintf(stderr, "Invalid input: %s\nRequest aborted\n", argv[i]);
+            goto done;
+        }
+        size_t kl = (size_t)(eq - argv[i]);
+        const char *val = eq + 1;
+#define KEY(k) (kl == strlen(k) && !strncasecmp(argv[i], k, kl))
+        if (KEY("JobId") || KEY("JobID")) {
+            if (parse_job_ids(val, ids) < 0)
+                goto done;
+        } else if (KEY("NodeName")) {
+            nodes = val;
+        } else if (KEY("State")) {
+            state = val;
+        } else if (KEY("Reason")) {
+            reason = val;
+        } else if (KEY("TimeLimit")) {
+            int64_t t;
+            if (parse_time_limit(val, &t, &e) < 0) {
+                fprintf(stderr, "Invalid TimeLimit value: %s\nRequest aborted\n", val);
+                goto done;
+            }
+            json_object_set_new(set, "time_limit", json_integer(t));
+        } else if (KEY("Partition")) {
+            json_object_set_new(set, "partition", json_string(val));
+        } else if (KEY("NumNodes") || KEY("MinNodes")) {
+            long n;
+            if (parse_int_range(val, 1, 1000000, &n, &e) < 0) {
+                fprintf(stderr, "Invalid NumNodes value: %s\nRequest aborted\n", val);
+                goto done;
+            }
+            json_object_set_new(set, "nodes", json_integer(n));
+        } else if (KEY("Priority") || KEY("Nice")) {
+            long n;
+            if (parse_int_range(val, KEY("Nice") ? -2147483645L : 0, 2147483645L, &n, &e) < 0) {
+                fprintf(stderr, "Invalid %.*s value: %s\nRequest aborted\n", (int)kl, argv[i],
+                        val);
+                goto done;
+            }
+            json_object_set_new(set, KEY("Nice") ? "nice" : "priority", json_integer(n));
+        } else if (KEY("Name") || KEY("JobName")) {
+            json_object_set_new(set, "name", json_string(val));
+        } else if (KEY("Comment")) {
+            json_object_set_new(set, "comment", json_string(val));
+        } else if (KEY("Account")) {
+            json_object_set_new(set, "account", json_string(val));
+        } else {
+            fprintf(stderr, "Update of this parameter is not supported: %s\nRequest aborted\n",
+                    argv[i]);
+            goto done;
+        }
+#undef KEY
+    }
+    if (nodes) {
+        if (!state) {
+            fprintf(stderr, "No changes specified\n");
+            goto done;
+        }
+        json_t *body = json_pack("{s:s, s:s}", "nodes", nodes, "state", state), *reply = NULL;
+        int rc;
+        if (reason)
+            json_object_set_new(body, "reason", json_string(reason));
+        ret = cli_request(SL_MSG_UPDATE_NODE, body, &reply, &rc, &e) < 0;
+        if (ret)
+            fprintf(stderr, "slurm_update error: %s\n", e.text);
+        json_decref(body);
+        json_decref(reply);
+    } else if (json_array_size(ids)) {
+        if (json_object_size(set) == 0) {
+            fprintf(stderr, "No changes specified\n");
+            goto done;
+        }
+        ret = job_request(ids, "update", set);
+    } else {
+        fprintf(stderr, "No valid entity in update command\nInput line must include "
+                        "\"NodeName\" or \"JobId\"\n");
+    }
+done:
+    json_decref(set);
+    json_decref(ids);
+    return ret;
+}
+
 static void help(void)
 {
     printf("scontrol [<OPTION>] [<COMMAND>]\n"
@@ -431,12 +590,19 @@ static void help(void)
            "    Valid <COMMAND> values are:\n"
            "     exit                     terminate scontrol\n"
            "     help                     print this description of use.\n"
+           "     hold <job_list>          prevent specified job from starting.\n"
            "     oneliner                 report output one record per line.\n"
            "     ping                     print status of slurmctld daemons.\n"
            "     quiet                    print no messages other than error messages.\n"
            "     quit                     terminate this command.\n"
+           "     release <job_list>       permit specified job to start.\n"
+           "     requeue <job_list>       re-queue a batch job.\n"
            "     show <ENTITY> [<ID>]     display state of identified entity, default\n"
            "                              is all records.\n"
+           "     uhold <job_list>         place user hold on specified job.\n"
+           "     update <SPECIFICATIONS>  update job or node state (JobId=... TimeLimit=...\n"
+           "                              Partition= NumNodes= Priority= Nice= Name= Comment=;\n"
+           "                              NodeName=... State=DRAIN|DOWN|RESUME Reason=...).\n"
            "     version                  display tool version number.\n"
            "\n"
            "  <ENTITY> may be \"job\", \"node\" or \"partition\".\n");
@@ -475,6 +641,16 @@ static int run_command(int argc, char **argv, bool *quit)
     }
     if (keyword(cmd, "ping", 2))
         return ping();
+    if (keyword(cmd, "hold", 4))
+        return job_action(argc, argv, "hold");
+    if (keyword(cmd, "uhold", 5))
+        return job_action(argc, argv, "uhold");
+    if (keyword(cmd, "release", 3))
+        return job_action(argc, argv, "release");
+    if (keyword(cmd, "requeue", 3))
+        return job_action(argc, argv, "requeue");
+    if (keyword(cmd, "update", 1))
+        return update(argc, argv);
     if (keyword(cmd, "version", 2)) {
         cli_print_version();
         return 0;

@@ -94,6 +94,8 @@ void query_ping(struct ctld *c, struct request *req);
 void query_jobs(struct ctld *c, struct request *req);
 void query_nodes(struct ctld *c, struct request *req);
 void query_partitions(struct ctld *c, struct request *req);
+void update_job(struct ctld *c, struct request *req);
+void update_node(struct ctld *c, struct request *req);
 void node_rpc_register(struct ctld *c, struct request *req);
 void node_rpc_heartbeat(struct ctld *c, struct request *req);
 void node_rpc_complete(struct ctld *c, struct request *req);

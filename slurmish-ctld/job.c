@@ -24,6 +24,7 @@ static const char *reason_names[REASON_COUNT] = {
     [REASON_PARTITION_INACTIVE] = "PartitionInactive",
     [REASON_NODE_DOWN] = "NodeDown",
     [REASON_JOB_HELD_USER] = "JobHeldUser",
+    [REASON_JOB_HELD_ADMIN] = "JobHeldAdmin",
     [REASON_LAUNCH_FAILED] = "launch_failed_requeued_held",
     [REASON_TIME_LIMIT] = "TimeLimit",
     [REASON_NON_ZERO_EXIT] = "NonZeroExitCode",
@@ -266,6 +267,11 @@ void job_finish(struct ctld *c, struct job *job, int status, int64_t end_time)
     } else if (WIFSIGNALED(status)) {
         job->exit_status = 0;
         job->exit_signal = WTERMSIG(status);
+    }
+    if (job->pending_end_state == JOB_PENDING && job->state == JOB_RUNNING) {
+        log_info("job %u requeued", job->id);
+        job_requeue(c, job, REASON_NONE);
+        return;
     }
     if (job_state_is_final(job->state)) {
         /* cancelled or timed out earlier: the end only releases resources */

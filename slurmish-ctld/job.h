@@ -51,6 +51,7 @@ enum job_reason {
     REASON_LAUNCH_FAILED,
     REASON_TIME_LIMIT,
     REASON_NON_ZERO_EXIT,
+    REASON_JOB_HELD_ADMIN, /* values are stored: append only */
     REASON_COUNT
 };
 const char *job_reason_name(int reason);
@@ -67,6 +68,8 @@ struct job {
     int reason;      /* enum job_reason */
     bool completing; /* final state, node not yet done: allocation held */
     bool held;
+    bool held_by_admin;   /* JobHeldAdmin: only an admin may release */
+    uint32_t prio_set;    /* priority fixed by an admin (scontrol update Priority=), 0 = computed */
     int64_t submit_time, start_time, end_time;
     int64_t time_limit; /* seconds, -1 unlimited */
     int nodes_req, ntasks, cpus_per_task;
@@ -94,7 +97,8 @@ struct job {
     /* outcome */
     int exit_status, exit_signal;
     int cancelled_by;       /* uid, -1 */
-    int pending_end_state;  /* state to record when the node reports the end (cancel/timeout) */
+    int pending_end_state;  /* state to record when the node reports the end (cancel/timeout);
+                               JOB_PENDING: requeue it then (scontrol requeue) */
     int64_t kill_time;      /* when termination was requested, 0 if not */
     uint64_t launch_seq;    /* seq of the launch_job sent, 0 when none outstanding */
     /* linkage */

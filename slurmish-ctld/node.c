@@ -52,6 +52,7 @@ int nodes_create(struct ctld *c)
             n->group = grp;
             n->index = k;
             n->state = NODE_UNKNOWN;
+            n->reason_uid = -1;
         }
     }
     c->parts = xcalloc(conf->part_count ? conf->part_count : 1, sizeof(*c->parts));
@@ -125,6 +126,7 @@ void node_set_down(struct ctld *c, struct node *n, const char *reason)
     free(n->reason);
     n->reason = xstrdup(reason);
     n->reason_time = ctld_now();
+    n->reason_uid = -1;
     JOB_FOREACH(&c->jobs, j)
     {
         bool on_node = false;
@@ -186,8 +188,10 @@ json_t *node_to_json(struct ctld *c, const struct node *n)
         (json_int_t)n->last_heartbeat, "detected", "cpus", n->det_cpus, "memory_mb",
         (json_int_t)n->det_mem, "gpus", n->det_gpus, "price_per_hour", n->group->price_per_hour,
         "spot", n->group->spot, "reason_time", (int)n->reason_time);
-    if (o)
+    if (o) {
         json_object_set_new(o, "gpus_alloc", json_integer(__builtin_popcountll(n->gpus_used)));
+        json_object_set_new(o, "reason_uid", json_integer(n->reason_uid));
+    }
     if (!o)
         fatalx("node %s: cannot build JSON", n->name);
     return o;

@@ -27,6 +27,7 @@ struct node {
     int flags; /* NODE_FLAG_* */
     char *reason;
     int64_t reason_time;
+    int reason_uid;     /* who set the reason, -1 = the controller */
     int64_t boot_time, last_heartbeat, registered_at;
     bool registered; /* registered since this ctld started */
     /* the daemon's connection: routing id of its last authenticated message */

@@ -515,7 +515,7 @@ void sched_pass(struct ctld *c)
     order = xcalloc(c->jobs.npending + 1, sizeof(*order));
     for (struct job *j = c->jobs.qhead; j; j = j->qnext) {
         struct part *p = part_find(c, j->partition);
-        j->priority = sched_priority(j, p, ps.now);
+        j->priority = j->prio_set ? j->prio_set : sched_priority(j, p, ps.now);
         j->sched_tier = p ? p->conf->priority_tier : 0;
         order[n++] = j;
     }
@@ -531,7 +531,7 @@ void sched_pass(struct ctld *c)
             break;
         }
         if (job->held) {
-            set_reason(c, job, REASON_JOB_HELD_USER);
+            set_reason(c, job, job->held_by_admin ? REASON_JOB_HELD_ADMIN : REASON_JOB_HELD_USER);
             continue;
         }
         struct part *p = part_find(c, job->partition);

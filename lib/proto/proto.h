@@ -42,6 +42,8 @@ enum sl_msg_type {
     SL_MSG_QUERY_JOBS,
     SL_MSG_QUERY_NODES,
     SL_MSG_QUERY_PARTITIONS,
+    SL_MSG_UPDATE_JOB,
+    SL_MSG_UPDATE_NODE,
     /* node daemon -> ctld */
     SL_MSG_NODE_REGISTER,
     SL_MSG_NODE_HEARTBEAT,

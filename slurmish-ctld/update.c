@@ -1,0 +1,295 @@
+/* update.c - update_job and update_node: scontrol hold, release, requeue,
+ * `update JobId=...` and `update NodeName=... State=...`.
+ *
+ * Who may do what, as Slurm: the owner may hold and release (a user hold),
+ * lower a time limit, raise nice, rename, re-partition a pending job;
+ * admins may do anything, and an admin hold (JobHeldAdmin) is released by
+ * an admin only.  Node state changes are for admins.  Each job gets its
+ * own result; admin actions go to the events table.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctld.h"
+#include "persist.h"
+#include "types.h"
+#include "util/hostlist.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+static void add_result(json_t *results, uint32_t id, int rc, const char *detail)
+{
+    json_t *r = json_pack("{s:I, s:i}", "job_id", (json_int_t)id, "rc", rc);
+    if (rc) {
+        char text[400];
+        snprintf(text, sizeof(text), "%s%s%s", sl_strerror(rc), detail ? ": " : "",
+                 detail ? detail : "");
+        json_object_set_new(r, "error", json_string(text));
+    }
+    json_array_append_new(results, r);
+}
+
+static int do_hold(struct ctld *c, struct job *job, bool admin)
+{
+    if (job->state != JOB_PENDING)
+        return SL_E_JOB_NOT_PENDING;
+    job->held = true;
+    job->held_by_admin = admin;
+    job->reason = admin ? REASON_JOB_HELD_ADMIN : REASON_JOB_HELD_USER;
+    return persist_job_update(c, job) < 0 ? SL_E_DB : 0;
+}
+
+static int do_release(struct ctld *c, struct job *job, bool admin)
+{
+    if (job->state != JOB_PENDING)
+        return SL_E_JOB_NOT_PENDING;
+    if (!job->held)
+        return 0;
+    if (job->held_by_admin && !admin)
+        return SL_E_ACCESS_DENIED;
+    job->held = job->held_by_admin = false;
+    job->reason = REASON_NONE;
+    c->sched_needed = true;
+    return persist_job_update(c, job) < 0 ? SL_E_DB : 0;
+}
+
+static int do_requeue(struct ctld *c, struct job *job)
+{
+    if (job->state == JOB_PENDING)
+        return SL_E_JOB_PENDING;
+    if (job->completing)
+        return SL_E_TRANSITION_STATE_NO_UPDATE;
+    if (job->state == JOB_RUNNING) {
+        /* stop it; job_finish() puts it back in the queue when it is gone */
+        job->pending_end_state = JOB_PENDING;
+        json_t *body = json_pack("{s:I, s:i, s:i}", "job_id", (json_int_t)job->id, "signal",
+                                 SIGTERM, "kill_wait", c->conf->kill_wait);
+        ctld_send_node(c, job->alloc[0], SL_MSG_SIGNAL_JOB, body);
+        json_decref(body);
+        return persist_job_update(c, job) < 0 ? SL_E_DB : 0;
+    }
+    /* finished and still held in memory: run it again under the same id */
+    job->exit_status = job->exit_signal = 0;
+    job->cancelled_by = -1;
+    job_requeue(c, job, REASON_NONE);
+    c->sched_needed = true;
+    return 0;
+}
+
+/* Apply `set` fields to one job; *detail names a refused field. */
+static int do_update(struct ctld *c, struct job *job, json_t *set, bool admin,
+                     const char **detail)
+{
+    json_t *v;
+    bool pending = job->state == JOB_PENDING;
+
+    if (job_state_is_final(job->state))
+        return SL_E_ALREADY_DONE;
+    /* validate everything first: an update applies whole or not at all */
+    if ((v = json_object_get(set, "time_limit"))) {
+        json_int_t t = json_integer_value(v);
+        if (!json_is_integer(v) || t == 0 || t < -1)
+            return (*detail = "TimeLimit"), SL_E_INVALID_TIME_LIMIT;
+        bool longer = job->time_limit != -1 && (t == -1 || t > job->time_limit);
+        if (longer && !admin)
+            return (*detail = "only an admin may extend a time limit"), SL_E_ACCESS_DENIED;
+    }
+    if ((v = json_object_get(set, "priority")) && !admin)
+        return (*detail = "only an admin may set a priority"), SL_E_ACCESS_DENIED;
+    if ((v = json_object_get(set, "nice"))) {
+        if (!json_is_integer(v) || (json_integer_value(v) < job->nice && !admin))
+            return (*detail = "only an admin may lower nice"), SL_E_ACCESS_DENIED;
+    }
+    const char *pname = json_string_value(json_object_get(set, "partition"));
+    struct part *newp = NULL;
+    if (pname) {
+        if (!pending)
+            return (*detail = "Partition"), SL_E_JOB_NOT_PENDING;
+        if (!(newp = part_find(c, pname)))
+            return SL_E_INVALID_PARTITION;
+    }
+    if ((v = json_object_get(set, "nodes"))) {
+        if (!pending)
+            return (*detail = "NumNodes"), SL_E_JOB_NOT_PENDING;
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > job->ntasks)
+            return (*detail = "NumNodes"), SL_E_INVALID_NODE_COUNT;
+    }
+    if (newp || v) {
+        struct job shape = *job;
+        if (v)
+            shape.nodes_req = (int)json_integer_value(v);
+        int rc = sched_job_fits_partition(c, newp ? newp : part_find(c, job->partition), &shape);
+        if (rc)
+            return rc;
+    }
+    /* apply */
+    if ((v = json_object_get(set, "time_limit")))
+        job->time_limit = json_integer_value(v);
+    if ((v = json_object_get(set, "priority")))
+        job->prio_set = json_integer_value(v) > 0 ? (uint32_t)json_integer_value(v) : 0;
+    if ((v = json_object_get(set, "nice")))
+        job->nice = (int)json_integer_value(v);
+    if (newp) {
+        free(job->partition);
+        job->partition = xstrdup(newp->conf->name);
+    }
+    if ((v = json_object_get(set, "nodes")))
+        job->nodes_req = (int)json_integer_value(v);
+    const char *s;
+    if ((s = json_string_value(json_object_get(set, "name")))) {
+        free(job->name);
+        job->name = xstrdup(s);
+    }
+    if ((s = json_string_value(json_object_get(set, "comment")))) {
+        free(job->comment);
+        job->comment = xstrdup(s);
+    }
+    if ((s = json_string_value(json_object_get(set, "account")))) {
+        free(job->account);
+        job->account = xstrdup(s);
+    }
+    c->sched_needed = true;
+    return persist_job_update(c, job) < 0 ? SL_E_DB : 0;
+}
+
+void update_job(struct ctld *c, struct request *req)
+{
+    json_t *body = req->msg.body, *ids = json_object_get(body, "job_ids"), *v;
+    const char *action = json_string_value(json_object_get(body, "action"));
+    json_t *set = json_object_get(body, "set");
+    bool admin = ctld_is_admin(c, req->msg.uid);
+    size_t i;
+
+    if (!json_is_array(ids) || json_array_size(ids) == 0 || !action) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "job_ids and action are required");
+        return;
+    }
+    if (strcmp(action, "hold") && strcmp(action, "uhold") && strcmp(action, "release") &&
+        strcmp(action, "requeue") && strcmp(action, "update")) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "unknown action \"%.40s\"", action);
+        return;
+    }
+    if (!strcmp(action, "update") && !json_is_object(set)) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "update needs \"set\"");
+        return;
+    }
+    json_t *results = json_array();
+    json_array_foreach(ids, i, v)
+    {
+        uint32_t id = json_is_integer(v) ? (uint32_t)json_integer_value(v) : 0;
+        struct job *job = id ? job_find(&c->jobs, id) : NULL;
+        const char *detail = NULL;
+        int rc;
+        if (!job) {
+            add_result(results, id, SL_E_INVALID_JOB_ID, NULL);
+            continue;
+        }
+        if (job->uid != req->msg.uid && !admin) {
+            add_result(results, id, SL_E_ACCESS_DENIED, NULL);
+            continue;
+        }
+        if (!strcmp(action, "hold"))
+            rc = do_hold(c, job, admin); /* an admin's hold is an admin hold, as Slurm */
+        else if (!strcmp(action, "uhold"))
+            rc = do_hold(c, job, false);
+        else if (!strcmp(action, "release"))
+            rc = do_release(c, job, admin);
+        else if (!strcmp(action, "requeue"))
+            rc = do_requeue(c, job);
+        else
+            rc = do_update(c, job, set, admin, &detail);
+        if (rc == 0 && admin) {
+            char *d = json_dumps(body, JSON_COMPACT);
+            persist_event(c, req->msg.uid, "update_job", d ? d : action);
+            free(d);
+        }
+        if (rc == 0)
+            log_info("job %u: %s by uid %u", id, action, (unsigned)req->msg.uid);
+        add_result(results, id, rc, detail);
+    }
+    json_t *r = json_pack("{s:o}", "results", results);
+    ctld_reply(c, req, 0, NULL, r);
+    json_decref(r);
+}
+
+void update_node(struct ctld *c, struct request *req)
+{
+    json_t *body = req->msg.body;
+    const char *expr = json_string_value(json_object_get(body, "nodes"));
+    const char *state = json_string_value(json_object_get(body, "state"));
+    const char *reason = json_string_value(json_object_get(body, "reason"));
+    sl_error_t err;
+    struct hostlist *hl;
+
+    if (!ctld_is_admin(c, req->msg.uid)) {
+        ctld_reply(c, req, SL_E_ACCESS_DENIED, NULL, NULL);
+        return;
+    }
+    if (!expr || !state) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "nodes and state are required");
+        return;
+    }
+    bool drain = !strcasecmp(state, "DRAIN"), down = !strcasecmp(state, "DOWN");
+    bool resume = !strcasecmp(state, "RESUME") || !strcasecmp(state, "UNDRAIN") ||
+                  !strcasecmp(state, "IDLE");
+    if (!drain && !down && !resume) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                          "State=%.40s: expected DRAIN, DOWN, RESUME or UNDRAIN", state);
+        return;
+    }
+    if ((drain || down) && (!reason || !*reason)) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                          "You must specify a reason when DOWNING or DRAINING a node");
+        return;
+    }
+    if (!(hl = hostlist_create(expr, &err))) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_NODE_NAME, "%s", err.text);
+        return;
+    }
+    for (size_t i = 0; i < hostlist_count(hl); i++) {
+        if (!node_find(c, hostlist_nth(hl, i))) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_NODE_NAME, "%s", hostlist_nth(hl, i));
+            hostlist_destroy(hl);
+            return;
+        }
+    }
+    for (size_t i = 0; i < hostlist_count(hl); i++) {
+        struct node *n = node_find(c, hostlist_nth(hl, i));
+        if (drain || down) {
+            n->flags |= NODE_FLAG_DRAIN;
+            free(n->reason);
+            n->reason = xstrdup(reason);
+            n->reason_time = ctld_now();
+            n->reason_uid = (int)req->msg.uid;
+            if (down) {
+                /* DOWN: its jobs end as NODE_FAIL, as Slurm does.  The drain
+                 * flag stays, so when its daemon registers again the node
+                 * shows as drained until an admin resumes it. */
+                node_set_down(c, n, reason);
+                free(n->reason);
+                n->reason = xstrdup(reason);
+                n->reason_uid = (int)req->msg.uid;
+            }
+        } else {
+            n->flags &= ~NODE_FLAG_DRAIN;
+            free(n->reason);
+            n->reason = NULL;
+            n->reason_time = 0;
+            n->reason_uid = -1;
+            /* a DOWN node comes back when its daemon registers again */
+        }
+        node_update_state(c, n);
+        persist_node_update(c, n);
+        log_info("node %s: State=%s by uid %u%s%s", n->name, state, (unsigned)req->msg.uid,
+                 reason ? " Reason=" : "", reason ? reason : "");
+    }
+    char *d = json_dumps(body, JSON_COMPACT);
+    persist_event(c, req->msg.uid, "update_node", d ? d : expr);
+    free(d);
+    hostlist_destroy(hl);
+    c->sched_needed = true;
+    ctld_reply(c, req, 0, NULL, NULL);
+}
