@@ -36,11 +36,13 @@ static void help(void)
            "      --comment=name          arbitrary comment\n"
            "  -c, --cpus-per-task=ncpus   number of cpus required per task\n"
            "  -C, --constraint=list       specify a list of constraints\n"
+           "  -d, --dependency=type:jobid[:time] defer job until condition on jobid is satisfied\n"
            "  -D, --chdir=directory       set working directory for batch script\n"
            "  -e, --error=err             file for batch script's standard error\n"
            "  -H, --hold                  submit job in held state\n"
            "  -i, --input=in              file for batch script's standard input\n"
            "  -J, --job-name=jobname      name of job\n"
+           "      --kill-on-invalid-dep=<yes|no> terminate job if invalid dependency\n"
            "  -n, --ntasks=ntasks         number of tasks to run\n"
            "      --ntasks-per-node=n     number of tasks to invoke on each node\n"
            "  -N, --nodes=N               number of nodes on which to run (N = min[-max])\n"
@@ -266,6 +268,10 @@ int main(int argc, char **argv)
         json_object_set_new(body, "gpu_type", json_string(opts.gpu_type));
     if (opts.exclusive)
         json_object_set_new(body, "exclusive", json_true());
+    if (opts.dependency)
+        json_object_set_new(body, "dependency", json_string(opts.dependency));
+    if (opts.kill_on_invalid_dep >= 0)
+        json_object_set_new(body, "kill_on_invalid_dep", json_boolean(opts.kill_on_invalid_dep));
     if (opts.nice_set)
         json_object_set_new(body, "nice", json_integer(opts.nice));
     if (opts.constraint)

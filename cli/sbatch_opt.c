@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/conf.h"
 #include "sbatch_opt.h"
@@ -22,6 +23,7 @@ enum {
     OPT_GRES,
     OPT_EXCLUSIVE,
     OPT_NICE,
+    OPT_KILL_INV_DEP,
 };
 
 static const struct option long_opts[] = {
@@ -52,6 +54,8 @@ static const struct option long_opts[] = {
     {"gpus", required_argument, NULL, 'G'},
     {"exclusive", optional_argument, NULL, OPT_EXCLUSIVE},
     {"nice", optional_argument, NULL, OPT_NICE},
+    {"dependency", required_argument, NULL, 'd'},
+    {"kill-on-invalid-dep", required_argument, NULL, OPT_KILL_INV_DEP},
     {"constraint", required_argument, NULL, 'C'},
     {"nodelist", required_argument, NULL, 'w'},
     {"exclude", required_argument, NULL, 'x'},
@@ -63,6 +67,7 @@ void sbatch_opts_init(struct sbatch_opts *o)
     memset(o, 0, sizeof(*o));
     o->nodes = o->ntasks = o->cpus_per_task = -1;
     o->ntasks_per_node = o->gpus_per_node = o->gpus_total = -1;
+    o->kill_on_invalid_dep = -1;
     o->time_limit = SL_TIME_UNSET;
 }
 
@@ -81,6 +86,7 @@ void sbatch_opts_clear(struct sbatch_opts *o)
     free(o->constraint);
     free(o->nodelist);
     free(o->exclude);
+    free(o->dependency);
     sbatch_opts_init(o);
 }
 
@@ -176,7 +182,7 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
     if (err)
         err->text[0] = '\0';
     optind = 0; /* full re-initialisation: we parse several vectors */
-    while ((c = getopt_long(argc, argv, "+A:c:C:D:e:G:Hi:J:N:n:o:p:Qt:vVhw:x:", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+A:c:C:d:D:e:G:Hi:J:N:n:o:p:Qt:vVhw:x:", long_opts, NULL)) != -1) {
         switch (c) {
         case 'A':
             set_str(&o->account, optarg);
@@ -282,6 +288,18 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
         }
         case 'C':
             set_str(&o->constraint, optarg);
+            break;
+        case 'd':
+            set_str(&o->dependency, optarg);
+            break;
+        case OPT_KILL_INV_DEP:
+            if (!strcasecmp(optarg, "yes"))
+                o->kill_on_invalid_dep = 1;
+            else if (!strcasecmp(optarg, "no"))
+                o->kill_on_invalid_dep = 0;
+            else
+                return errprintf(err, "Invalid --kill-on-invalid-dep value: %s (yes or no)",
+                                 optarg);
             break;
         case 'w':
             set_str(&o->nodelist, optarg);

@@ -29,6 +29,8 @@ struct sbatch_opts {
     int gpus_total;          /* -G/--gpus=[type:]N; -1 = not given */
     char *gpu_type;
     bool exclusive;
+    char *dependency;
+    int kill_on_invalid_dep; /* -1 not given, 0 no, 1 yes */
     int nice;           /* --nice[=adj]; nice_set says whether given */
     bool nice_set;
     char *constraint, *nodelist, *exclude;

@@ -99,8 +99,8 @@ static void print_job(const json_t *j, time_t now)
     rec_add(&r, "Priority=%lld Nice=0 Account=%s", cli_jint(j, "priority", 0),
             or_null(cli_jstr(j, "account")));
     rec_line(&r);
-    rec_add(&r, "JobState=%s Reason=%s Dependency=(null)", cli_jstr(j, "state"),
-            *cli_jstr(j, "reason") ? cli_jstr(j, "reason") : "None");
+    rec_add(&r, "JobState=%s Reason=%s Dependency=%s", cli_jstr(j, "state"),
+            *cli_jstr(j, "reason") ? cli_jstr(j, "reason") : "None", or_null(cli_jstr(j, "dependency")));
     rec_line(&r);
     rec_add(&r, "BatchFlag=1 ExitCode=%lld:%lld", cli_jint(j, "exit_status", 0),
             cli_jint(j, "exit_signal", 0));

@@ -114,6 +114,10 @@ int sched_cpus_per_node(int nodes, int ntasks, int ntasks_per_node, int cpus_per
 bool sched_constraint_ok(const struct sl_node_group *g, const char *constraint);
 uint32_t sched_priority(const struct job *job, const struct part *p, int64_t now);
 
+/* depend.c */
+int depend_validate(struct ctld *c, const char *spec, const char **why);
+bool depend_ready(struct ctld *c, struct job *job);
+
 /* cron.c */
 void cron_run(struct ctld *c);
 int cron_next_timeout_ms(struct ctld *c);

@@ -25,6 +25,8 @@ static const char *reason_names[REASON_COUNT] = {
     [REASON_NODE_DOWN] = "NodeDown",
     [REASON_JOB_HELD_USER] = "JobHeldUser",
     [REASON_JOB_HELD_ADMIN] = "JobHeldAdmin",
+    [REASON_DEPENDENCY] = "Dependency",
+    [REASON_DEPENDENCY_NEVER] = "DependencyNeverSatisfied",
     [REASON_LAUNCH_FAILED] = "launch_failed_requeued_held",
     [REASON_TIME_LIMIT] = "TimeLimit",
     [REASON_NON_ZERO_EXIT] = "NonZeroExitCode",
@@ -148,6 +150,7 @@ void job_free(struct job *j)
     free(j->constraint);
     free(j->req_nodes);
     free(j->exc_nodes);
+    free(j->dependency);
     free(j);
 }
 
@@ -525,6 +528,7 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
     json_object_set_new(o, "cancelled_by", json_integer(j->cancelled_by));
     json_object_set_new(o, "held", json_boolean(j->held));
     json_object_set_new(o, "nice", json_integer(j->nice));
+    json_object_set_new(o, "dependency", json_string(j->dependency ? j->dependency : ""));
     json_object_set_new(o, "gpus_per_node", json_integer(j->gpus_per_node));
     json_object_set_new(o, "gpu_type", j->gpu_type ? json_string(j->gpu_type) : json_null());
     json_object_set_new(o, "exclusive", json_boolean(j->exclusive));

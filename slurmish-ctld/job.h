@@ -52,6 +52,8 @@ enum job_reason {
     REASON_TIME_LIMIT,
     REASON_NON_ZERO_EXIT,
     REASON_JOB_HELD_ADMIN, /* values are stored: append only */
+    REASON_DEPENDENCY,
+    REASON_DEPENDENCY_NEVER,
     REASON_COUNT
 };
 const char *job_reason_name(int reason);
@@ -69,6 +71,8 @@ struct job {
     bool completing; /* final state, node not yet done: allocation held */
     bool held;
     bool held_by_admin;   /* JobHeldAdmin: only an admin may release */
+    char *dependency;     /* --dependency as given; NULL once satisfied */
+    bool kill_on_invalid_dep;
     uint32_t prio_set;    /* priority fixed by an admin (scontrol update Priority=), 0 = computed */
     int64_t submit_time, start_time, end_time;
     int64_t time_limit; /* seconds, -1 unlimited */

@@ -13,6 +13,7 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/cancel.c \
 	slurmish-ctld/query.c \
 	slurmish-ctld/update.c \
+	slurmish-ctld/depend.c \
 	slurmish-ctld/node_rpc.c
 slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 

@@ -49,7 +49,9 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN alloc_gpus TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE jobs ADD COLUMN nice INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN held_admin INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE jobs ADD COLUMN prio_set INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE jobs ADD COLUMN prio_set INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN dependency TEXT;"
+    "ALTER TABLE jobs ADD COLUMN kill_on_invalid_dep INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -58,19 +60,19 @@ static const char *const migrations[] = {
     " stderr, stdin, submit_host, account, comment, command, alloc_nodes, alloc_cpus, alloc_mem,"  \
     " completing, exit_status, exit_signal, cancelled_by, pending_end_state, kill_time,"          \
     " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
-    " exc_nodes, alloc_gpus, nice, held_admin, prio_set"
+    " exc_nodes, alloc_gpus, nice, held_admin, prio_set, dependency, kill_on_invalid_dep"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
     " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
-    " ?49, ?50, ?51, ?46, ?47, ?48)";
+    " ?49, ?50, ?51, ?52, ?53, ?46, ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
     " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
     " completing=?31, exit_status=?32, exit_signal=?33, cancelled_by=?34, pending_end_state=?35,"
     " kill_time=?36, alloc_gpus=?45, nice=?49, held_admin=?50, prio_set=?51, name=?2,"
-    " nodes_req=?15, comment=?26, account=?25 WHERE job_id=?1";
+    " nodes_req=?15, comment=?26, account=?25, dependency=?52 WHERE job_id=?1";
 static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
 static const char SQL_JOB_LOAD[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
@@ -179,6 +181,8 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     sqlite3_bind_int(st, 49, j->nice);
     sqlite3_bind_int(st, 50, j->held_by_admin);
     sqlite3_bind_int64(st, 51, j->prio_set);
+    bind_text(st, 52, j->dependency);
+    sqlite3_bind_int(st, 53, j->kill_on_invalid_dep);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -312,6 +316,8 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     j->nice = sqlite3_column_int(st, 45);
     j->held_by_admin = sqlite3_column_int(st, 46);
     j->prio_set = (uint32_t)sqlite3_column_int64(st, 47);
+    j->dependency = col_str(st, 48);
+    j->kill_on_invalid_dep = sqlite3_column_int(st, 49);
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {

@@ -534,6 +534,8 @@ void sched_pass(struct ctld *c)
             set_reason(c, job, job->held_by_admin ? REASON_JOB_HELD_ADMIN : REASON_JOB_HELD_USER);
             continue;
         }
+        if (!depend_ready(c, job))
+            continue; /* reason set (or the job cancelled) by depend.c */
         struct part *p = part_find(c, job->partition);
         int why = partition_block(job, p);
         if (why != REASON_NONE) {

@@ -120,7 +120,7 @@ void submit_handle(struct ctld *c, struct request *req)
             0)
         return;
     json_int_t tpn, mpc, gpn, gtotal, nice;
-    const char *gpu_type, *constraint, *req_nodes, *exc_nodes;
+    const char *gpu_type, *constraint, *req_nodes, *exc_nodes, *dependency;
     if (opt_int(c, req, "ntasks_per_node", 0, 0, 100000, &tpn) < 0 ||
         opt_int(c, req, "mem_per_cpu_mb", 0, 0, (json_int_t)1 << 40, &mpc) < 0 ||
         opt_int(c, req, "gpus_per_node", 0, 0, 64, &gpn) < 0 ||
@@ -129,8 +129,17 @@ void submit_handle(struct ctld *c, struct request *req)
         check_str(c, req, "gpu_type", MAX_NAME, &gpu_type) < 0 ||
         check_str(c, req, "constraint", 1024, &constraint) < 0 ||
         check_str(c, req, "req_nodes", 65536, &req_nodes) < 0 ||
-        check_str(c, req, "exc_nodes", 65536, &exc_nodes) < 0)
+        check_str(c, req, "exc_nodes", 65536, &exc_nodes) < 0 ||
+        check_str(c, req, "dependency", 65536, &dependency) < 0)
         return;
+    if (dependency && *dependency) {
+        const char *why = NULL;
+        int drc = depend_validate(c, dependency, &why);
+        if (drc) {
+            ctld_reply_errorf(c, req, drc, "%s", why ? why : dependency);
+            return;
+        }
+    }
     if (constraint && *constraint &&
         (strspn(constraint, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-&|,") !=
              strlen(constraint) ||
@@ -252,6 +261,8 @@ void submit_handle(struct ctld *c, struct request *req)
     job->exc_nodes = xstrdup(shape.exc_nodes);
     job->priority = 1;
     job->nice = (int)nice;
+    job->dependency = dependency && *dependency ? xstrdup(dependency) : NULL;
+    job->kill_on_invalid_dep = json_is_true(json_object_get(body, "kill_on_invalid_dep"));
     job->work_dir = xstrdup(work_dir);
     job->out = xstrdup(out);
     job->err = xstrdup(err);

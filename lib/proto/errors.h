@@ -31,6 +31,7 @@ enum sl_errcode {
     SL_E_SIGNAL_FAILED,         /* "Unable to signal job" */
     SL_E_TRANSITION_STATE_NO_UPDATE, /* "Job can not be altered now, try again later" */
     SL_E_JOB_NOT_PENDING,       /* "Job is no longer pending execution" */
+    SL_E_DEPENDENCY,            /* "Job dependency problem" */
     SL_E_COUNT_END
 };
 
