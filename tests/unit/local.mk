@@ -14,3 +14,20 @@ tests_unit_test_cli_util_LDADD = $(CLI_TEST_LIBS)
 tests_unit_test_cli_sbatch_SOURCES = tests/unit/test_cli_sbatch.c
 tests_unit_test_cli_sbatch_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_cli_sbatch_LDADD = $(CLI_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_hostlist tests/unit/test_parse tests/unit/test_conf \
+	tests/unit/test_proto
+TESTS += tests/unit/test_hostlist tests/unit/test_parse tests/unit/test_conf tests/unit/test_proto
+tests_unit_test_hostlist_SOURCES = tests/unit/test_hostlist.c
+tests_unit_test_hostlist_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_hostlist_LDADD = $(UNIT_LIBS)
+tests_unit_test_parse_SOURCES = tests/unit/test_parse.c
+tests_unit_test_parse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_parse_LDADD = $(UNIT_LIBS)
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_conf_LDADD = $(UNIT_LIBS)
+tests_unit_test_proto_SOURCES = tests/unit/test_proto.c
+tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS) -DMUNGED=\"$(MUNGED)\"
+tests_unit_test_proto_LDADD = $(UNIT_LIBS)
+EXTRA_DIST += tests/unit/conf/good.yaml tests/unit/conf/three-errors.yaml
