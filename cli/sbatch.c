@@ -51,6 +51,7 @@ static void help(void)
            "  -p, --partition=partition   partition requested\n"
            "      --parsable              outputs only the jobid\n"
            "  -Q, --quiet                 quiet mode (suppress informational messages)\n"
+           "      --signal=[B:]num[@time] send signal when time limit within time seconds\n"
            "  -t, --time=minutes          time limit\n"
            "  -v, --verbose               verbose mode (multiple -v's increase verbosity)\n"
            "      --wrap[=command string] wrap command string in a sh script and submit\n"
@@ -272,6 +273,11 @@ int main(int argc, char **argv)
         json_object_set_new(body, "dependency", json_string(opts.dependency));
     if (opts.kill_on_invalid_dep >= 0)
         json_object_set_new(body, "kill_on_invalid_dep", json_boolean(opts.kill_on_invalid_dep));
+    if (opts.warn_signal) {
+        json_object_set_new(body, "warn_signal", json_integer(opts.warn_signal));
+        json_object_set_new(body, "warn_time", json_integer(opts.warn_time));
+        json_object_set_new(body, "warn_batch", json_boolean(opts.warn_batch));
+    }
     if (opts.nice_set)
         json_object_set_new(body, "nice", json_integer(opts.nice));
     if (opts.constraint)

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "conf/conf.h"
+#include "cliutil.h"
 #include "sbatch_opt.h"
 #include "util/parse.h"
 #include "util/xmalloc.h"
@@ -24,6 +25,7 @@ enum {
     OPT_EXCLUSIVE,
     OPT_NICE,
     OPT_KILL_INV_DEP,
+    OPT_SIGNAL,
 };
 
 static const struct option long_opts[] = {
@@ -56,6 +58,7 @@ static const struct option long_opts[] = {
     {"nice", optional_argument, NULL, OPT_NICE},
     {"dependency", required_argument, NULL, 'd'},
     {"kill-on-invalid-dep", required_argument, NULL, OPT_KILL_INV_DEP},
+    {"signal", required_argument, NULL, OPT_SIGNAL},
     {"constraint", required_argument, NULL, 'C'},
     {"nodelist", required_argument, NULL, 'w'},
     {"exclude", required_argument, NULL, 'x'},
@@ -292,6 +295,35 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
         case 'd':
             set_str(&o->dependency, optarg);
             break;
+        case OPT_SIGNAL: {
+            /* [{R|B}:]SIG[@SECS]: SIG SECS seconds before the time limit (default 60) */
+            const char *p = optarg;
+            char name[32];
+            o->warn_batch = false;
+            if ((p[0] == 'B' || p[0] == 'R') && p[1] == ':') {
+                o->warn_batch = (p[0] == 'B');
+                p += 2;
+            }
+            size_t nl = strcspn(p, "@");
+            long secs = 60;
+            if (nl == 0 || nl >= sizeof(name))
+                return errprintf(err, "Invalid --signal specification: %s", optarg);
+            memcpy(name, p, nl);
+            name[nl] = 0;
+            int sig = cli_parse_signal(name);
+            if (p[nl] == '@') {
+                char *end;
+                errno = 0;
+                secs = strtol(p + nl + 1, &end, 10);
+                if (errno || end == p + nl + 1 || *end || secs < 0 || secs > 65535)
+                    return errprintf(err, "Invalid --signal specification: %s", optarg);
+            }
+            if (sig <= 0)
+                return errprintf(err, "Invalid --signal specification: %s", optarg);
+            o->warn_signal = sig;
+            o->warn_time = (int)secs;
+            break;
+        }
         case OPT_KILL_INV_DEP:
             if (!strcasecmp(optarg, "yes"))
                 o->kill_on_invalid_dep = 1;

@@ -39,6 +39,19 @@ static void check_jobs(struct ctld *c, int64_t now)
 
     JOB_FOREACH(&c->jobs, j)
     {
+        if (j->state == JOB_RUNNING && j->warn_signal && !j->warn_sent && j->time_limit > 0 &&
+            !j->completing && now >= j->start_time + j->time_limit - j->warn_time) {
+            /* --signal: warn the job before its time limit */
+            json_t *body = json_pack("{s:I, s:i, s:i, s:b}", "job_id", (json_int_t)j->id,
+                                     "signal", j->warn_signal, "kill_wait", 0, "batch",
+                                     j->warn_batch);
+            ctld_send_node(c, j->alloc[0], SL_MSG_SIGNAL_JOB, body);
+            json_decref(body);
+            j->warn_sent = true;
+            persist_job_update(c, j);
+            log_info("job %u: signal %d, %d s before its time limit", j->id, j->warn_signal,
+                     j->warn_time);
+        }
         if (j->state == JOB_RUNNING && j->time_limit > 0 && !j->completing &&
             now >= j->start_time + j->time_limit) {
             log_info("job %u reached its time limit", j->id);

@@ -72,6 +72,9 @@ struct job {
     bool held;
     bool held_by_admin;   /* JobHeldAdmin: only an admin may release */
     char *dependency;     /* --dependency as given; NULL once satisfied */
+    int warn_signal, warn_time; /* --signal: this signal, warn_time s before the limit */
+    bool warn_batch;            /* B: the batch shell only */
+    bool warn_sent;
     bool kill_on_invalid_dep;
     uint32_t prio_set;    /* priority fixed by an admin (scontrol update Priority=), 0 = computed */
     int64_t submit_time, start_time, end_time;

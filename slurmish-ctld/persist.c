@@ -51,7 +51,10 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN held_admin INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN prio_set INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN dependency TEXT;"
-    "ALTER TABLE jobs ADD COLUMN kill_on_invalid_dep INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE jobs ADD COLUMN kill_on_invalid_dep INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN warn_signal INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN warn_time INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN warn_flags INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -60,19 +63,21 @@ static const char *const migrations[] = {
     " stderr, stdin, submit_host, account, comment, command, alloc_nodes, alloc_cpus, alloc_mem,"  \
     " completing, exit_status, exit_signal, cancelled_by, pending_end_state, kill_time,"          \
     " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
-    " exc_nodes, alloc_gpus, nice, held_admin, prio_set, dependency, kill_on_invalid_dep"
+    " exc_nodes, alloc_gpus, nice, held_admin, prio_set, dependency, kill_on_invalid_dep,"        \
+    " warn_signal, warn_time, warn_flags"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
     " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
-    " ?49, ?50, ?51, ?52, ?53, ?46, ?47, ?48)";
+    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?46, ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
     " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
     " completing=?31, exit_status=?32, exit_signal=?33, cancelled_by=?34, pending_end_state=?35,"
     " kill_time=?36, alloc_gpus=?45, nice=?49, held_admin=?50, prio_set=?51, name=?2,"
-    " nodes_req=?15, comment=?26, account=?25, dependency=?52 WHERE job_id=?1";
+    " nodes_req=?15, comment=?26, account=?25, dependency=?52,"
+    " warn_flags=?56 WHERE job_id=?1";
 static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
 static const char SQL_JOB_LOAD[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
@@ -183,6 +188,9 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     sqlite3_bind_int64(st, 51, j->prio_set);
     bind_text(st, 52, j->dependency);
     sqlite3_bind_int(st, 53, j->kill_on_invalid_dep);
+    sqlite3_bind_int(st, 54, j->warn_signal);
+    sqlite3_bind_int(st, 55, j->warn_time);
+    sqlite3_bind_int(st, 56, (j->warn_batch ? 1 : 0) | (j->warn_sent ? 2 : 0));
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -318,6 +326,10 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     j->prio_set = (uint32_t)sqlite3_column_int64(st, 47);
     j->dependency = col_str(st, 48);
     j->kill_on_invalid_dep = sqlite3_column_int(st, 49);
+    j->warn_signal = sqlite3_column_int(st, 50);
+    j->warn_time = sqlite3_column_int(st, 51);
+    j->warn_batch = sqlite3_column_int(st, 52) & 1;
+    j->warn_sent = (sqlite3_column_int(st, 52) & 2) != 0;
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {

@@ -119,13 +119,15 @@ void submit_handle(struct ctld *c, struct request *req)
         opt_int(c, req, "time_limit", SL_TIME_UNSET, SL_TIME_UNSET, (json_int_t)1 << 40, &tlim) <
             0)
         return;
-    json_int_t tpn, mpc, gpn, gtotal, nice;
+    json_int_t tpn, mpc, gpn, gtotal, nice, wsig, wtime;
     const char *gpu_type, *constraint, *req_nodes, *exc_nodes, *dependency;
     if (opt_int(c, req, "ntasks_per_node", 0, 0, 100000, &tpn) < 0 ||
         opt_int(c, req, "mem_per_cpu_mb", 0, 0, (json_int_t)1 << 40, &mpc) < 0 ||
         opt_int(c, req, "gpus_per_node", 0, 0, 64, &gpn) < 0 ||
         opt_int(c, req, "gpus", 0, 0, 64 * 100000, &gtotal) < 0 ||
         opt_int(c, req, "nice", 0, -2147483645, 2147483645, &nice) < 0 ||
+        opt_int(c, req, "warn_signal", 0, 0, 64, &wsig) < 0 ||
+        opt_int(c, req, "warn_time", 60, 0, 65535, &wtime) < 0 ||
         check_str(c, req, "gpu_type", MAX_NAME, &gpu_type) < 0 ||
         check_str(c, req, "constraint", 1024, &constraint) < 0 ||
         check_str(c, req, "req_nodes", 65536, &req_nodes) < 0 ||
@@ -263,6 +265,9 @@ void submit_handle(struct ctld *c, struct request *req)
     job->nice = (int)nice;
     job->dependency = dependency && *dependency ? xstrdup(dependency) : NULL;
     job->kill_on_invalid_dep = json_is_true(json_object_get(body, "kill_on_invalid_dep"));
+    job->warn_signal = (int)wsig;
+    job->warn_time = (int)wtime;
+    job->warn_batch = json_is_true(json_object_get(body, "warn_batch"));
     job->work_dir = xstrdup(work_dir);
     job->out = xstrdup(out);
     job->err = xstrdup(err);

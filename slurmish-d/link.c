@@ -231,6 +231,9 @@ static void handle_signal(struct noded *d, struct sl_msg *m)
         if (!j->kill_at)
             j->kill_at = now_s() + kill_wait;
         log_info("job %u: terminating (signal %d, SIGKILL in %ds)", id, sig, kill_wait);
+    } else if (json_is_true(json_object_get(b, "batch"))) {
+        kill(pg, sig); /* the batch shell only (--signal=B:...) */
+        log_info("job %u: signal %d to the batch shell", id, sig);
     } else {
         kill(-pg, sig);
         log_info("job %u: signal %d", id, sig);
