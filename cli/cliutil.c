@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "cliutil.h"
+#include "common.h"
 #include "util/xmalloc.h"
 
 static const struct {
@@ -278,4 +279,42 @@ long cli_parse_jobid(const char *s)
     if (errno || *end || v <= 0 || v > 0x7fffffff)
         return -1;
     return v;
+}
+
+long cli_parse_array_jobid(const char *s, char **tasks)
+{
+    char *copy = xstrdup(s), *us = strchr(copy, '_');
+    long id;
+
+    *tasks = NULL;
+    if (us)
+        *us = '\0';
+    id = cli_parse_jobid(copy);
+    if (id > 0 && us) {
+        char *t = us + 1;
+        size_t len = strlen(t);
+        if (t[0] == '[' && len > 2 && t[len - 1] == ']') {
+            t[len - 1] = '\0';
+            t++;
+        }
+        if (!*t || strspn(t, "0123456789-,:%") != strlen(t))
+            id = -1;
+        else
+            *tasks = xstrdup(t);
+    }
+    free(copy);
+    return id;
+}
+
+char *cli_job_display_id(const json_t *job)
+{
+    long long aid = cli_jint(job, "array_job_id", 0), tid = cli_jint(job, "array_task_id", -1);
+    if (!aid)
+        return xasprintf("%lld", cli_jint(job, "job_id", 0));
+    if (tid >= 0)
+        return xasprintf("%lld_%lld", aid, tid);
+    long long thr = cli_jint(job, "array_throttle", 0);
+    if (thr > 0)
+        return xasprintf("%lld_[%s%%%lld]", aid, cli_jstr(job, "array_tasks"), thr);
+    return xasprintf("%lld_[%s]", aid, cli_jstr(job, "array_tasks"));
 }

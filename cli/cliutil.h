@@ -9,6 +9,8 @@
 #define SL_CLI_UTIL_H
 
 #include <stdbool.h>
+
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -63,5 +65,12 @@ char **cli_split_list(const char *s, size_t *n);
 
 /* Parse a job id: positive integer with nothing after it; -1 if not. */
 long cli_parse_jobid(const char *s);
+
+/* "123", "123_4", "123_[1-5]": the job (or array) id; *tasks gets a new
+ * string of task ids ("4", "1-5") or NULL when none was given.  -1 if bad. */
+long cli_parse_array_jobid(const char *s, char **tasks);
+
+/* The id squeue prints: "123", "123_4", or "123_[5-99%4]" for pending tasks. */
+char *cli_job_display_id(const json_t *job);
 
 #endif

@@ -32,6 +32,7 @@ static void help(void)
     usage(stdout);
     printf("\n"
            "Parallel run options:\n"
+           "  -a, --array=indexes         job array index values\n"
            "  -A, --account=name          charge job to specified account\n"
            "      --comment=name          arbitrary comment\n"
            "  -c, --cpus-per-task=ncpus   number of cpus required per task\n"
@@ -269,6 +270,11 @@ int main(int argc, char **argv)
         json_object_set_new(body, "gpu_type", json_string(opts.gpu_type));
     if (opts.exclusive)
         json_object_set_new(body, "exclusive", json_true());
+    if (opts.array) {
+        json_object_set_new(body, "array", json_string(opts.array));
+        if (!opts.output) /* Slurm's default for arrays */
+            json_object_set_new(body, "stdout", json_string("slurm-%A_%a.out"));
+    }
     if (opts.dependency)
         json_object_set_new(body, "dependency", json_string(opts.dependency));
     if (opts.kill_on_invalid_dep >= 0)

@@ -57,6 +57,7 @@ static const struct option long_opts[] = {
     {"exclusive", optional_argument, NULL, OPT_EXCLUSIVE},
     {"nice", optional_argument, NULL, OPT_NICE},
     {"dependency", required_argument, NULL, 'd'},
+    {"array", required_argument, NULL, 'a'},
     {"kill-on-invalid-dep", required_argument, NULL, OPT_KILL_INV_DEP},
     {"signal", required_argument, NULL, OPT_SIGNAL},
     {"constraint", required_argument, NULL, 'C'},
@@ -90,6 +91,7 @@ void sbatch_opts_clear(struct sbatch_opts *o)
     free(o->nodelist);
     free(o->exclude);
     free(o->dependency);
+    free(o->array);
     sbatch_opts_init(o);
 }
 
@@ -185,7 +187,7 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
     if (err)
         err->text[0] = '\0';
     optind = 0; /* full re-initialisation: we parse several vectors */
-    while ((c = getopt_long(argc, argv, "+A:c:C:d:D:e:G:Hi:J:N:n:o:p:Qt:vVhw:x:", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+a:A:c:C:d:D:e:G:Hi:J:N:n:o:p:Qt:vVhw:x:", long_opts, NULL)) != -1) {
         switch (c) {
         case 'A':
             set_str(&o->account, optarg);
@@ -294,6 +296,9 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
             break;
         case 'd':
             set_str(&o->dependency, optarg);
+            break;
+        case 'a':
+            set_str(&o->array, optarg);
             break;
         case OPT_SIGNAL: {
             /* [{R|B}:]SIG[@SECS]: SIG SECS seconds before the time limit (default 60) */

@@ -30,6 +30,7 @@ struct sbatch_opts {
     char *gpu_type;
     bool exclusive;
     char *dependency;
+    char *array;        /* --array=0-99%4 */
     int warn_signal, warn_time; /* --signal=[B:]SIG[@SECS]; warn_signal 0 = not given */
     bool warn_batch;
     int kill_on_invalid_dep; /* -1 not given, 0 no, 1 yes */

@@ -103,21 +103,33 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    json_t *array_tasks = json_array();
     for (int i = optind; i < argc; i++) {
-        long id = cli_parse_jobid(argv[i]);
+        char *tasks = NULL;
+        long id = cli_parse_array_jobid(argv[i], &tasks);
         if (id < 0) {
             cli_error("Invalid job id %s", argv[i]);
+            json_decref(array_tasks);
             return 1;
         }
-        json_array_append_new(ids, json_integer(id));
+        if (tasks) /* 123_4, 123_[1-5]: those tasks of array 123 */
+            json_array_append_new(array_tasks, json_pack("{s:I, s:s}", "job_id", (json_int_t)id,
+                                                         "tasks", tasks));
+        else
+            json_array_append_new(ids, json_integer(id));
+        free(tasks);
     }
-    if (!json_array_size(ids) && !have_user) {
+    if (!json_array_size(ids) && !json_array_size(array_tasks) && !have_user) {
+        json_decref(array_tasks);
         cli_error("No job identification provided");
         return 1;
     }
 
     body = json_object();
     json_object_set(body, "job_ids", ids);
+    if (json_array_size(array_tasks))
+        json_object_set(body, "array_tasks", array_tasks);
+    json_decref(array_tasks);
     if (have_user)
         json_object_set_new(body, "user_id", json_integer(uid));
     if (sig)

@@ -91,7 +91,20 @@ static void print_job(const json_t *j, time_t now)
     if (end <= 0 && start > 0 && limit >= 0 && !(st >= 0 && job_state_is_final(st)))
         end = start + limit;
 
-    rec_add(&r, "JobId=%lld JobName=%s", cli_jint(j, "job_id", 0), cli_jstr(j, "name"));
+    rec_add(&r, "JobId=%lld ", cli_jint(j, "job_id", 0));
+    if (cli_jint(j, "array_job_id", 0)) {
+        if (cli_jint(j, "array_task_id", -1) >= 0)
+            rec_add(&r, "ArrayJobId=%lld ArrayTaskId=%lld ", cli_jint(j, "array_job_id", 0),
+                    cli_jint(j, "array_task_id", -1));
+        else if (cli_jint(j, "array_throttle", 0) > 0)
+            rec_add(&r, "ArrayJobId=%lld ArrayTaskId=%s ArrayTaskThrottle=%lld ",
+                    cli_jint(j, "array_job_id", 0), cli_jstr(j, "array_tasks"),
+                    cli_jint(j, "array_throttle", 0));
+        else
+            rec_add(&r, "ArrayJobId=%lld ArrayTaskId=%s ", cli_jint(j, "array_job_id", 0),
+                    cli_jstr(j, "array_tasks"));
+    }
+    rec_add(&r, "JobName=%s", cli_jstr(j, "name"));
     rec_line(&r);
     rec_add(&r, "UserId=%s(%lld) GroupId=%s(%lld) MCS_label=N/A", cli_jstr(j, "user"),
             cli_jint(j, "uid", -1), cli_jstr(j, "group"), cli_jint(j, "gid", -1));
@@ -285,8 +298,9 @@ static int show_jobs(const char *id_arg)
     int rc, ret = 1;
     size_t i, n;
 
+    char *tasks = NULL;
     if (id_arg) {
-        long id = cli_parse_jobid(id_arg);
+        long id = cli_parse_array_jobid(id_arg, &tasks);
         if (id < 0) {
             fprintf(stderr, "slurm_load_jobs error: Invalid job id specified\n");
             json_decref(body);
@@ -315,11 +329,26 @@ static int show_jobs(const char *id_arg)
     time_t now = cli_jint(reply, "time", 0);
     if (now <= 0)
         now = time(NULL);
-    for (i = 0; i < n; i++)
+    size_t shown = 0;
+    for (i = 0; i < n; i++) {
+        /* 123_4: only that task (Slurm shows the record that holds it) */
+        if (tasks && cli_jint(v[i], "array_task_id", -1) >= 0 &&
+            cli_jint(v[i], "array_task_id", -1) != atol(tasks))
+            continue;
+        if (tasks && cli_jint(v[i], "array_task_id", -1) < 0 &&
+            !strstr(cli_jstr(v[i], "array_tasks"), tasks))
+            continue;
         print_job(v[i], now);
+        shown++;
+    }
     free(v);
+    if (tasks && !shown) {
+        fprintf(stderr, "slurm_load_jobs error: %s\n", sl_strerror(SL_E_INVALID_JOB_ID));
+        goto out;
+    }
     ret = 0;
 out:
+    free(tasks);
     json_decref(reply);
     json_decref(body);
     return ret;

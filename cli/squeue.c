@@ -71,6 +71,10 @@ static const char *header_of(char t)
         return "PARTITION";
     case 'j':
         return "NAME";
+    case 'F':
+        return "ARRAY_JOB_ID";
+    case 'K':
+        return "ARRAY_TASK_ID";
     case 'u':
         return "USER";
     case 'U':
@@ -157,8 +161,16 @@ static char *job_field(char t, const json_t *job, time_t now)
 
     switch (t) {
     case 'i':
+        return cli_job_display_id(job);
     case 'A':
         return xasprintf("%lld", cli_jint(job, "job_id", 0));
+    case 'F':
+        return xasprintf("%lld", cli_jint(job, "array_job_id", 0) ? cli_jint(job, "array_job_id", 0)
+                                                                 : cli_jint(job, "job_id", 0));
+    case 'K':
+        if (cli_jint(job, "array_task_id", -1) >= 0)
+            return xasprintf("%lld", cli_jint(job, "array_task_id", -1));
+        return xstrdup(*cli_jstr(job, "array_tasks") ? cli_jstr(job, "array_tasks") : "N/A");
     case 'P':
         return xstrdup(cli_jstr(job, "partition"));
     case 'j':
@@ -245,6 +257,31 @@ static int cmp_jobs(const void *a, const void *b)
 
 enum { OPT_ME = 0x100, OPT_HELP, OPT_USAGE, OPT_START };
 
+/* Does job match a -j item "ID" or "ID_TASKS"? */
+static bool id_item_matches(const json_t *job, long id, const char *tasks)
+{
+    long long jid = cli_jint(job, "job_id", 0), aid = cli_jint(job, "array_job_id", 0);
+    long long tid = cli_jint(job, "array_task_id", -1);
+    if (!tasks)
+        return jid == id || aid == id;
+    if (aid != id)
+        return false;
+    /* task list: plain numbers and ranges */
+    char *copy = xstrdup(tasks), *save = NULL;
+    bool hit = false;
+    for (char *t = strtok_r(copy, ",", &save); t && !hit; t = strtok_r(NULL, ",", &save)) {
+        long lo = strtol(t, &t, 10), hi = lo;
+        if (*t == '-')
+            hi = strtol(t + 1, NULL, 10);
+        if (tid >= 0)
+            hit = tid >= lo && tid <= hi;
+        else
+            hit = true; /* the pending record: it holds some of them */
+    }
+    free(copy);
+    return hit;
+}
+
 static const struct option long_opts[] = {
     {"noheader", no_argument, NULL, 'h'},
     {"jobs", required_argument, NULL, 'j'},
@@ -262,6 +299,7 @@ static const struct option long_opts[] = {
     {"version", no_argument, NULL, 'V'},
     {"me", no_argument, NULL, OPT_ME},
     {"start", no_argument, NULL, OPT_START},
+    {"array", no_argument, NULL, 'r'},
     {"help", no_argument, NULL, OPT_HELP},
     {"usage", no_argument, NULL, OPT_USAGE},
     {NULL, 0, NULL, 0},
@@ -283,13 +321,14 @@ int main(int argc, char **argv)
     json_t *parts = json_array();
     char **part_list = NULL;
     bool state_wanted[JOB_STATE_COUNT] = {false};
-    bool states_given = false, start_view = false;
+    bool states_given = false, start_view = false, expand_arrays = false;
+    json_t *id_filters = json_array();
     int c, rc, ret = 1;
     sl_error_t err;
 
     cli_init("squeue");
     argv[0] = (char *)cli_prog; /* getopt names the tool as Slurm does */
-    while ((c = getopt_long(argc, argv, "hj:lo:p:t:u:avV", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hj:lo:p:rt:u:avV", long_opts, NULL)) != -1) {
         switch (c) {
         case 'h':
             noheader = true;
@@ -297,12 +336,16 @@ int main(int argc, char **argv)
         case 'j': {
             char **ids = cli_split_list(optarg, NULL);
             for (char **p = ids; *p; p++) {
-                long id = cli_parse_jobid(*p);
+                char *tasks = NULL;
+                long id = cli_parse_array_jobid(*p, &tasks);
                 if (id < 0) {
                     cli_error("Invalid job id: %s", *p);
                     return 1;
                 }
                 json_array_append_new(job_ids, json_integer(id));
+                json_array_append_new(id_filters, json_pack("{s:I, s:s?}", "id", (json_int_t)id,
+                                                            "tasks", tasks));
+                free(tasks);
             }
             cli_argv_free(ids);
             break;
@@ -356,6 +399,9 @@ int main(int argc, char **argv)
         }
         case OPT_ME:
             json_array_append_new(user_ids, json_integer(getuid()));
+            break;
+        case 'r':
+            expand_arrays = true;
             break;
         case OPT_START:
             /* expected start times of pending jobs, as Slurm's --start */
@@ -417,18 +463,24 @@ int main(int argc, char **argv)
     json_t *jobs = json_object_get(reply, "jobs"), *job;
     time_t now = cli_jint(reply, "time", 0);
     size_t i, n = 0;
-    json_t **sel = xcalloc(json_array_size(jobs) + 1, sizeof(*sel));
+    size_t cap = json_array_size(jobs) + 1;
+    json_t **sel = xcalloc(cap, sizeof(*sel));
+    json_t *expanded = json_array(); /* -r copies, freed at the end */
     if (now <= 0)
         now = time(NULL);
     json_array_foreach(jobs, i, job)
     {
         int st = job_state(job);
         bool id_match = true, user_match = true;
-        if (json_array_size(job_ids)) {
+        if (json_array_size(id_filters)) {
             id_match = false;
-            for (size_t k = 0; k < json_array_size(job_ids); k++)
-                if (json_integer_value(json_array_get(job_ids, k)) == cli_jint(job, "job_id", 0))
+            for (size_t k = 0; k < json_array_size(id_filters); k++) {
+                json_t *fi = json_array_get(id_filters, k);
+                if (id_item_matches(job, (long)cli_jint(fi, "id", 0), cli_jstr(fi, "tasks")[0]
+                                                                         ? cli_jstr(fi, "tasks")
+                                                                         : NULL))
                     id_match = true;
+            }
         }
         if (json_array_size(user_ids)) {
             user_match = false;
@@ -447,6 +499,28 @@ int main(int argc, char **argv)
                    job_state_is_final(st)) {
             continue; /* finished jobs show only when asked for */
         }
+        if (expand_arrays && cli_jint(job, "array_job_id", 0) &&
+            cli_jint(job, "array_task_id", -1) < 0) {
+            /* -r: one line per pending task */
+            char *copy = xstrdup(cli_jstr(job, "array_tasks")), *save = NULL;
+            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                long lo = strtol(t, &t, 10), hi = lo;
+                if (*t == '-')
+                    hi = strtol(t + 1, NULL, 10);
+                for (long v = lo; v <= hi; v++) {
+                    json_t *one = json_deep_copy(job);
+                    json_object_set_new(one, "array_task_id", json_integer(v));
+                    json_array_append_new(expanded, one);
+                    if (n >= cap)
+                        sel = xrealloc(sel, (cap = cap * 2 + 16) * sizeof(*sel));
+                    sel[n++] = one;
+                }
+            }
+            free(copy);
+            continue;
+        }
+        if (n >= cap)
+            sel = xrealloc(sel, (cap = cap * 2 + 16) * sizeof(*sel));
         sel[n++] = job;
     }
     qsort(sel, n, sizeof(*sel), cmp_jobs);
@@ -478,11 +552,13 @@ int main(int argc, char **argv)
     free(rows);
     free(header);
     free(sel);
+    json_decref(expanded);
     ret = 0;
 done:
     json_decref(reply);
     json_decref(body);
     json_decref(job_ids);
+    json_decref(id_filters);
     json_decref(user_ids);
     json_decref(states);
     json_decref(parts);

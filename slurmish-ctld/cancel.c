@@ -77,13 +77,61 @@ void cancel_handle(struct ctld *c, struct request *req)
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "user_id must be an integer");
         return;
     }
-    if ((!ids || json_array_size(ids) == 0) && (!juser || json_is_null(juser))) {
+    if ((!ids || json_array_size(ids) == 0) && (!juser || json_is_null(juser)) &&
+        !json_array_size(json_object_get(body, "array_tasks"))) {
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "no job identification provided");
         return;
     }
 
     json_t *results = json_array();
     bool batch = json_is_true(json_object_get(body, "batch"));
+    json_t *tasks = json_object_get(body, "array_tasks");
+    if (json_is_array(tasks)) {
+        /* {job_id: ARRAY, tasks: "1-5,7"}: scancel 123_[1-5,7] */
+        json_array_foreach(tasks, i, v)
+        {
+            uint32_t id = (uint32_t)json_integer_value(json_object_get(v, "job_id"));
+            const char *spec = json_string_value(json_object_get(v, "tasks"));
+            struct job *meta = job_find(&c->jobs, id), sel = {0};
+            sl_error_t aerr;
+            if (!meta || !spec || meta->array_job_id != id ||
+                array_parse(spec, &sel, &aerr) < 0) {
+                add_result(results, id, SL_E_INVALID_JOB_ID);
+                continue;
+            }
+            if (meta->uid != req->msg.uid && !ctld_is_admin(c, req->msg.uid)) {
+                add_result(results, id, SL_E_ACCESS_DENIED);
+                free(sel.array_bits);
+                continue;
+            }
+            int rc = SL_E_INVALID_JOB_ID;
+            for (uint32_t t = 0; t < sel.array_nbits; t++) {
+                if (!array_has_task(&sel, t))
+                    continue;
+                if (array_has_task(meta, t) && !sig) {
+                    array_drop_task(meta, t);
+                    rc = 0;
+                    continue;
+                }
+                JOB_FOREACH(&c->jobs, task)
+                {
+                    if (task->array_job_id == id && task->array_task_id == (int32_t)t)
+                        rc = cancel_one(c, req, task, sig, batch);
+                }
+            }
+            free(sel.array_bits);
+            if (meta->array_bits && meta->array_pending == 0) {
+                /* every pending task dropped: the meta record ends */
+                free(meta->array_bits);
+                meta->array_bits = NULL;
+                meta->array_nbits = 0;
+                job_terminate(c, meta, JOB_CANCELLED, REASON_NONE, (int)req->msg.uid);
+            } else {
+                persist_job_update(c, meta);
+            }
+            add_result(results, id, rc);
+        }
+    }
     if (ids && json_array_size(ids) > 0) {
         json_array_foreach(ids, i, v)
         {
@@ -97,9 +145,20 @@ void cancel_handle(struct ctld *c, struct request *req)
                 continue; /* -u with ids: both must match, as scancel filters */
             else
                 rc = cancel_one(c, req, job, sig, batch);
+            if (job && job->array_job_id == id && rc != SL_E_ACCESS_DENIED) {
+                /* an array's id names all its tasks */
+                JOB_FOREACH(&c->jobs, task)
+                {
+                    if (task != job && task->array_job_id == id) {
+                        int trc = cancel_one(c, req, task, sig, batch);
+                        if (rc == SL_E_ALREADY_DONE && trc == 0)
+                            rc = 0;
+                    }
+                }
+            }
             add_result(results, id, rc);
         }
-    } else {
+    } else if (!json_is_array(tasks)) {
         uid_t uid = (uid_t)json_integer_value(juser);
         JOB_FOREACH(&c->jobs, job)
         {

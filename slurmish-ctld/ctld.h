@@ -114,6 +114,15 @@ int sched_cpus_per_node(int nodes, int ntasks, int ntasks_per_node, int cpus_per
 bool sched_constraint_ok(const struct sl_node_group *g, const char *constraint);
 uint32_t sched_priority(const struct job *job, const struct part *p, int64_t now);
 
+/* array.c */
+int array_parse(const char *spec, struct job *job, sl_error_t *err);
+char *array_ranges(const struct job *job);
+void array_load_ranges(struct job *job, const char *ranges);
+bool array_has_task(const struct job *meta, uint32_t task);
+void array_drop_task(struct job *meta, uint32_t task);
+struct job *array_split(struct ctld *c, struct job *meta);
+void array_task_ended(struct ctld *c, struct job *task);
+
 /* depend.c */
 int depend_validate(struct ctld *c, const char *spec, const char **why);
 bool depend_ready(struct ctld *c, struct job *job);

@@ -27,6 +27,7 @@ static const char *reason_names[REASON_COUNT] = {
     [REASON_JOB_HELD_ADMIN] = "JobHeldAdmin",
     [REASON_DEPENDENCY] = "Dependency",
     [REASON_DEPENDENCY_NEVER] = "DependencyNeverSatisfied",
+    [REASON_ARRAY_TASK_LIMIT] = "JobArrayTaskLimit",
     [REASON_LAUNCH_FAILED] = "launch_failed_requeued_held",
     [REASON_TIME_LIMIT] = "TimeLimit",
     [REASON_NON_ZERO_EXIT] = "NonZeroExitCode",
@@ -151,6 +152,7 @@ void job_free(struct job *j)
     free(j->req_nodes);
     free(j->exc_nodes);
     free(j->dependency);
+    free(j->array_bits);
     free(j);
 }
 
@@ -246,6 +248,13 @@ void job_release(struct ctld *c, struct job *job)
 /* Record a final state for a job that holds no running processes any more. */
 void job_set_final(struct ctld *c, struct job *job, int state, int reason)
 {
+    if (job->state == JOB_RUNNING || job->completing)
+        array_task_ended(c, job);
+    if (job->array_bits) { /* a meta record that ends has no pending tasks left */
+        free(job->array_bits);
+        job->array_bits = NULL;
+        job->array_nbits = job->array_pending = 0;
+    }
     job_queue_del(&c->jobs, job);
     job->state = state;
     job->reason = reason;
@@ -435,6 +444,14 @@ static void job_env(struct ctld *c, const struct job *job, json_t *env)
         env_set(env, "SLURM_JOB_END_TIME", "%lld", (long long)(job->start_time + job->time_limit));
     env_set(env, "SLURM_JOB_START_TIME", "%lld", (long long)job->start_time);
     env_set(env, "SLURM_GTIDS", "0");
+    if (job->array_job_id) {
+        struct job *meta = job_find(&c->jobs, job->array_job_id);
+        env_set(env, "SLURM_ARRAY_JOB_ID", "%u", job->array_job_id);
+        env_set(env, "SLURM_ARRAY_TASK_ID", "%d", job->array_task_id);
+        env_set(env, "SLURM_ARRAY_TASK_COUNT", "%u", meta ? meta->array_count : job->array_count);
+        env_set(env, "SLURM_ARRAY_TASK_MIN", "%u", meta ? meta->array_min : job->array_min);
+        env_set(env, "SLURM_ARRAY_TASK_MAX", "%u", meta ? meta->array_max : job->array_max);
+    }
     if (job->gpu_masks && job->gpu_masks[0]) {
         /* the batch script runs on alloc[0]: its GPUs, lowest index first */
         char ids[400] = "";
@@ -456,7 +473,9 @@ void job_launch(struct ctld *c, struct job *job)
     char *script = NULL, *nodelist;
     json_t *argv = NULL, *env = NULL, *body;
 
-    if (persist_job_launch_data(c, job->id, &script, &argv, &env) < 0) {
+    /* array tasks read the script and environment from the meta job's row */
+    if (persist_job_launch_data(c, job->array_job_id ? job->array_job_id : job->id, &script, &argv,
+                                &env) < 0) {
         job_set_final(c, job, JOB_FAILED, REASON_LAUNCH_FAILED);
         return;
     }
@@ -474,6 +493,10 @@ void job_launch(struct ctld *c, struct job *job)
     free(nodelist);
     if (!body)
         fatalx("job %u: cannot build launch message", job->id);
+    if (job->array_job_id) {
+        json_object_set_new(body, "array_job_id", json_integer(job->array_job_id));
+        json_object_set_new(body, "array_task_id", json_integer(job->array_task_id));
+    }
     job->launch_seq = ctld_send_node(c, job->alloc[0], SL_MSG_LAUNCH_JOB, body);
     json_decref(body);
     if (!job->launch_seq) {
@@ -528,6 +551,17 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
     json_object_set_new(o, "cancelled_by", json_integer(j->cancelled_by));
     json_object_set_new(o, "held", json_boolean(j->held));
     json_object_set_new(o, "nice", json_integer(j->nice));
+    if (j->array_job_id) {
+        json_object_set_new(o, "array_job_id", json_integer(j->array_job_id));
+        json_object_set_new(o, "array_task_id", json_integer(j->array_task_id));
+        json_object_set_new(o, "array_throttle", json_integer(j->array_throttle));
+        if (j->array_task_id < 0) {
+            char *r = array_ranges(j);
+            json_object_set_new(o, "array_tasks", json_string(r));
+            json_object_set_new(o, "array_tasks_pending", json_integer(j->array_pending));
+            free(r);
+        }
+    }
     json_object_set_new(o, "dependency", json_string(j->dependency ? j->dependency : ""));
     json_object_set_new(o, "gpus_per_node", json_integer(j->gpus_per_node));
     json_object_set_new(o, "gpu_type", j->gpu_type ? json_string(j->gpu_type) : json_null());

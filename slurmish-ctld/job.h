@@ -54,6 +54,7 @@ enum job_reason {
     REASON_JOB_HELD_ADMIN, /* values are stored: append only */
     REASON_DEPENDENCY,
     REASON_DEPENDENCY_NEVER,
+    REASON_ARRAY_TASK_LIMIT,
     REASON_COUNT
 };
 const char *job_reason_name(int reason);
@@ -75,6 +76,13 @@ struct job {
     int warn_signal, warn_time; /* --signal: this signal, warn_time s before the limit */
     bool warn_batch;            /* B: the batch shell only */
     bool warn_sent;
+    /* job arrays (array.c): a meta record holds the pending task ids */
+    uint32_t array_job_id;   /* 0: not part of an array */
+    int32_t array_task_id;   /* -1: the meta record of pending tasks */
+    uint8_t *array_bits;     /* meta: pending task ids */
+    uint32_t array_nbits, array_pending, array_count, array_min, array_max;
+    int array_throttle;      /* %N: at most N tasks running, 0 = no limit */
+    int array_running;       /* meta: tasks running now (memory only) */
     bool kill_on_invalid_dep;
     uint32_t prio_set;    /* priority fixed by an admin (scontrol update Priority=), 0 = computed */
     int64_t submit_time, start_time, end_time;

@@ -14,6 +14,7 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/query.c \
 	slurmish-ctld/update.c \
 	slurmish-ctld/depend.c \
+	slurmish-ctld/array.c \
 	slurmish-ctld/node_rpc.c
 slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 

@@ -4,6 +4,7 @@
  * Job rows are never deleted: finished jobs are the accounting record.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,12 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN kill_on_invalid_dep INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN warn_signal INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN warn_time INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE jobs ADD COLUMN warn_flags INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE jobs ADD COLUMN warn_flags INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN array_job_id INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN array_task_id INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE jobs ADD COLUMN array_pending TEXT;"
+    "ALTER TABLE jobs ADD COLUMN array_shape TEXT;"
+    "CREATE INDEX jobs_array ON jobs(array_job_id) WHERE array_job_id != 0;",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -64,20 +70,20 @@ static const char *const migrations[] = {
     " completing, exit_status, exit_signal, cancelled_by, pending_end_state, kill_time,"          \
     " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
     " exc_nodes, alloc_gpus, nice, held_admin, prio_set, dependency, kill_on_invalid_dep,"        \
-    " warn_signal, warn_time, warn_flags"
+    " warn_signal, warn_time, warn_flags, array_job_id, array_task_id, array_pending, array_shape"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
     " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
-    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?46, ?47, ?48)";
+    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?46, ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
     " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
     " completing=?31, exit_status=?32, exit_signal=?33, cancelled_by=?34, pending_end_state=?35,"
     " kill_time=?36, alloc_gpus=?45, nice=?49, held_admin=?50, prio_set=?51, name=?2,"
     " nodes_req=?15, comment=?26, account=?25, dependency=?52,"
-    " warn_flags=?56 WHERE job_id=?1";
+    " warn_flags=?56, array_task_id=?58, array_pending=?59 WHERE job_id=?1";
 static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
 static const char SQL_JOB_LOAD[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
@@ -191,6 +197,19 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     sqlite3_bind_int(st, 54, j->warn_signal);
     sqlite3_bind_int(st, 55, j->warn_time);
     sqlite3_bind_int(st, 56, (j->warn_batch ? 1 : 0) | (j->warn_sent ? 2 : 0));
+    sqlite3_bind_int64(st, 57, j->array_job_id);
+    sqlite3_bind_int(st, 58, j->array_task_id);
+    if (j->array_bits) {
+        char *r = array_ranges(j);
+        sqlite3_bind_text(st, 59, r, -1, SQLITE_TRANSIENT);
+        free(r);
+    } else {
+        sqlite3_bind_null(st, 59);
+    }
+    char shape[96];
+    snprintf(shape, sizeof(shape), "%u %u %u %d", j->array_count, j->array_min, j->array_max,
+             j->array_throttle);
+    sqlite3_bind_text(st, 60, shape, -1, SQLITE_TRANSIENT);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -330,6 +349,13 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     j->warn_time = sqlite3_column_int(st, 51);
     j->warn_batch = sqlite3_column_int(st, 52) & 1;
     j->warn_sent = (sqlite3_column_int(st, 52) & 2) != 0;
+    j->array_job_id = (uint32_t)sqlite3_column_int64(st, 53);
+    j->array_task_id = sqlite3_column_int(st, 54);
+    if (sqlite3_column_type(st, 55) != SQLITE_NULL)
+        array_load_ranges(j, (const char *)sqlite3_column_text(st, 55));
+    if (sqlite3_column_text(st, 56))
+        sscanf((const char *)sqlite3_column_text(st, 56), "%u %u %u %d", &j->array_count,
+               &j->array_min, &j->array_max, &j->array_throttle);
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {
@@ -429,6 +455,15 @@ int persist_load(struct ctld *c, sl_error_t *err)
         n++;
     }
     sqlite3_finalize(st);
+    /* array throttles count running tasks: recount them */
+    JOB_FOREACH(&c->jobs, j)
+    {
+        if (j->array_job_id && j->array_task_id >= 0 && (j->state == JOB_RUNNING || j->completing)) {
+            struct job *meta = job_find(&c->jobs, j->array_job_id);
+            if (meta && meta != j)
+                meta->array_running++;
+        }
+    }
     log_info("loaded %zu jobs from the state database; next job id %u", n, c->next_job_id);
     return 0;
 }

@@ -89,6 +89,14 @@ void query_jobs(struct ctld *c, struct request *req)
                 if (job_matches(j, users, parts, mask))
                     json_array_append_new(out, job_to_json(c, j));
             }
+            if (j && j->array_job_id == id) {
+                /* an array's id also names its tasks */
+                JOB_FOREACH(&c->jobs, t)
+                {
+                    if (t != j && t->array_job_id == id && job_matches(t, users, parts, mask))
+                        json_array_append_new(out, job_to_json(c, t));
+                }
+            }
             job_free(old);
         }
         if (found == 0) {

@@ -543,7 +543,7 @@ void sched_pass(struct ctld *c)
             continue;
         }
         int pi = (int)(p - c->parts), cpn = cpus_per_node(job);
-        bool plain = !job->req_nodes && !job->exc_nodes && !job->constraint;
+        bool plain = !job->req_nodes && !job->exc_nodes && !job->constraint && !job->array_bits;
         uint64_t key = plain ? shape_key(job, pi, cpn, job_end(job, ps.now) <= min_shadow[pi]) : 0;
         if (plain && failed_has(failed, key)) {
             set_reason(c, job, reserved[pi] ? REASON_PRIORITY : REASON_RESOURCES);
@@ -551,10 +551,29 @@ void sched_pass(struct ctld *c)
             continue;
         }
         memset(ps.masks, 0, sizeof(*ps.masks) * ((size_t)c->nnodes + 1));
-        int got = find_nodes(&ps, job, p, cpn);
-        if (got >= job->nodes_req) {
-            start_job(&ps, job, got, cpn);
-            continue;
+        if (job->array_bits) {
+            /* an array's pending tasks: start as many as fit and the throttle allows */
+            int got = 0;
+            while (job->array_bits && (!job->array_throttle ||
+                                       job->array_running < job->array_throttle)) {
+                got = find_nodes(&ps, job, p, cpn);
+                if (got < job->nodes_req)
+                    break;
+                start_job(&ps, array_split(c, job), got, cpn);
+                memset(ps.masks, 0, sizeof(*ps.masks) * ((size_t)c->nnodes + 1));
+            }
+            if (!job->array_bits || job->state != JOB_PENDING)
+                continue; /* the last task was the meta record itself */
+            if (job->array_throttle && job->array_running >= job->array_throttle) {
+                set_reason(c, job, REASON_ARRAY_TASK_LIMIT);
+                continue;
+            }
+        } else {
+            int got = find_nodes(&ps, job, p, cpn);
+            if (got >= job->nodes_req) {
+                start_job(&ps, job, got, cpn);
+                continue;
+            }
         }
         if (!reserved[pi]) {
             /* the partition's top blocked job: reserve its start */

@@ -281,6 +281,19 @@ void submit_handle(struct ctld *c, struct request *req)
     job->held = json_is_true(json_object_get(body, "hold"));
     if (job->held)
         job->reason = REASON_JOB_HELD_USER;
+    job->array_task_id = -1;
+    const char *array = opt_str(body, "array");
+    if (array && *array) {
+        sl_error_t aerr;
+        if (array_parse(array, job, &aerr) < 0) {
+            json_decref(argv);
+            json_decref(env);
+            job_free(job);
+            ctld_reply_errorf(c, req, SL_E_BAD_ARRAY, "%s", aerr.text);
+            return;
+        }
+        job->array_job_id = job->id;
+    }
 
     if (persist_job_insert(c, job, script, argv, env) < 0) {
         json_decref(argv);

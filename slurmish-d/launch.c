@@ -43,7 +43,7 @@ long long noded_proc_start_time(pid_t pid);
 /* ---- filename patterns ---- */
 
 char *expand_pattern(const char *pat, uint32_t job_id, const char *job_name, const char *user,
-                     const char *node)
+                     const char *node, uint32_t array_job_id, uint32_t array_task_id)
 {
     size_t cap = strlen(pat) + 256, len = 0;
     char *out = xmalloc(cap);
@@ -63,9 +63,17 @@ char *expand_pattern(const char *pat, uint32_t job_id, const char *job_name, con
                 width = 10;
             switch (*q) {
             case '%': ins = "%"; break;
-            case 'j':
-            case 'A': snprintf(tmp, sizeof(tmp), "%0*u", width, job_id); ins = tmp; break;
-            case 'a': snprintf(tmp, sizeof(tmp), "%0*u", width, 4294967294u); ins = tmp; break;
+            case 'j': snprintf(tmp, sizeof(tmp), "%0*u", width, job_id); ins = tmp; break;
+            case 'A':
+                snprintf(tmp, sizeof(tmp), "%0*u", width, array_job_id ? array_job_id : job_id);
+                ins = tmp;
+                break;
+            case 'a':
+                /* not an array: Slurm prints NO_VAL-1 */
+                snprintf(tmp, sizeof(tmp), "%0*u", width,
+                         array_job_id ? array_task_id : 4294967294u);
+                ins = tmp;
+                break;
             case 'n':
             case 't':
             case 's': snprintf(tmp, sizeof(tmp), "%0*d", width, 0); ins = tmp; break;
@@ -231,9 +239,12 @@ static void __attribute__((noreturn)) run_job(struct noded *d, json_t *body, int
             job_fail(errfd, -1, "cannot chdir to %s or /tmp", wd);
     }
     /* relative output paths are relative to the working directory */
+    uint32_t aid = (uint32_t)json_integer_value(json_object_get(body, "array_job_id"));
+    uint32_t tid = (uint32_t)json_integer_value(json_object_get(body, "array_task_id"));
     out_path = expand_pattern(out_pat && *out_pat ? out_pat : "slurm-%j.out", id, name, user,
-                              d->name);
-    err_path = err_pat && *err_pat ? expand_pattern(err_pat, id, name, user, d->name) : NULL;
+                              d->name, aid, tid);
+    err_path = err_pat && *err_pat ? expand_pattern(err_pat, id, name, user, d->name, aid, tid)
+                                   : NULL;
     out_fd = open_as_user(out_path, O_WRONLY | O_CREAT | O_TRUNC);
     if (out_fd < 0)
         job_fail(errfd, -1, "cannot open output file %s: %s", out_path, strerror(errno));

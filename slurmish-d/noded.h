@@ -65,7 +65,7 @@ char *djob_dir(struct noded *d, uint32_t id);
 int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen);
 /* for unit tests: expand %j %x %u %N %n %t %A %a %% (with widths) */
 char *expand_pattern(const char *pat, uint32_t job_id, const char *job_name, const char *user,
-                     const char *node);
+                     const char *node, uint32_t array_job_id, uint32_t array_task_id);
 
 /* link.c */
 int link_open(struct noded *d);

@@ -28,6 +28,7 @@ const char *sl_strerror(int rc)
     case SL_E_TRANSITION_STATE_NO_UPDATE: return "Job can not be altered now, try again later";
     case SL_E_JOB_NOT_PENDING: return "Job is no longer pending execution";
     case SL_E_DEPENDENCY: return "Job dependency problem";
+    case SL_E_BAD_ARRAY: return "Invalid job array specification";
     default: return "Unspecified error";
     }
 }

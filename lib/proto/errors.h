@@ -32,6 +32,7 @@ enum sl_errcode {
     SL_E_TRANSITION_STATE_NO_UPDATE, /* "Job can not be altered now, try again later" */
     SL_E_JOB_NOT_PENDING,       /* "Job is no longer pending execution" */
     SL_E_DEPENDENCY,            /* "Job dependency problem" */
+    SL_E_BAD_ARRAY,             /* "Invalid job array specification" */
     SL_E_COUNT_END
 };
 

@@ -14,7 +14,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_sched.py \
 	tests/integration/test_update.py \
 	tests/integration/test_depend.py \
-	tests/integration/test_timelimit.py
+	tests/integration/test_timelimit.py \
+	tests/integration/test_array.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py
