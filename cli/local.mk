@@ -32,3 +32,8 @@ cli_sinfo_LDADD = $(CLI_LIBS)
 cli_scontrol_SOURCES = cli/scontrol.c
 cli_scontrol_CFLAGS = $(SL_CFLAGS)
 cli_scontrol_LDADD = $(CLI_LIBS)
+
+bin_PROGRAMS += cli/sacct
+cli_sacct_SOURCES = cli/sacct.c
+cli_sacct_CFLAGS = $(SL_CFLAGS)
+cli_sacct_LDADD = $(CLI_LIBS)

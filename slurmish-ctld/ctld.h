@@ -96,6 +96,7 @@ void query_nodes(struct ctld *c, struct request *req);
 void query_partitions(struct ctld *c, struct request *req);
 void update_job(struct ctld *c, struct request *req);
 void update_node(struct ctld *c, struct request *req);
+void query_acct(struct ctld *c, struct request *req);
 void node_rpc_register(struct ctld *c, struct request *req);
 void node_rpc_heartbeat(struct ctld *c, struct request *req);
 void node_rpc_complete(struct ctld *c, struct request *req);

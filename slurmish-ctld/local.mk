@@ -15,6 +15,7 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/update.c \
 	slurmish-ctld/depend.c \
 	slurmish-ctld/array.c \
+	slurmish-ctld/acct.c \
 	slurmish-ctld/node_rpc.c
 slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 

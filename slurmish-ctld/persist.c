@@ -491,3 +491,68 @@ int persist_event(struct ctld *c, uid_t uid, const char *kind, const char *detai
     bind_text(st, 4, detail);
     return step_done(c, st, "event insert");
 }
+
+int persist_acct(struct ctld *c, json_t *job_ids, json_t *user_ids, json_t *states, int64_t start,
+                 int64_t end, int limit, json_t *out)
+{
+    /* The filters are integers checked by the caller, so the WHERE clause
+     * is built from numbers only. */
+    size_t cap = 1024, len = 0;
+    char *sql = xmalloc(cap);
+    json_t *v;
+    size_t i;
+    int n = 0;
+
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        int _k = snprintf(sql + len, cap - len, __VA_ARGS__);                                      \
+        while ((size_t)_k >= cap - len) {                                                          \
+            sql = xrealloc(sql, cap *= 2);                                                         \
+            _k = snprintf(sql + len, cap - len, __VA_ARGS__);                                      \
+        }                                                                                          \
+        len += (size_t)_k;                                                                         \
+    } while (0)
+    ADD("SELECT " JOB_COLUMNS " FROM jobs WHERE 1");
+    if (json_array_size(job_ids)) {
+        ADD(" AND (job_id IN (");
+        json_array_foreach(job_ids, i, v) ADD("%s%lld", i ? "," : "", (long long)json_integer_value(v));
+        ADD(") OR array_job_id IN (");
+        json_array_foreach(job_ids, i, v) ADD("%s%lld", i ? "," : "", (long long)json_integer_value(v));
+        ADD("))");
+    }
+    if (json_array_size(user_ids)) {
+        ADD(" AND uid IN (");
+        json_array_foreach(user_ids, i, v) ADD("%s%lld", i ? "," : "", (long long)json_integer_value(v));
+        ADD(")");
+    }
+    if (json_array_size(states)) {
+        ADD(" AND state IN (");
+        json_array_foreach(states, i, v) ADD("%s%lld", i ? "," : "", (long long)json_integer_value(v));
+        ADD(")");
+    }
+    if (end > 0)
+        ADD(" AND submit_time <= %lld", (long long)end);
+    if (start > 0)
+        ADD(" AND (end_time = 0 OR end_time >= %lld)", (long long)start);
+    ADD(" ORDER BY job_id LIMIT %d", limit);
+#undef ADD
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(sl_db_handle(c->db), sql, -1, &st, NULL) != SQLITE_OK) {
+        log_err("accounting query: %s", sqlite3_errmsg(sl_db_handle(c->db)));
+        free(sql);
+        return -1;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct job *j = job_from_row(c, st);
+        /* a record, not a live job: it holds nothing */
+        free(j->alloc);
+        j->alloc = NULL;
+        j->nalloc = 0;
+        json_array_append_new(out, job_to_json(c, j));
+        job_free(j);
+        n++;
+    }
+    sqlite3_finalize(st);
+    free(sql);
+    return n;
+}

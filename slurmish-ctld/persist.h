@@ -30,6 +30,10 @@ int persist_job_launch_data(struct ctld *c, uint32_t id, char **script, json_t *
 /* Load one finished job that is no longer in memory (query by id). */
 struct job *persist_job_load_one(struct ctld *c, uint32_t id);
 int persist_node_update(struct ctld *c, const struct node *n);
+/* Accounting: the job records matching the filters, oldest first, as
+ * job JSON objects appended to out; at most limit.  Returns the count or -1. */
+int persist_acct(struct ctld *c, json_t *job_ids, json_t *user_ids, json_t *states, int64_t start,
+                 int64_t end, int limit, json_t *out);
 int persist_event(struct ctld *c, uid_t uid, const char *kind, const char *detail);
 
 #endif

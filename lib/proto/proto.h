@@ -44,6 +44,7 @@ enum sl_msg_type {
     SL_MSG_QUERY_PARTITIONS,
     SL_MSG_UPDATE_JOB,
     SL_MSG_UPDATE_NODE,
+    SL_MSG_QUERY_ACCT,
     /* node daemon -> ctld */
     SL_MSG_NODE_REGISTER,
     SL_MSG_NODE_HEARTBEAT,

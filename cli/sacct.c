@@ -1,0 +1,451 @@
+/* sacct.c - accounting: every job ever run, from the controller's SQLite
+ * record, with Slurm's fields, layouts (fixed width, -p, -P) and --json.
+ * Each batch job also shows its "N.batch" step line, as Slurm does,
+ * unless -X. */
+#include "config.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cliutil.h"
+#include "common.h"
+#include "proto/proto.h"
+#include "types.h"
+#include "util/xmalloc.h"
+
+#define DEFAULT_FIELDS "JobID,JobName,Partition,Account,AllocCPUS,State,ExitCode"
+
+struct field {
+    const char *name;
+    int width;
+    bool left; /* left-justified (JobID columns) */
+};
+
+static const struct field fields[] = {
+    {"JobID", 12, true},      {"JobIDRaw", 12, true},   {"JobName", 10, false},
+    {"Partition", 10, false}, {"Account", 10, false},   {"User", 9, false},
+    {"UID", 6, false},        {"Group", 9, false},      {"GID", 6, false},
+    {"State", 10, false},     {"ExitCode", 8, false},   {"Elapsed", 10, false},
+    {"ElapsedRaw", 10, false}, {"Start", 19, false},    {"End", 19, false},
+    {"Submit", 19, false},    {"NNodes", 8, false},     {"NCPUS", 10, false},
+    {"AllocCPUS", 10, false}, {"NodeList", 15, false},  {"ReqMem", 10, false},
+    {"TimeLimit", 10, false}, {"WorkDir", 20, false},   {"Comment", 20, false},
+    {"Priority", 10, false},  {NULL, 0, false},
+};
+
+struct col {
+    const struct field *f;
+    int width;
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "Usage: sacct [-a] [-j jobs] [-u users] [-S time] [-E time] [-s states] [-X] "
+                "[-n] [-p|-P] [-o fields] [--json]\n");
+}
+
+static void help(void)
+{
+    usage(stdout);
+    printf("  -a, --allusers              all users' jobs\n"
+           "  -E, --endtime=time          jobs before this time (default now)\n"
+           "  -e, --helpformat            list the fields -o accepts\n"
+           "  -j, --jobs=job(.step)       only these jobs (123, 123_4)\n"
+           "      --json                  the records as JSON\n"
+           "  -n, --noheader              no header lines\n"
+           "  -o, --format=fields         fields to show (name or name%%width)\n"
+           "  -p, --parsable              fields separated by | with a trailing |\n"
+           "  -P, --parsable2             fields separated by |, no trailing |\n"
+           "  -S, --starttime=time        jobs since this time (default: midnight; none with -j)\n"
+           "  -s, --state=states          only jobs in these states\n"
+           "  -u, --user=users            only these users' jobs\n"
+           "  -X, --allocations           only jobs, not their steps\n"
+           "  -V, --version               show the version\n"
+           "  -h, --help                  show this help\n");
+}
+
+/* Slurm's time forms for -S/-E: YYYY-MM-DD[THH:MM[:SS]], now[-N{seconds,minutes,hours,days}],
+ * today, midnight, noon.  Returns epoch seconds or -1. */
+static time_t parse_when(const char *s)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    if (!strcasecmp(s, "today") || !strcasecmp(s, "midnight")) {
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        return mktime(&tm);
+    }
+    if (!strcasecmp(s, "noon")) {
+        tm.tm_hour = 12;
+        tm.tm_min = tm.tm_sec = 0;
+        return mktime(&tm);
+    }
+    if (!strncasecmp(s, "now", 3)) {
+        const char *p = s + 3;
+        if (!*p)
+            return now;
+        if (*p != '-' && *p != '+')
+            return -1;
+        char *end;
+        long n = strtol(p + 1, &end, 10);
+        long unit = 1;
+        if (end == p + 1 || n < 0)
+            return -1;
+        if (!*end || !strncasecmp(end, "second", 6))
+            unit = 1;
+        else if (!strncasecmp(end, "minute", 6))
+            unit = 60;
+        else if (!strncasecmp(end, "hour", 4))
+            unit = 3600;
+        else if (!strncasecmp(end, "day", 3))
+            unit = 86400;
+        else if (!strncasecmp(end, "week", 4))
+            unit = 7 * 86400;
+        else
+            return -1;
+        return *p == '-' ? now - n * unit : now + n * unit;
+    }
+    memset(&tm, 0, sizeof(tm));
+    const char *rest = strptime(s, "%Y-%m-%d", &tm);
+    if (!rest)
+        return -1;
+    if (*rest == 'T') {
+        const char *r2 = strptime(rest + 1, "%H:%M:%S", &tm);
+        if (!r2)
+            r2 = strptime(rest + 1, "%H:%M", &tm);
+        rest = r2;
+    }
+    if (!rest || *rest)
+        return -1;
+    tm.tm_isdst = -1;
+    return mktime(&tm);
+}
+
+static char *elapsed(long long secs, char *buf, size_t size)
+{
+    if (secs < 0)
+        secs = 0;
+    long long d = secs / 86400, h = secs / 3600 % 24, m = secs / 60 % 60, s = secs % 60;
+    if (d)
+        snprintf(buf, size, "%lld-%02lld:%02lld:%02lld", d, h, m, s);
+    else
+        snprintf(buf, size, "%02lld:%02lld:%02lld", h, m, s);
+    return buf;
+}
+
+/* One field of a job (step = true: its .batch line). */
+static char *value(const struct field *f, const json_t *j, bool step, time_t now)
+{
+    char buf[256];
+    const char *n = f->name;
+    long long start = cli_jint(j, "start_time", 0), end = cli_jint(j, "end_time", 0);
+    int st = job_state_from_name(cli_jstr(j, "state"));
+
+    if (!strcmp(n, "JobID")) {
+        char *id = cli_job_display_id(j);
+        if (step) {
+            char *s = xasprintf("%s.batch", id);
+            free(id);
+            return s;
+        }
+        return id;
+    }
+    if (!strcmp(n, "JobIDRaw"))
+        return step ? xasprintf("%lld.batch", cli_jint(j, "job_id", 0))
+                    : xasprintf("%lld", cli_jint(j, "job_id", 0));
+    if (!strcmp(n, "JobName"))
+        return xstrdup(step ? "batch" : cli_jstr(j, "name"));
+    if (!strcmp(n, "Partition"))
+        return xstrdup(step ? "" : cli_jstr(j, "partition"));
+    if (!strcmp(n, "Account"))
+        return xstrdup(cli_jstr(j, "account"));
+    if (!strcmp(n, "User"))
+        return xstrdup(step ? "" : cli_jstr(j, "user"));
+    if (!strcmp(n, "UID"))
+        return step ? xstrdup("") : xasprintf("%lld", cli_jint(j, "uid", 0));
+    if (!strcmp(n, "Group"))
+        return xstrdup(step ? "" : cli_jstr(j, "group"));
+    if (!strcmp(n, "GID"))
+        return step ? xstrdup("") : xasprintf("%lld", cli_jint(j, "gid", 0));
+    if (!strcmp(n, "State")) {
+        if (st == JOB_CANCELLED && !step && cli_jint(j, "cancelled_by", -1) >= 0)
+            return xasprintf("CANCELLED by %lld", cli_jint(j, "cancelled_by", -1));
+        return xstrdup(cli_jstr(j, "state"));
+    }
+    if (!strcmp(n, "ExitCode"))
+        return xasprintf("%lld:%lld", cli_jint(j, "exit_status", 0), cli_jint(j, "exit_signal", 0));
+    if (!strcmp(n, "Elapsed") || !strcmp(n, "ElapsedRaw")) {
+        long long e = st == JOB_PENDING || start <= 0 ? 0 : (end > 0 ? end : now) - start;
+        if (!strcmp(n, "ElapsedRaw"))
+            return xasprintf("%lld", e);
+        return xstrdup(elapsed(e, buf, sizeof(buf)));
+    }
+    if (!strcmp(n, "Start"))
+        return xstrdup(cli_iso_time(st == JOB_PENDING ? 0 : start, "Unknown", buf, sizeof(buf)));
+    if (!strcmp(n, "End"))
+        return xstrdup(cli_iso_time(end, "Unknown", buf, sizeof(buf)));
+    if (!strcmp(n, "Submit"))
+        return xstrdup(cli_iso_time(cli_jint(j, "submit_time", 0), "Unknown", buf, sizeof(buf)));
+    if (!strcmp(n, "NNodes"))
+        return xasprintf("%lld", step ? 1 : cli_jint(j, "num_nodes", 0));
+    if (!strcmp(n, "NCPUS") || !strcmp(n, "AllocCPUS")) {
+        long long cpus = cli_jint(j, "num_cpus", 0), nodes = cli_jint(j, "num_nodes", 1);
+        if (step && nodes > 0)
+            cpus /= nodes;
+        if (!strcmp(n, "AllocCPUS") && (st == JOB_PENDING || start <= 0))
+            cpus = 0;
+        return xasprintf("%lld", cpus);
+    }
+    if (!strcmp(n, "NodeList")) {
+        const char *nl = step ? cli_jstr(j, "batch_host") : cli_jstr(j, "nodes");
+        return xstrdup(*nl ? nl : "None assigned");
+    }
+    if (!strcmp(n, "ReqMem")) {
+        long long mb = cli_jint(j, "mem_per_node_mb", 0);
+        return step ? xstrdup("") : mb ? xasprintf("%lldM", mb) : xstrdup("0");
+    }
+    if (!strcmp(n, "TimeLimit")) {
+        if (step)
+            return xstrdup("");
+        long long t = cli_jint(j, "time_limit", -1);
+        return xstrdup(t < 0 ? "UNLIMITED" : elapsed(t, buf, sizeof(buf)));
+    }
+    if (!strcmp(n, "WorkDir"))
+        return xstrdup(step ? "" : cli_jstr(j, "work_dir"));
+    if (!strcmp(n, "Comment"))
+        return xstrdup(step ? "" : cli_jstr(j, "comment"));
+    if (!strcmp(n, "Priority"))
+        return step ? xstrdup("") : xasprintf("%lld", cli_jint(j, "priority", 0));
+    return xstrdup("");
+}
+
+static int parse_format(const char *spec, struct col **cols, size_t *ncols)
+{
+    char **items = cli_split_list(spec, NULL);
+    size_t n = 0;
+    for (char **p = items; *p; p++)
+        n++;
+    *cols = xcalloc(n + 1, sizeof(**cols));
+    *ncols = 0;
+    for (char **p = items; *p; p++) {
+        char *pct = strchr(*p, '%');
+        int width = -1;
+        if (pct) {
+            width = atoi(pct + 1);
+            *pct = 0;
+        }
+        const struct field *f = NULL;
+        for (const struct field *q = fields; q->name; q++)
+            if (!strcasecmp(q->name, *p))
+                f = q;
+        if (!f) {
+            cli_error("Invalid field requested: \"%s\"", *p);
+            cli_argv_free(items);
+            return -1;
+        }
+        (*cols)[*ncols].f = f;
+        (*cols)[(*ncols)++].width = width > 0 ? width : f->width;
+    }
+    cli_argv_free(items);
+    return 0;
+}
+
+static void print_cell(const struct col *c, const char *v, int sep_mode, bool last)
+{
+    if (sep_mode) {
+        fputs(v, stdout);
+        if (!last || sep_mode == 1)
+            putchar('|');
+        return;
+    }
+    int w = c->width;
+    if ((int)strlen(v) > w)
+        printf("%.*s+ ", w - 1, v); /* Slurm marks a cut value with + */
+    else if (c->f->left)
+        printf("%-*s ", w, v);
+    else
+        printf("%*s ", w, v);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"allusers", no_argument, NULL, 'a'},   {"endtime", required_argument, NULL, 'E'},
+        {"helpformat", no_argument, NULL, 'e'}, {"jobs", required_argument, NULL, 'j'},
+        {"json", no_argument, NULL, 'J'},       {"noheader", no_argument, NULL, 'n'},
+        {"format", required_argument, NULL, 'o'}, {"parsable", no_argument, NULL, 'p'},
+        {"parsable2", no_argument, NULL, 'P'},  {"starttime", required_argument, NULL, 'S'},
+        {"state", required_argument, NULL, 's'}, {"user", required_argument, NULL, 'u'},
+        {"allocations", no_argument, NULL, 'X'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+    json_t *ids = json_array(), *users = json_array(), *states = json_array();
+    json_t *filters = json_array();
+    const char *format = DEFAULT_FIELDS;
+    bool all = false, noheader = false, allocs = false, json_out = false;
+    int sep_mode = 0, opt, rc, ret = 1;
+    time_t start = -2, end = 0;
+    sl_error_t err;
+
+    cli_init("sacct");
+    while ((opt = getopt_long(argc, argv, "aE:ej:no:pPS:s:u:XVh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'a': all = true; break;
+        case 'E':
+        case 'S': {
+            time_t t = parse_when(optarg);
+            if (t < 0) {
+                cli_error("Invalid time specification (pos 0): %s", optarg);
+                return 1;
+            }
+            if (opt == 'S')
+                start = t;
+            else
+                end = t;
+            break;
+        }
+        case 'e':
+            for (const struct field *f = fields; f->name; f++)
+                printf("%s%s", f->name, f[1].name ? " " : "\n");
+            return 0;
+        case 'j': {
+            char **list = cli_split_list(optarg, NULL);
+            for (char **p = list; *p; p++) {
+                char *tasks = NULL, *dot = strchr(*p, '.');
+                if (dot)
+                    *dot = 0; /* 123.batch: the job */
+                long id = cli_parse_array_jobid(*p, &tasks);
+                if (id < 0) {
+                    cli_error("Invalid job id: %s", *p);
+                    return 1;
+                }
+                json_array_append_new(ids, json_integer(id));
+                json_array_append_new(filters, json_pack("{s:I, s:s?}", "id", (json_int_t)id,
+                                                         "tasks", tasks));
+                free(tasks);
+            }
+            cli_argv_free(list);
+            break;
+        }
+        case 'J': json_out = true; break;
+        case 'n': noheader = true; break;
+        case 'o': format = optarg; break;
+        case 'p': sep_mode = 1; break;
+        case 'P': sep_mode = 2; break;
+        case 's': {
+            char **list = cli_split_list(optarg, NULL);
+            for (char **p = list; *p; p++) {
+                int s = job_state_from_name(*p);
+                if (s < 0) {
+                    cli_error("Invalid state: %s", *p);
+                    return 1;
+                }
+                json_array_append_new(states, json_string(job_state_name(s)));
+            }
+            cli_argv_free(list);
+            break;
+        }
+        case 'u': {
+            char **list = cli_split_list(optarg, NULL);
+            for (char **p = list; *p; p++) {
+                uid_t uid;
+                if (cli_user_to_uid(*p, &uid) < 0) {
+                    cli_error("Invalid user id: %s", *p);
+                    return 1;
+                }
+                json_array_append_new(users, json_integer(uid));
+            }
+            cli_argv_free(list);
+            break;
+        }
+        case 'X': allocs = true; break;
+        case 'V': cli_print_version(); return 0;
+        case 'h': help(); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    struct col *cols;
+    size_t ncols;
+    if (parse_format(format, &cols, &ncols) < 0)
+        return 1;
+    if (start == -2) /* Slurm's default: since midnight, unless jobs are named */
+        start = json_array_size(ids) ? 0 : parse_when("midnight");
+
+    json_t *body = json_pack("{s:O, s:O, s:O, s:I, s:I, s:b}", "job_ids", ids, "user_ids", users,
+                             "states", states, "start", (json_int_t)start, "end",
+                             (json_int_t)end, "all_users", all), *reply = NULL;
+    if (cli_request(SL_MSG_QUERY_ACCT, body, &reply, &rc, &err) < 0) {
+        cli_error("%s", err.text);
+        goto out;
+    }
+    json_t *jobs = json_object_get(reply, "jobs"), *j;
+    time_t now = cli_jint(reply, "time", 0) ? cli_jint(reply, "time", 0) : time(NULL);
+    size_t i;
+    if (json_out) {
+        json_t *o = json_pack("{s:O}", "jobs", jobs);
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(o);
+        ret = 0;
+        goto out;
+    }
+    if (!noheader) {
+        for (size_t k = 0; k < ncols; k++)
+            print_cell(&cols[k], cols[k].f->name, sep_mode, k == ncols - 1);
+        putchar('\n');
+        if (!sep_mode) {
+            for (size_t k = 0; k < ncols; k++) {
+                for (int w = 0; w < cols[k].width; w++)
+                    putchar('-');
+                putchar(' ');
+            }
+            putchar('\n');
+        }
+    }
+    json_array_foreach(jobs, i, j)
+    {
+        /* 123_4 selects one task */
+        bool keep = json_array_size(filters) == 0;
+        for (size_t k = 0; k < json_array_size(filters) && !keep; k++) {
+            json_t *fi = json_array_get(filters, k);
+            const char *tasks = cli_jstr(fi, "tasks");
+            long long id = cli_jint(fi, "id", 0);
+            if (!*tasks)
+                keep = cli_jint(j, "job_id", 0) == id || cli_jint(j, "array_job_id", 0) == id;
+            else
+                keep = cli_jint(j, "array_job_id", 0) == id &&
+                       cli_jint(j, "array_task_id", -1) == atoll(tasks);
+        }
+        if (!keep)
+            continue;
+        int st = job_state_from_name(cli_jstr(j, "state"));
+        for (int step = 0; step < 2; step++) {
+            /* the batch step exists once the script has started */
+            if (step && (allocs || cli_jint(j, "start_time", 0) <= 0 || st == JOB_PENDING ||
+                         !*cli_jstr(j, "batch_host")))
+                break;
+            for (size_t k = 0; k < ncols; k++) {
+                char *v = value(cols[k].f, j, step, now);
+                print_cell(&cols[k], v, sep_mode, k == ncols - 1);
+                free(v);
+            }
+            putchar('\n');
+        }
+    }
+    ret = 0;
+out:
+    free(cols);
+    json_decref(reply);
+    json_decref(body);
+    json_decref(ids);
+    json_decref(users);
+    json_decref(states);
+    json_decref(filters);
+    cli_fini();
+    return ret;
+}
