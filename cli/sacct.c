@@ -127,18 +127,6 @@ static time_t parse_when(const char *s)
     return mktime(&tm);
 }
 
-static char *elapsed(long long secs, char *buf, size_t size)
-{
-    if (secs < 0)
-        secs = 0;
-    long long d = secs / 86400, h = secs / 3600 % 24, m = secs / 60 % 60, s = secs % 60;
-    if (d)
-        snprintf(buf, size, "%lld-%02lld:%02lld:%02lld", d, h, m, s);
-    else
-        snprintf(buf, size, "%02lld:%02lld:%02lld", h, m, s);
-    return buf;
-}
-
 /* One field of a job (step = true: its .batch line). */
 static char *value(const struct field *f, const json_t *j, bool step, time_t now)
 {
@@ -184,7 +172,7 @@ static char *value(const struct field *f, const json_t *j, bool step, time_t now
         long long e = st == JOB_PENDING || start <= 0 ? 0 : (end > 0 ? end : now) - start;
         if (!strcmp(n, "ElapsedRaw"))
             return xasprintf("%lld", e);
-        return xstrdup(elapsed(e, buf, sizeof(buf)));
+        return xstrdup(cli_secs2clock(e, buf, sizeof(buf)));
     }
     if (!strcmp(n, "Start"))
         return xstrdup(cli_iso_time(st == JOB_PENDING ? 0 : start, "Unknown", buf, sizeof(buf)));
@@ -214,7 +202,7 @@ static char *value(const struct field *f, const json_t *j, bool step, time_t now
         if (step)
             return xstrdup("");
         long long t = cli_jint(j, "time_limit", -1);
-        return xstrdup(t < 0 ? "UNLIMITED" : elapsed(t, buf, sizeof(buf)));
+        return xstrdup(cli_secs2clock(t, buf, sizeof(buf)));
     }
     if (!strcmp(n, "WorkDir"))
         return xstrdup(step ? "" : cli_jstr(j, "work_dir"));

@@ -5,6 +5,7 @@ lib_libslurmish_la_SOURCES = \
 	lib/util/error.h lib/util/error.c \
 	lib/util/log.h lib/util/log.c \
 	lib/util/xmalloc.h lib/util/xmalloc.c \
+	lib/util/daemon.h lib/util/daemon.c \
 	lib/util/hostlist.h lib/util/hostlist.c \
 	lib/util/parse.h lib/util/parse.c \
 	lib/conf/conf.h lib/conf/conf.c \

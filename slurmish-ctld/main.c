@@ -17,6 +17,7 @@
 #include "ctld.h"
 #include "persist.h"
 #include "store/db.h"
+#include "util/daemon.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -47,48 +48,6 @@ static void usage(FILE *fp)
                 "  -h, --help              show this help\n"
                 "  -V, --version           show the version\n",
                 SL_DEFAULT_CONF);
-}
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char *p = xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-                free(p);
-                return -1;
-            }
-            *s = '/';
-        }
-    }
-    int rc = mkdir(p, mode);
-    free(p);
-    if (rc < 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
-static void daemonize(void)
-{
-    pid_t pid = fork();
-    if (pid < 0)
-        fatal("fork");
-    if (pid > 0)
-        _exit(0);
-    setsid();
-    if (fork() > 0)
-        _exit(0);
-    if (chdir("/") < 0)
-        fatal("chdir /");
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) {
-        dup2(fd, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (fd > 2)
-            close(fd);
-    }
 }
 
 static int ctld_bind(struct ctld *c)
@@ -172,8 +131,8 @@ int main(int argc, char **argv)
         logfile = c->conf->log_file;
     if (logfile && log_set_file(logfile) < 0)
         fatal("cannot open log file %s", logfile);
-    if (!foreground)
-        daemonize();
+    if (!foreground && sl_daemonize() < 0)
+        fatal("cannot daemonize");
 
     struct passwd *pw = getpwnam(c->conf->slurm_user ? c->conf->slurm_user : "root");
     c->slurm_uid = pw ? pw->pw_uid : 0;
@@ -182,7 +141,7 @@ int main(int argc, char **argv)
     job_table_init(&c->jobs);
     c->next_job_id = 1;
 
-    if (mkdir_p(c->conf->state_dir, 0700) < 0)
+    if (sl_mkdir_p(c->conf->state_dir, 0700, 0) < 0)
         fatal("cannot create state directory %s", c->conf->state_dir);
     if (!(c->auth = sl_auth_create(c->conf->munge_socket, &err)))
         fatalx("%s", err.text);

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "noded.h"
+#include "util/daemon.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -62,48 +63,6 @@ static void usage(FILE *fp)
                 "  -h, --help            show this help\n"
                 "  -V, --version         show the version\n",
                 SL_DEFAULT_CONF);
-}
-
-static int mkdir_p(const char *path, mode_t last_mode)
-{
-    char *p = xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-                free(p);
-                return -1;
-            }
-            *s = '/';
-        }
-    }
-    int rc = mkdir(p, last_mode);
-    free(p);
-    if (rc < 0 && errno != EEXIST)
-        return -1;
-    return chmod(path, last_mode);
-}
-
-static void daemonize(void)
-{
-    pid_t pid = fork();
-    if (pid < 0)
-        fatal("fork");
-    if (pid > 0)
-        _exit(0);
-    setsid();
-    if (fork() > 0)
-        _exit(0);
-    if (chdir("/") < 0)
-        fatal("chdir /");
-    int fd = open("/dev/null", O_RDWR);
-    if (fd >= 0) {
-        dup2(fd, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (fd > 2)
-            close(fd);
-    }
 }
 
 static void handle_signals(struct noded *d)
@@ -251,10 +210,10 @@ int main(int argc, char **argv)
     struct passwd *pw = getpwnam(d->conf->slurm_user ? d->conf->slurm_user : "root");
     d->slurm_uid = pw ? pw->pw_uid : 0;
     d->spool = xasprintf("%s/%s", d->conf->spool_dir, d->name);
-    if (mkdir_p(d->conf->spool_dir, 0755) < 0 || mkdir_p(d->spool, 0700) < 0)
+    if (sl_mkdir_p(d->conf->spool_dir, 0755, 1) < 0 || sl_mkdir_p(d->spool, 0700, 1) < 0)
         fatal("cannot create spool directory %s", d->spool);
-    if (!foreground)
-        daemonize();
+    if (!foreground && sl_daemonize() < 0)
+        fatal("cannot daemonize");
 
     detect_resources();
     if (!(d->auth = sl_auth_create(d->conf->munge_socket, &err)))
