@@ -318,3 +318,82 @@ char *cli_job_display_id(const json_t *job)
         return xasprintf("%lld_[%s%%%lld]", aid, cli_jstr(job, "array_tasks"), thr);
     return xasprintf("%lld_[%s]", aid, cli_jstr(job, "array_tasks"));
 }
+
+/* Slurm's time forms for -S/-E: YYYY-MM-DD[THH:MM[:SS]], now[-N{seconds,minutes,hours,days}],
+ * today, midnight, noon.  Returns epoch seconds or -1. */
+time_t cli_parse_when(const char *s)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    if (!strcasecmp(s, "today") || !strcasecmp(s, "midnight")) {
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        return mktime(&tm);
+    }
+    if (!strcasecmp(s, "tomorrow")) {
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        tm.tm_mday++;
+        return mktime(&tm);
+    }
+    {
+        /* HH:MM[:SS]: today at that time, or tomorrow if it has passed */
+        struct tm t2 = tm;
+        const char *r = strptime(s, "%H:%M:%S", &t2);
+        if (!r || *r)
+            r = strptime(s, "%H:%M", &t2);
+        if (r && !*r && strlen(s) <= 8) {
+            if (strlen(s) <= 5)
+                t2.tm_sec = 0;
+            time_t when = mktime(&t2);
+            if (when < now) {
+                t2.tm_mday++;
+                when = mktime(&t2);
+            }
+            return when;
+        }
+    }
+    if (!strcasecmp(s, "noon")) {
+        tm.tm_hour = 12;
+        tm.tm_min = tm.tm_sec = 0;
+        return mktime(&tm);
+    }
+    if (!strncasecmp(s, "now", 3)) {
+        const char *p = s + 3;
+        if (!*p)
+            return now;
+        if (*p != '-' && *p != '+')
+            return -1;
+        char *end;
+        long n = strtol(p + 1, &end, 10);
+        long unit = 1;
+        if (end == p + 1 || n < 0)
+            return -1;
+        if (!*end || !strncasecmp(end, "second", 6))
+            unit = 1;
+        else if (!strncasecmp(end, "minute", 6))
+            unit = 60;
+        else if (!strncasecmp(end, "hour", 4))
+            unit = 3600;
+        else if (!strncasecmp(end, "day", 3))
+            unit = 86400;
+        else if (!strncasecmp(end, "week", 4))
+            unit = 7 * 86400;
+        else
+            return -1;
+        return *p == '-' ? now - n * unit : now + n * unit;
+    }
+    memset(&tm, 0, sizeof(tm));
+    const char *rest = strptime(s, "%Y-%m-%d", &tm);
+    if (!rest)
+        return -1;
+    if (*rest == 'T') {
+        const char *r2 = strptime(rest + 1, "%H:%M:%S", &tm);
+        if (!r2)
+            r2 = strptime(rest + 1, "%H:%M", &tm);
+        rest = r2;
+    }
+    if (!rest || *rest)
+        return -1;
+    tm.tm_isdst = -1;
+    return mktime(&tm);
+}

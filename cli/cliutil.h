@@ -70,6 +70,11 @@ long cli_parse_jobid(const char *s);
  * string of task ids ("4", "1-5") or NULL when none was given.  -1 if bad. */
 long cli_parse_array_jobid(const char *s, char **tasks);
 
+/* Slurm's time forms (sbatch --begin, sacct -S/-E): YYYY-MM-DD[THH:MM[:SS]],
+ * HH:MM[:SS], now[{+|-}N{seconds,minutes,hours,days,weeks}], today,
+ * midnight, noon, tomorrow.  Epoch seconds, or -1 if not understood. */
+time_t cli_parse_when(const char *s);
+
 /* The id squeue prints: "123", "123_4", or "123_[5-99%4]" for pending tasks. */
 char *cli_job_display_id(const json_t *job);
 

@@ -70,63 +70,6 @@ static void help(void)
            "  -h, --help                  show this help\n");
 }
 
-/* Slurm's time forms for -S/-E: YYYY-MM-DD[THH:MM[:SS]], now[-N{seconds,minutes,hours,days}],
- * today, midnight, noon.  Returns epoch seconds or -1. */
-static time_t parse_when(const char *s)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    if (!strcasecmp(s, "today") || !strcasecmp(s, "midnight")) {
-        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-        return mktime(&tm);
-    }
-    if (!strcasecmp(s, "noon")) {
-        tm.tm_hour = 12;
-        tm.tm_min = tm.tm_sec = 0;
-        return mktime(&tm);
-    }
-    if (!strncasecmp(s, "now", 3)) {
-        const char *p = s + 3;
-        if (!*p)
-            return now;
-        if (*p != '-' && *p != '+')
-            return -1;
-        char *end;
-        long n = strtol(p + 1, &end, 10);
-        long unit = 1;
-        if (end == p + 1 || n < 0)
-            return -1;
-        if (!*end || !strncasecmp(end, "second", 6))
-            unit = 1;
-        else if (!strncasecmp(end, "minute", 6))
-            unit = 60;
-        else if (!strncasecmp(end, "hour", 4))
-            unit = 3600;
-        else if (!strncasecmp(end, "day", 3))
-            unit = 86400;
-        else if (!strncasecmp(end, "week", 4))
-            unit = 7 * 86400;
-        else
-            return -1;
-        return *p == '-' ? now - n * unit : now + n * unit;
-    }
-    memset(&tm, 0, sizeof(tm));
-    const char *rest = strptime(s, "%Y-%m-%d", &tm);
-    if (!rest)
-        return -1;
-    if (*rest == 'T') {
-        const char *r2 = strptime(rest + 1, "%H:%M:%S", &tm);
-        if (!r2)
-            r2 = strptime(rest + 1, "%H:%M", &tm);
-        rest = r2;
-    }
-    if (!rest || *rest)
-        return -1;
-    tm.tm_isdst = -1;
-    return mktime(&tm);
-}
-
 /* One field of a job (step = true: its .batch line). */
 static char *value(const struct field *f, const json_t *j, bool step, time_t now)
 {
@@ -286,7 +229,7 @@ int main(int argc, char **argv)
         case 'a': all = true; break;
         case 'E':
         case 'S': {
-            time_t t = parse_when(optarg);
+            time_t t = cli_parse_when(optarg);
             if (t < 0) {
                 cli_error("Invalid time specification (pos 0): %s", optarg);
                 return 1;
@@ -362,7 +305,7 @@ int main(int argc, char **argv)
     if (parse_format(format, &cols, &ncols) < 0)
         return 1;
     if (start == -2) /* Slurm's default: since midnight, unless jobs are named */
-        start = json_array_size(ids) ? 0 : parse_when("midnight");
+        start = json_array_size(ids) ? 0 : cli_parse_when("midnight");
 
     json_t *body = json_pack("{s:O, s:O, s:O, s:I, s:I, s:b}", "job_ids", ids, "user_ids", users,
                              "states", states, "start", (json_int_t)start, "end",

@@ -18,6 +18,7 @@
 #include "cliutil.h"
 #include "common.h"
 #include "sbatch_opt.h"
+#include "types.h"
 #include "util/xmalloc.h"
 
 extern char **environ;
@@ -38,7 +39,9 @@ static void help(void)
            "  -c, --cpus-per-task=ncpus   number of cpus required per task\n"
            "  -C, --constraint=list       specify a list of constraints\n"
            "  -d, --dependency=type:jobid[:time] defer job until condition on jobid is satisfied\n"
+           "      --begin=time            defer job until HH:MM MM/DD/YY\n"
            "  -D, --chdir=directory       set working directory for batch script\n"
+           "      --export[=names]        specify environment variables to export\n"
            "  -e, --error=err             file for batch script's standard error\n"
            "  -H, --hold                  submit job in held state\n"
            "  -i, --input=in              file for batch script's standard input\n"
@@ -55,6 +58,7 @@ static void help(void)
            "      --signal=[B:]num[@time] send signal when time limit within time seconds\n"
            "  -t, --time=minutes          time limit\n"
            "  -v, --verbose               verbose mode (multiple -v's increase verbosity)\n"
+           "  -W, --wait                  wait for completion of submitted job\n"
            "      --wrap[=command string] wrap command string in a sh script and submit\n"
            "\n"
            "Constraint options:\n"
@@ -76,6 +80,69 @@ static void help(void)
            "\n"
            "Other options:\n"
            "  -V, --version               output version information and exit\n");
+}
+
+/* -W: poll until the job ends; exit with its exit code, as Slurm (1 if it
+ * ended without one: cancelled, timed out, node failure). */
+static int wait_for_job(long long id)
+{
+    for (;;) {
+        json_t *body = json_pack("{s:[I]}", "job_ids", (json_int_t)id), *reply = NULL;
+        sl_error_t err;
+        int rc;
+        if (cli_request(SL_MSG_QUERY_JOBS, body, &reply, &rc, &err) < 0) {
+            json_decref(body);
+            if (rc == -1) { /* controller unreachable: keep waiting */
+                sleep(2);
+                continue;
+            }
+            cli_error("Job %lld: %s", id, err.text);
+            return 1;
+        }
+        json_decref(body);
+        json_t *job = json_array_get(json_object_get(reply, "jobs"), 0);
+        int st = job_state_from_name(cli_jstr(job, "state"));
+        if (job && job_state_is_final(st) && !cli_jbool(job, "completing")) {
+            int code = (int)cli_jint(job, "exit_status", 0);
+            int sig = (int)cli_jint(job, "exit_signal", 0);
+            json_decref(reply);
+            if (st == JOB_COMPLETED)
+                return 0;
+            return code ? code : (sig ? 128 + sig : 1);
+        }
+        json_decref(reply);
+        usleep(250000);
+    }
+}
+
+/* The job's environment as --export says: ALL (default) is ours; NONE is
+ * none; a list of names and NAME=value pairs gives those only, or adds
+ * them to ours after ALL.  SLURM_* variables always travel, as Slurm. */
+static json_t *build_env(const char *spec)
+{
+    json_t *env = json_array();
+    bool all = true;
+    char **items = spec ? cli_split_list(spec, NULL) : NULL;
+
+    if (items && items[0] && strcasecmp(items[0], "ALL") != 0)
+        all = false;
+    for (char **e = environ; e && *e; e++) {
+        if (!strchr(*e, '='))
+            continue;
+        bool keep = all || !strncmp(*e, "SLURM_", 6);
+        for (char **it = items; !keep && it && *it; it++) {
+            size_t l = strlen(*it);
+            if (!strchr(*it, '=') && !strncmp(*e, *it, l) && (*e)[l] == '=')
+                keep = true;
+        }
+        if (keep)
+            json_array_append_new(env, json_string(*e));
+    }
+    for (char **it = items; it && *it; it++)
+        if (strchr(*it, '='))
+            json_array_append_new(env, json_string(*it)); /* later entries win */
+    cli_argv_free(items);
+    return env;
 }
 
 /* Read all of fp; NULL on a read error. */
@@ -244,10 +311,7 @@ int main(int argc, char **argv)
         json_array_append_new(args, json_string(argv[i]));
     json_object_set_new(body, "argv", args);
     json_object_set_new(body, "name", json_string(name));
-    env = json_array();
-    for (char **e = environ; e && *e; e++)
-        if (strchr(*e, '='))
-            json_array_append_new(env, json_string(*e));
+    env = build_env(opts.export_env);
     json_object_set_new(body, "env", env);
     json_object_set_new(body, "work_dir", json_string(work_dir));
     if (opts.partition)
@@ -277,6 +341,8 @@ int main(int argc, char **argv)
     }
     if (opts.dependency)
         json_object_set_new(body, "dependency", json_string(opts.dependency));
+    if (opts.begin)
+        json_object_set_new(body, "begin_time", json_integer(opts.begin));
     if (opts.kill_on_invalid_dep >= 0)
         json_object_set_new(body, "kill_on_invalid_dep", json_boolean(opts.kill_on_invalid_dep));
     if (opts.warn_signal) {
@@ -318,7 +384,8 @@ int main(int argc, char **argv)
                 printf("%lld\n", id);
             else if (!opts.quiet)
                 printf("Submitted batch job %lld\n", id);
-            ret = 0;
+            fflush(stdout);
+            ret = opts.wait ? wait_for_job(id) : 0;
         }
     }
     json_decref(reply);

@@ -26,6 +26,8 @@ enum {
     OPT_NICE,
     OPT_KILL_INV_DEP,
     OPT_SIGNAL,
+    OPT_BEGIN,
+    OPT_EXPORT,
 };
 
 static const struct option long_opts[] = {
@@ -58,6 +60,9 @@ static const struct option long_opts[] = {
     {"nice", optional_argument, NULL, OPT_NICE},
     {"dependency", required_argument, NULL, 'd'},
     {"array", required_argument, NULL, 'a'},
+    {"begin", required_argument, NULL, OPT_BEGIN},
+    {"wait", no_argument, NULL, 'W'},
+    {"export", required_argument, NULL, OPT_EXPORT},
     {"kill-on-invalid-dep", required_argument, NULL, OPT_KILL_INV_DEP},
     {"signal", required_argument, NULL, OPT_SIGNAL},
     {"constraint", required_argument, NULL, 'C'},
@@ -92,6 +97,7 @@ void sbatch_opts_clear(struct sbatch_opts *o)
     free(o->exclude);
     free(o->dependency);
     free(o->array);
+    free(o->export_env);
     sbatch_opts_init(o);
 }
 
@@ -187,7 +193,7 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
     if (err)
         err->text[0] = '\0';
     optind = 0; /* full re-initialisation: we parse several vectors */
-    while ((c = getopt_long(argc, argv, "+a:A:c:C:d:D:e:G:Hi:J:N:n:o:p:Qt:vVhw:x:", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+a:A:c:C:d:D:e:G:Hi:J:N:n:o:p:Qt:vVhWw:x:", long_opts, NULL)) != -1) {
         switch (c) {
         case 'A':
             set_str(&o->account, optarg);
@@ -299,6 +305,19 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
             break;
         case 'a':
             set_str(&o->array, optarg);
+            break;
+        case OPT_BEGIN: {
+            time_t t = cli_parse_when(optarg);
+            if (t < 0)
+                return errprintf(err, "Invalid time specification for --begin: %s", optarg);
+            o->begin = t;
+            break;
+        }
+        case 'W':
+            o->wait = true;
+            break;
+        case OPT_EXPORT:
+            set_str(&o->export_env, optarg);
             break;
         case OPT_SIGNAL: {
             /* [{R|B}:]SIG[@SECS]: SIG SECS seconds before the time limit (default 60) */

@@ -31,6 +31,9 @@ struct sbatch_opts {
     bool exclusive;
     char *dependency;
     char *array;        /* --array=0-99%4 */
+    int64_t begin;      /* --begin, epoch seconds; 0 = not given */
+    bool wait;          /* -W: wait for the job to end, exit with its code */
+    char *export_env;   /* --export=ALL|NONE|[ALL,]VAR[=val],... */
     int warn_signal, warn_time; /* --signal=[B:]SIG[@SECS]; warn_signal 0 = not given */
     bool warn_batch;
     int kill_on_invalid_dep; /* -1 not given, 0 no, 1 yes */

@@ -14,6 +14,7 @@
 
 #include "cliutil.h"
 #include "common.h"
+#include "types.h"
 #include "proto/errors.h"
 
 static void usage(FILE *out)
@@ -45,6 +46,10 @@ enum { OPT_HELP = 0x100, OPT_USAGE };
 
 static const struct option long_opts[] = {
     {"batch", no_argument, NULL, 'b'},
+    {"name", required_argument, NULL, 'n'},
+    {"jobname", required_argument, NULL, 'n'},
+    {"partition", required_argument, NULL, 'p'},
+    {"state", required_argument, NULL, 't'},
     {"quiet", no_argument, NULL, 'Q'},
     {"signal", required_argument, NULL, 's'},
     {"user", required_argument, NULL, 'u'},
@@ -65,8 +70,22 @@ int main(int argc, char **argv)
 
     cli_init("scancel");
     argv[0] = (char *)cli_prog; /* getopt names the tool as Slurm does */
-    while ((c = getopt_long(argc, argv, "bQs:u:vV", long_opts, NULL)) != -1) {
+    const char *f_name = NULL, *f_part = NULL;
+    int f_state = -1;
+    while ((c = getopt_long(argc, argv, "bn:p:Qs:t:u:vV", long_opts, NULL)) != -1) {
         switch (c) {
+        case 'n':
+            f_name = optarg;
+            break;
+        case 'p':
+            f_part = optarg;
+            break;
+        case 't':
+            if ((f_state = job_state_from_name(optarg)) < 0) {
+                cli_error("Invalid job state specified: %s", optarg);
+                return 1;
+            }
+            break;
         case 'b':
             batch = true;
             break;
@@ -118,6 +137,39 @@ int main(int argc, char **argv)
         else
             json_array_append_new(ids, json_integer(id));
         free(tasks);
+    }
+    if (f_name || f_part || f_state >= 0) {
+        /* -n/-p/-t: pick the matching jobs (of -u's user, among the ids given) */
+        json_t *q = json_object(), *qr = NULL, *j, *picked = json_array();
+        size_t i;
+        if (json_array_size(ids))
+            json_object_set(q, "job_ids", ids);
+        if (have_user)
+            json_object_set_new(q, "user_ids", json_pack("[I]", (json_int_t)uid));
+        if (cli_request(SL_MSG_QUERY_JOBS, q, &qr, &rc, &err) < 0 && rc != SL_E_INVALID_JOB_ID) {
+            cli_error("%s", err.text);
+            return 1;
+        }
+        json_array_foreach(json_object_get(qr, "jobs"), i, j)
+        {
+            int st = job_state_from_name(cli_jstr(j, "state"));
+            if (job_state_is_final(st) || (f_state >= 0 && st != f_state) ||
+                (f_name && strcmp(cli_jstr(j, "name"), f_name)) ||
+                (f_part && strcmp(cli_jstr(j, "partition"), f_part)))
+                continue;
+            json_array_append_new(picked, json_integer(cli_jint(j, "job_id", 0)));
+        }
+        json_decref(q);
+        json_decref(qr);
+        json_decref(ids);
+        ids = picked;
+        have_user = false; /* the picked ids are the whole selection */
+        if (!json_array_size(ids)) {
+            json_decref(array_tasks);
+            json_decref(ids);
+            cli_fini();
+            return 0; /* nothing matched: nothing to do, as Slurm */
+        }
     }
     if (!json_array_size(ids) && !json_array_size(array_tasks) && !have_user) {
         json_decref(array_tasks);

@@ -21,6 +21,7 @@
 #include "common.h"
 #include "proto/errors.h"
 #include "types.h"
+#include "util/hostlist.h"
 #include "util/parse.h"
 #include "util/xmalloc.h"
 
@@ -634,7 +635,7 @@ static void help(void)
            "                              NodeName=... State=DRAIN|DOWN|RESUME Reason=...).\n"
            "     version                  display tool version number.\n"
            "\n"
-           "  <ENTITY> may be \"job\", \"node\" or \"partition\".\n");
+           "  <ENTITY> may be \"job\", \"node\", \"partition\", \"hostnames\" or \"hostlist\".\n");
 }
 
 /* Slurm accepts an unambiguous prefix of a keyword, at least min long. */
@@ -665,6 +666,25 @@ static int run_command(int argc, char **argv, bool *quit)
             return show_nodes(id);
         if (keyword(ent, "partitions", 1) || keyword(ent, "partitionname", 10))
             return show_partitions(id);
+        if (keyword(ent, "hostnames", 5) || keyword(ent, "hostlist", 5)) {
+            /* pure hostlist work, no controller needed */
+            sl_error_t herr;
+            struct hostlist *hl = hostlist_create(id ? id : getenv("SLURM_JOB_NODELIST"), &herr);
+            if (!hl) {
+                fprintf(stderr, "Invalid hostlist: %s\n", herr.text);
+                return 1;
+            }
+            if (keyword(ent, "hostnames", 5)) {
+                for (size_t k = 0; k < hostlist_count(hl); k++)
+                    printf("%s\n", hostlist_nth(hl, k));
+            } else {
+                char *s = hostlist_ranged_string(hl);
+                printf("%s\n", s ? s : "");
+                free(s);
+            }
+            hostlist_destroy(hl);
+            return 0;
+        }
         fprintf(stderr, "invalid entity:%s for keyword:%s \n", ent, cmd);
         return 1;
     }

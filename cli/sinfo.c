@@ -416,9 +416,10 @@ static bool state_matches(char **states, const struct node_info *ni)
     return ok;
 }
 
-enum { OPT_HELP = 0x100, OPT_USAGE };
+enum { OPT_HELP = 0x100, OPT_USAGE, OPT_JSON };
 
 static const struct option long_opts[] = {
+    {"json", no_argument, NULL, OPT_JSON},
     {"noheader", no_argument, NULL, 'h'},
     {"long", no_argument, NULL, 'l'},
     {"nodes", required_argument, NULL, 'n'},
@@ -439,6 +440,7 @@ static const struct option long_opts[] = {
 int main(int argc, char **argv)
 {
     bool noheader = false, longfmt = false, node_view = false, reasons = false, summary = false;
+    bool json_out = false;
     const char *format = NULL;
     char **part_filter = NULL, **state_filter = NULL;
     struct hostlist *node_filter = NULL;
@@ -449,6 +451,9 @@ int main(int argc, char **argv)
     argv[0] = (char *)cli_prog; /* getopt names the tool as Slurm does */
     while ((c = getopt_long(argc, argv, "hln:No:p:Rst:vVa", long_opts, NULL)) != -1) {
         switch (c) {
+        case OPT_JSON:
+            json_out = true;
+            break;
         case 'h':
             noheader = true;
             break;
@@ -532,6 +537,16 @@ int main(int argc, char **argv)
         goto done;
     }
 
+    if (json_out) {
+        /* the controller's objects, as Slurm's --json gives its own */
+        json_t *o = json_pack("{s:O, s:O}", "partitions", json_object_get(preply, "partitions"),
+                              "nodes", json_object_get(nreply, "nodes"));
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(o);
+        ret = 0;
+        goto done;
+    }
     json_t *parts = json_object_get(preply, "partitions"),
            *nodes = json_object_get(nreply, "nodes");
     size_t nn = json_array_size(nodes), pi, ni_;

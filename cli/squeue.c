@@ -255,7 +255,7 @@ static int cmp_jobs(const void *a, const void *b)
     return ix < iy ? -1 : ix > iy;
 }
 
-enum { OPT_ME = 0x100, OPT_HELP, OPT_USAGE, OPT_START };
+enum { OPT_ME = 0x100, OPT_HELP, OPT_USAGE, OPT_START, OPT_JSON };
 
 /* Does job match a -j item "ID" or "ID_TASKS"? */
 static bool id_item_matches(const json_t *job, long id, const char *tasks)
@@ -299,6 +299,7 @@ static const struct option long_opts[] = {
     {"version", no_argument, NULL, 'V'},
     {"me", no_argument, NULL, OPT_ME},
     {"start", no_argument, NULL, OPT_START},
+    {"json", no_argument, NULL, OPT_JSON},
     {"array", no_argument, NULL, 'r'},
     {"help", no_argument, NULL, OPT_HELP},
     {"usage", no_argument, NULL, OPT_USAGE},
@@ -321,7 +322,7 @@ int main(int argc, char **argv)
     json_t *parts = json_array();
     char **part_list = NULL;
     bool state_wanted[JOB_STATE_COUNT] = {false};
-    bool states_given = false, start_view = false, expand_arrays = false;
+    bool states_given = false, start_view = false, expand_arrays = false, json_out = false;
     json_t *id_filters = json_array();
     int c, rc, ret = 1;
     sl_error_t err;
@@ -402,6 +403,9 @@ int main(int argc, char **argv)
             break;
         case 'r':
             expand_arrays = true;
+            break;
+        case OPT_JSON:
+            json_out = true;
             break;
         case OPT_START:
             /* expected start times of pending jobs, as Slurm's --start */
@@ -524,6 +528,20 @@ int main(int argc, char **argv)
         sel[n++] = job;
     }
     qsort(sel, n, sizeof(*sel), cmp_jobs);
+    if (json_out) {
+        /* the selected jobs as the controller describes them */
+        json_t *arr = json_array(), *o;
+        for (size_t r = 0; r < n; r++)
+            json_array_append(arr, sel[r]);
+        o = json_pack("{s:o}", "jobs", arr);
+        json_dumpf(o, stdout, JSON_INDENT(2));
+        putchar('\n');
+        json_decref(o);
+        free(sel);
+        json_decref(expanded);
+        ret = 0;
+        goto done;
+    }
 
     const char **header = xcalloc(f->count, sizeof(char *));
     char ***rows = xcalloc(n + 1, sizeof(char **));

@@ -28,6 +28,7 @@ static const char *reason_names[REASON_COUNT] = {
     [REASON_DEPENDENCY] = "Dependency",
     [REASON_DEPENDENCY_NEVER] = "DependencyNeverSatisfied",
     [REASON_ARRAY_TASK_LIMIT] = "JobArrayTaskLimit",
+    [REASON_BEGIN_TIME] = "BeginTime",
     [REASON_LAUNCH_FAILED] = "launch_failed_requeued_held",
     [REASON_TIME_LIMIT] = "TimeLimit",
     [REASON_NON_ZERO_EXIT] = "NonZeroExitCode",
@@ -551,6 +552,8 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
     json_object_set_new(o, "cancelled_by", json_integer(j->cancelled_by));
     json_object_set_new(o, "held", json_boolean(j->held));
     json_object_set_new(o, "nice", json_integer(j->nice));
+    json_object_set_new(o, "begin_time", json_integer(j->begin_time ? j->begin_time
+                                                                     : j->submit_time));
     if (j->array_job_id) {
         json_object_set_new(o, "array_job_id", json_integer(j->array_job_id));
         json_object_set_new(o, "array_task_id", json_integer(j->array_task_id));

@@ -55,6 +55,7 @@ enum job_reason {
     REASON_DEPENDENCY,
     REASON_DEPENDENCY_NEVER,
     REASON_ARRAY_TASK_LIMIT,
+    REASON_BEGIN_TIME,
     REASON_COUNT
 };
 const char *job_reason_name(int reason);
@@ -100,6 +101,7 @@ struct job {
     uint32_t priority;    /* recomputed by every scheduling pass (sched.c) */
     int nice;             /* --nice: subtracted from the priority */
     int64_t expected_start; /* pending: when backfill expects it to start, 0 = unknown */
+    int64_t begin_time;     /* --begin: not before this, 0 = any time */
     int sched_tier;         /* scratch for sched.c: the partition's priority tier */
     char *work_dir, *out, *err, *in, *submit_host, *account, *comment, *command;
     /* allocation */

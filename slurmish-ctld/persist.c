@@ -60,7 +60,8 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN array_task_id INTEGER NOT NULL DEFAULT -1;"
     "ALTER TABLE jobs ADD COLUMN array_pending TEXT;"
     "ALTER TABLE jobs ADD COLUMN array_shape TEXT;"
-    "CREATE INDEX jobs_array ON jobs(array_job_id) WHERE array_job_id != 0;",
+    "CREATE INDEX jobs_array ON jobs(array_job_id) WHERE array_job_id != 0;"
+    "ALTER TABLE jobs ADD COLUMN begin_time INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -70,13 +71,14 @@ static const char *const migrations[] = {
     " completing, exit_status, exit_signal, cancelled_by, pending_end_state, kill_time,"          \
     " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
     " exc_nodes, alloc_gpus, nice, held_admin, prio_set, dependency, kill_on_invalid_dep,"        \
-    " warn_signal, warn_time, warn_flags, array_job_id, array_task_id, array_pending, array_shape"
+    " warn_signal, warn_time, warn_flags, array_job_id, array_task_id, array_pending, array_shape,"  \
+    " begin_time"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
     " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
-    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?46, ?47, ?48)";
+    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?61, ?46, ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
     " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
@@ -210,6 +212,7 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     snprintf(shape, sizeof(shape), "%u %u %u %d", j->array_count, j->array_min, j->array_max,
              j->array_throttle);
     sqlite3_bind_text(st, 60, shape, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 61, j->begin_time);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -356,6 +359,7 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     if (sqlite3_column_text(st, 56))
         sscanf((const char *)sqlite3_column_text(st, 56), "%u %u %u %d", &j->array_count,
                &j->array_min, &j->array_max, &j->array_throttle);
+    j->begin_time = sqlite3_column_int64(st, 57);
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {

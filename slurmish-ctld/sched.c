@@ -534,6 +534,10 @@ void sched_pass(struct ctld *c)
             set_reason(c, job, job->held_by_admin ? REASON_JOB_HELD_ADMIN : REASON_JOB_HELD_USER);
             continue;
         }
+        if (job->begin_time > ps.now) {
+            set_reason(c, job, REASON_BEGIN_TIME);
+            continue;
+        }
         if (!depend_ready(c, job))
             continue; /* reason set (or the job cancelled) by depend.c */
         struct part *p = part_find(c, job->partition);

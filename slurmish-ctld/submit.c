@@ -119,7 +119,7 @@ void submit_handle(struct ctld *c, struct request *req)
         opt_int(c, req, "time_limit", SL_TIME_UNSET, SL_TIME_UNSET, (json_int_t)1 << 40, &tlim) <
             0)
         return;
-    json_int_t tpn, mpc, gpn, gtotal, nice, wsig, wtime;
+    json_int_t tpn, mpc, gpn, gtotal, nice, wsig, wtime, begin;
     const char *gpu_type, *constraint, *req_nodes, *exc_nodes, *dependency;
     if (opt_int(c, req, "ntasks_per_node", 0, 0, 100000, &tpn) < 0 ||
         opt_int(c, req, "mem_per_cpu_mb", 0, 0, (json_int_t)1 << 40, &mpc) < 0 ||
@@ -128,6 +128,7 @@ void submit_handle(struct ctld *c, struct request *req)
         opt_int(c, req, "nice", 0, -2147483645, 2147483645, &nice) < 0 ||
         opt_int(c, req, "warn_signal", 0, 0, 64, &wsig) < 0 ||
         opt_int(c, req, "warn_time", 60, 0, 65535, &wtime) < 0 ||
+        opt_int(c, req, "begin_time", 0, 0, (json_int_t)1 << 40, &begin) < 0 ||
         check_str(c, req, "gpu_type", MAX_NAME, &gpu_type) < 0 ||
         check_str(c, req, "constraint", 1024, &constraint) < 0 ||
         check_str(c, req, "req_nodes", 65536, &req_nodes) < 0 ||
@@ -268,6 +269,7 @@ void submit_handle(struct ctld *c, struct request *req)
     job->warn_signal = (int)wsig;
     job->warn_time = (int)wtime;
     job->warn_batch = json_is_true(json_object_get(body, "warn_batch"));
+    job->begin_time = begin > job->submit_time ? begin : 0;
     job->work_dir = xstrdup(work_dir);
     job->out = xstrdup(out);
     job->err = xstrdup(err);

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Tool options workflow managers rely on: --json outputs, sbatch -W,
+--begin, --export, scancel filters, scontrol show hostnames/hostlist."""
+
+import json
+import os
+import time
+
+import harness
+
+
+class ToolsTest(harness.ClusterTest):
+
+    def test_json_outputs(self):
+        c = self.c
+        j = c.sbatch("-J", "jsonjob", "--wrap", "sleep 30")
+        c.wait_state(j, "RUNNING")
+        p = c.run("squeue", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        jobs = {x["job_id"]: x for x in json.loads(p.stdout)["jobs"]}
+        self.assertEqual(jobs[j]["name"], "jsonjob")
+        self.assertEqual(jobs[j]["state"], "RUNNING")
+        p = c.run("sinfo", "--json")
+        doc = json.loads(p.stdout)
+        self.assertEqual(sorted(n["name"] for n in doc["nodes"]), ["n1", "n2"])
+        self.assertEqual(doc["partitions"][0]["name"], "debug")
+        c.run("scancel", str(j))
+
+    def test_wait_returns_the_exit_code(self):
+        c = self.c
+        p = c.run("sbatch", "-W", "--wrap", "exit 7")
+        self.assertEqual(p.returncode, 7, p.stderr)
+        self.assertIn("Submitted batch job", p.stdout)
+        p = c.run("sbatch", "-W", "--wrap", "true")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_begin_time(self):
+        c = self.c
+        t0 = time.time()
+        j = c.sbatch("--begin=now+3", "--wrap", "true")
+        c.wait_for(lambda: c.show_job(j)["Reason"] == "BeginTime", what="BeginTime reason")
+        self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED")), "COMPLETED")
+        start = time.mktime(time.strptime(c.show_job(j)["StartTime"], "%Y-%m-%dT%H:%M:%S"))
+        self.assertGreaterEqual(start, int(t0) + 2)
+        p = c.run("sbatch", "--begin=whenever", "--wrap", "true")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("--begin", p.stderr)
+
+    def test_export(self):
+        c = self.c
+        env = {"SL_KEEP": "kept", "SL_DROP": "dropped"}
+        p = c.run("sbatch", "--parsable", "--export=SL_KEEP,EXTRA=yes", "--wrap",
+                  "echo K=$SL_KEEP D=$SL_DROP E=$EXTRA J=$SLURM_JOB_ID", env=env)
+        j = int(p.stdout.strip())
+        c.wait_state(j, "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % j)).strip(),
+                         "K=kept D= E=yes J=%d" % j)
+        p = c.run("sbatch", "--parsable", "--export=ALL", "--wrap", "echo D=$SL_DROP", env=env)
+        j = int(p.stdout.strip())
+        c.wait_state(j, "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % j)).strip(),
+                         "D=dropped")
+
+    def test_scancel_filters(self):
+        c = self.c
+        a = c.sbatch("-J", "keepme", "--wrap", "sleep 100")
+        b = c.sbatch("-J", "dropme", "--wrap", "sleep 100")
+        c.wait_state(a, "RUNNING")
+        c.wait_state(b, "RUNNING")
+        p = c.run("scancel", "-n", "dropme")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        c.wait_state(b, "CANCELLED")
+        self.assertEqual(c.state(a), "RUNNING")
+        p = c.run("scancel", "-p", "debug", "-t", "RUNNING")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        c.wait_state(a, "CANCELLED")
+
+    def test_scontrol_hostnames(self):
+        p = self.c.run("scontrol", "show", "hostnames", "n[1-3],m1")
+        self.assertEqual(p.stdout.split(), ["n1", "n2", "n3", "m1"])
+        p = self.c.run("scontrol", "show", "hostlist", "n1,n2,n3,m1")
+        self.assertEqual(p.stdout.strip(), "n[1-3],m1")
+
+
+if __name__ == "__main__":
+    harness.main()
