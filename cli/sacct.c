@@ -214,10 +214,12 @@ int main(int argc, char **argv)
         {"parsable2", no_argument, NULL, 'P'},  {"starttime", required_argument, NULL, 'S'},
         {"state", required_argument, NULL, 's'}, {"user", required_argument, NULL, 'u'},
         {"allocations", no_argument, NULL, 'X'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},       {"name", required_argument, NULL, 'N'},
+        {NULL, 0, NULL, 0}};
     json_t *ids = json_array(), *users = json_array(), *states = json_array();
     json_t *filters = json_array();
     const char *format = DEFAULT_FIELDS;
+    char **names = NULL; /* --name */
     bool all = false, noheader = false, allocs = false, json_out = false;
     int sep_mode = 0, opt, rc, ret = 1;
     time_t start = -2, end = 0;
@@ -264,6 +266,10 @@ int main(int argc, char **argv)
             break;
         }
         case 'J': json_out = true; break;
+        case 'N':
+            cli_argv_free(names);
+            names = cli_split_list(optarg, NULL);
+            break;
         case 'n': noheader = true; break;
         case 'o': format = optarg; break;
         case 'p': sep_mode = 1; break;
@@ -352,6 +358,12 @@ int main(int argc, char **argv)
                 keep = cli_jint(j, "array_job_id", 0) == id &&
                        cli_jint(j, "array_task_id", -1) == atoll(tasks);
         }
+        if (keep && names) {
+            bool hit = false;
+            for (char **nm = names; *nm; nm++)
+                hit |= !strcmp(*nm, cli_jstr(j, "name"));
+            keep = hit;
+        }
         if (!keep)
             continue;
         int st = job_state_from_name(cli_jstr(j, "state"));
@@ -377,6 +389,7 @@ out:
     json_decref(users);
     json_decref(states);
     json_decref(filters);
+    cli_argv_free(names);
     cli_fini();
     return ret;
 }

@@ -604,6 +604,50 @@ done:
     return ret;
 }
 
+/* scontrol show config: Slurm's keys where one exists. */
+static int show_config(void)
+{
+    json_t *reply = NULL;
+    sl_error_t err;
+    int rc;
+    char buf[64];
+    if (cli_request(SL_MSG_QUERY_CONFIG, NULL, &reply, &rc, &err) < 0) {
+        fprintf(stderr, "slurm_load_ctl_conf error: %s\n", err.text);
+        return 1;
+    }
+    time_t boot = cli_jint(reply, "start_time", 0);
+    char admins[512];
+    printf("Configuration data as of %s\n", cli_iso_time(time(NULL), "", buf, sizeof(buf)));
+    printf("%-24s= %s\n", "BOOT_TIME", cli_iso_time(boot, "Unknown", buf, sizeof(buf)));
+    printf("%-24s= %s\n", "ClusterName", cli_jstr(reply, "cluster_name"));
+    printf("%-24s= %s\n", "SLURM_CONF", cli_jstr(reply, "config_file"));
+    printf("%-24s= slurmish %s\n", "SLURM_VERSION", cli_jstr(reply, "version"));
+    printf("%-24s= %s\n", "SlurmctldHost", cli_jstr(reply, "controller_host"));
+    printf("%-24s= %lld\n", "SlurmctldPort", cli_jint(reply, "controller_port", 0));
+    printf("%-24s= %lld\n", "SlurmdPort", cli_jint(reply, "node_port", 0));
+    printf("%-24s= %s\n", "SlurmUser", cli_jstr(reply, "slurm_user"));
+    printf("%-24s= %s\n", "SlurmctldParameters", "");
+    printf("%-24s= %s\n", "SlurmctldDebug", cli_jstr(reply, "log_level"));
+    printf("%-24s= %s\n", "StateSaveLocation", cli_jstr(reply, "state_dir"));
+    printf("%-24s= %s\n", "SlurmdSpoolDir", cli_jstr(reply, "spool_dir"));
+    printf("%-24s= %lld sec\n", "SlurmdTimeout", cli_jint(reply, "node_timeout", 0));
+    printf("%-24s= %lld sec\n", "HeartbeatInterval", cli_jint(reply, "heartbeat_interval", 0));
+    printf("%-24s= %lld sec\n", "KillWait", cli_jint(reply, "kill_wait", 0));
+    printf("%-24s= %lld sec\n", "MessageTimeout", cli_jint(reply, "message_timeout", 0));
+    printf("%-24s= %lld sec\n", "MinJobAge", cli_jint(reply, "min_job_age", 0));
+    printf("%-24s= %lld\n", "MaxArraySize", cli_jint(reply, "max_array_index", 0) + 1);
+    printf("%-24s= %s\n", "SchedulerType", cli_jstr(reply, "scheduler"));
+    printf("%-24s= sched_interval=%lld,sched_budget_ms=%lld\n", "SchedulerParameters",
+           cli_jint(reply, "sched_interval", 0), cli_jint(reply, "sched_budget_ms", 0));
+    printf("%-24s= %s\n", "AuthType", "auth/munge");
+    printf("%-24s= %s\n", "MungeSocket",
+           *cli_jstr(reply, "munge_socket") ? cli_jstr(reply, "munge_socket") : "(default)");
+    printf("%-24s= %s\n", "SlurmishAdmins",
+           cli_jjoin(reply, "admins", ",", admins, sizeof(admins)));
+    json_decref(reply);
+    return 0;
+}
+
 static void help(void)
 {
     printf("scontrol [<OPTION>] [<COMMAND>]\n"
@@ -635,7 +679,7 @@ static void help(void)
            "                              NodeName=... State=DRAIN|DOWN|RESUME Reason=...).\n"
            "     version                  display tool version number.\n"
            "\n"
-           "  <ENTITY> may be \"job\", \"node\", \"partition\", \"hostnames\" or \"hostlist\".\n");
+           "  <ENTITY> may be \"job\", \"node\", \"partition\", \"config\", \"hostnames\" or \"hostlist\".\n");
 }
 
 /* Slurm accepts an unambiguous prefix of a keyword, at least min long. */
@@ -666,6 +710,8 @@ static int run_command(int argc, char **argv, bool *quit)
             return show_nodes(id);
         if (keyword(ent, "partitions", 1) || keyword(ent, "partitionname", 10))
             return show_partitions(id);
+        if (keyword(ent, "config", 1))
+            return show_config();
         if (keyword(ent, "hostnames", 5) || keyword(ent, "hostlist", 5)) {
             /* pure hostlist work, no controller needed */
             sl_error_t herr;

@@ -257,6 +257,63 @@ static int cmp_jobs(const void *a, const void *b)
 
 enum { OPT_ME = 0x100, OPT_HELP, OPT_USAGE, OPT_START, OPT_JSON };
 
+/* -O/--Format long names and the %-letters they stand for. */
+static const struct {
+    const char *name;
+    char letter;
+} long_fields[] = {
+    {"jobid", 'i'},        {"jobarrayid", 'i'},    {"arrayjobid", 'F'},   {"arraytaskid", 'K'},
+    {"name", 'j'},         {"username", 'u'},      {"userid", 'U'},       {"groupname", 'g'},
+    {"state", 'T'},        {"statecompact", 't'},  {"partition", 'P'},    {"timeused", 'M'},
+    {"timelimit", 'l'},    {"timeleft", 'L'},      {"numnodes", 'D'},     {"numcpus", 'C'},
+    {"nodelist", 'N'},     {"reason", 'r'},        {"reasonlist", 'R'},   {"starttime", 'S'},
+    {"submittime", 'V'},   {"endtime", 'e'},       {"priority", 'Q'},     {"account", 'a'},
+    {"minmemory", 'm'},    {"workdir", 'Z'},       {"comment", 'k'},      {"batchhost", 'B'},
+    {"command", 'o'},
+};
+
+/* "jobid:10,name,state:8" -> "%-10i%-20j%-8T" (Slurm's -O: width 20 unless
+ * given, left-justified; a trailing '.' before the width right-justifies). */
+static char *long_format(const char *spec, sl_error_t *err)
+{
+    char **items = cli_split_list(spec, NULL);
+    size_t cap = 256, len = 0;
+    char *out = xcalloc(1, cap);
+    for (char **p = items; *p; p++) {
+        char *colon = strchr(*p, ':');
+        int width = 20;
+        bool right = false;
+        if (colon) {
+            *colon = 0;
+            if (colon[1] == '.') {
+                right = true;
+                colon++;
+            }
+            width = atoi(colon + 1);
+            if (width <= 0)
+                width = 20;
+        }
+        char letter = 0;
+        for (size_t k = 0; k < sizeof(long_fields) / sizeof(long_fields[0]); k++)
+            if (!strcasecmp(long_fields[k].name, *p))
+                letter = long_fields[k].letter;
+        if (!letter) {
+            errprintf(err, "Invalid job format specification: %s", *p);
+            cli_argv_free(items);
+            free(out);
+            return NULL;
+        }
+        char part[32];
+        int n = snprintf(part, sizeof(part), "%%%s%d%c", right ? "." : "-", width, letter);
+        if (len + (size_t)n + 1 > cap)
+            out = xrealloc(out, cap *= 2);
+        memcpy(out + len, part, (size_t)n + 1);
+        len += (size_t)n;
+    }
+    cli_argv_free(items);
+    return out;
+}
+
 /* Does job match a -j item "ID" or "ID_TASKS"? */
 static bool id_item_matches(const json_t *job, long id, const char *tasks)
 {
@@ -300,6 +357,8 @@ static const struct option long_opts[] = {
     {"me", no_argument, NULL, OPT_ME},
     {"start", no_argument, NULL, OPT_START},
     {"json", no_argument, NULL, OPT_JSON},
+    {"Format", required_argument, NULL, 'O'},
+    {"name", required_argument, NULL, 'n'},
     {"array", no_argument, NULL, 'r'},
     {"help", no_argument, NULL, OPT_HELP},
     {"usage", no_argument, NULL, OPT_USAGE},
@@ -324,12 +383,13 @@ int main(int argc, char **argv)
     bool state_wanted[JOB_STATE_COUNT] = {false};
     bool states_given = false, start_view = false, expand_arrays = false, json_out = false;
     json_t *id_filters = json_array();
+    char *long_fmt = NULL, **name_list = NULL;
     int c, rc, ret = 1;
     sl_error_t err;
 
     cli_init("squeue");
     argv[0] = (char *)cli_prog; /* getopt names the tool as Slurm does */
-    while ((c = getopt_long(argc, argv, "hj:lo:p:rt:u:avV", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hj:lO:n:o:p:rt:u:avV", long_opts, NULL)) != -1) {
         switch (c) {
         case 'h':
             noheader = true;
@@ -406,6 +466,18 @@ int main(int argc, char **argv)
             break;
         case OPT_JSON:
             json_out = true;
+            break;
+        case 'O':
+            free(long_fmt);
+            if (!(long_fmt = long_format(optarg, &err))) {
+                cli_error("%s", err.text);
+                return 1;
+            }
+            format = long_fmt;
+            break;
+        case 'n':
+            cli_argv_free(name_list);
+            name_list = cli_split_list(optarg, NULL);
             break;
         case OPT_START:
             /* expected start times of pending jobs, as Slurm's --start */
@@ -496,6 +568,8 @@ int main(int argc, char **argv)
             continue;
         if (part_list && !in_list(part_list, cli_jstr(job, "partition")))
             continue;
+        if (name_list && !in_list(name_list, cli_jstr(job, "name")))
+            continue;
         if (states_given && !all_states) {
             if (st < 0 || !state_wanted[st])
                 continue;
@@ -581,6 +655,8 @@ done:
     json_decref(states);
     json_decref(parts);
     cli_argv_free(part_list);
+    cli_argv_free(name_list);
+    free(long_fmt);
     fmt_destroy(f);
     cli_fini();
     return ret;

@@ -94,6 +94,7 @@ void query_ping(struct ctld *c, struct request *req);
 void query_jobs(struct ctld *c, struct request *req);
 void query_nodes(struct ctld *c, struct request *req);
 void query_partitions(struct ctld *c, struct request *req);
+void query_config(struct ctld *c, struct request *req);
 void update_job(struct ctld *c, struct request *req);
 void update_node(struct ctld *c, struct request *req);
 void query_acct(struct ctld *c, struct request *req);

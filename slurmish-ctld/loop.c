@@ -37,6 +37,7 @@ static const handler_f handlers[SL_MSG_TYPE_COUNT] = {
     [SL_MSG_UPDATE_JOB] = update_job,
     [SL_MSG_UPDATE_NODE] = update_node,
     [SL_MSG_QUERY_ACCT] = query_acct,
+    [SL_MSG_QUERY_CONFIG] = query_config,
     [SL_MSG_NODE_REGISTER] = node_rpc_register,
     [SL_MSG_NODE_HEARTBEAT] = node_rpc_heartbeat,
     [SL_MSG_JOB_COMPLETE] = node_rpc_complete,

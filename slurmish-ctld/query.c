@@ -153,3 +153,28 @@ void query_partitions(struct ctld *c, struct request *req)
     ctld_reply(c, req, 0, NULL, r);
     json_decref(r);
 }
+
+/* The controller's running configuration, as `scontrol show config` lists
+ * it (Slurm's names, slurmish's values). */
+void query_config(struct ctld *c, struct request *req)
+{
+    const struct sl_conf *f = c->conf;
+    json_t *admins = json_array();
+    for (size_t i = 0; i < f->admin_count; i++)
+        json_array_append_new(admins, json_string(f->admins[i]));
+    json_t *r = json_pack(
+        "{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:s?, s:s,"
+        " s:o, s:s, s:I, s:i, s:i}",
+        "config_file", c->conf_path, "cluster_name", f->cluster_name, "controller_host",
+        f->ctld_host, "controller_port", f->ctld_port, "state_dir", f->state_dir, "log_level",
+        f->log_level, "spool_dir", f->spool_dir, "node_port", f->node_port,
+        "heartbeat_interval", f->heartbeat_interval, "node_timeout", f->node_timeout,
+        "kill_wait", f->kill_wait, "message_timeout", f->message_timeout, "min_job_age",
+        f->min_job_age, "sched_interval", f->sched_interval, "slurm_user", f->slurm_user,
+        "munge_socket", f->munge_socket, "version", PACKAGE_VERSION, "admins", admins,
+        "scheduler", "priority/multifactor + backfill (EASY)", "start_time",
+        (json_int_t)c->start_time, "sched_budget_ms", f->sched_budget_ms, "max_array_index",
+        1000000);
+    ctld_reply(c, req, 0, NULL, r);
+    json_decref(r);
+}

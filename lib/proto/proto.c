@@ -16,6 +16,7 @@ static const struct sl_msg_info msg_table[SL_MSG_TYPE_COUNT] = {
     {SL_MSG_UPDATE_JOB, "update_job", SL_ROLE_USER, 1},
     {SL_MSG_UPDATE_NODE, "update_node", SL_ROLE_USER, 1},
     {SL_MSG_QUERY_ACCT, "query_acct", SL_ROLE_USER, 1},
+    {SL_MSG_QUERY_CONFIG, "query_config", SL_ROLE_USER, 1},
     {SL_MSG_NODE_REGISTER, "node_register", SL_ROLE_DAEMON, 1},
     {SL_MSG_NODE_HEARTBEAT, "node_heartbeat", SL_ROLE_DAEMON, 1},
     {SL_MSG_JOB_COMPLETE, "job_complete", SL_ROLE_DAEMON, 1},

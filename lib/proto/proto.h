@@ -45,6 +45,7 @@ enum sl_msg_type {
     SL_MSG_UPDATE_JOB,
     SL_MSG_UPDATE_NODE,
     SL_MSG_QUERY_ACCT,
+    SL_MSG_QUERY_CONFIG,
     /* node daemon -> ctld */
     SL_MSG_NODE_REGISTER,
     SL_MSG_NODE_HEARTBEAT,

@@ -75,6 +75,29 @@ class ToolsTest(harness.ClusterTest):
         self.assertEqual(p.returncode, 0, p.stderr)
         c.wait_state(a, "CANCELLED")
 
+    def test_squeue_format_and_name(self):
+        c = self.c
+        j = c.sbatch("-J", "fmtjob", "--wrap", "sleep 30")
+        c.wait_state(j, "RUNNING")
+        p = c.run("squeue", "-h", "-n", "fmtjob", "-O", "jobid:8,name:10,state")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, "%-8d%-10s%-20s\n" % (j, "fmtjob", "RUNNING"))
+        p = c.run("squeue", "-h", "-n", "nosuchname")
+        self.assertEqual(p.stdout, "")
+        p = c.run("squeue", "-O", "bogus")
+        self.assertEqual(p.returncode, 1)
+        c.run("scancel", str(j))
+        c.wait_state(j, "CANCELLED")
+        p = c.run("sacct", "-a", "-X", "-n", "-P", "-o", "JobID", "--name", "fmtjob")
+        self.assertEqual(p.stdout.split(), [str(j)])
+
+    def test_show_config(self):
+        p = self.c.run("scontrol", "show", "config")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"ClusterName\s+= itest")
+        self.assertRegex(p.stdout, r"KillWait\s+= 2 sec")
+        self.assertIn(self.c.conf, p.stdout)
+
     def test_scontrol_hostnames(self):
         p = self.c.run("scontrol", "show", "hostnames", "n[1-3],m1")
         self.assertEqual(p.stdout.split(), ["n1", "n2", "n3", "m1"])
