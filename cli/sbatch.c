@@ -57,6 +57,7 @@ static void help(void)
            "  -Q, --quiet                 quiet mode (suppress informational messages)\n"
            "      --signal=[B:]num[@time] send signal when time limit within time seconds\n"
            "  -t, --time=minutes          time limit\n"
+           "      --test-only             validate and estimate the start; submit nothing\n"
            "  -v, --verbose               verbose mode (multiple -v's increase verbosity)\n"
            "  -W, --wait                  wait for completion of submitted job\n"
            "      --wrap[=command string] wrap command string in a sh script and submit\n"
@@ -371,13 +372,29 @@ int main(int argc, char **argv)
     json_object_set_new(body, "command", json_string(command));
     if (opts.hold)
         json_object_set_new(body, "hold", json_true());
+    if (opts.test_only)
+        json_object_set_new(body, "test_only", json_true());
 
     int ret = 1;
     if (cli_request(SL_MSG_SUBMIT_JOB, body, &reply, &rc, &err) < 0) {
         cli_error("Batch job submission failed: %s", err.text);
     } else {
         long long id = cli_jint(reply, "job_id", -1);
-        if (id < 0) {
+        if (opts.test_only) {
+            /* Slurm's wording; the id is the one the job would get */
+            char tbuf[64];
+            long long when = cli_jint(reply, "start_time", 0);
+            if (when > 0)
+                fprintf(stderr, "sbatch: Job %lld to start at %s using %lld processors on nodes %s "
+                                "in partition %s\n",
+                        id, cli_iso_time(when, "", tbuf, sizeof(tbuf)), cli_jint(reply, "cpus", 0),
+                        cli_jstr(reply, "nodes"), cli_jstr(reply, "partition"));
+            else
+                fprintf(stderr, "sbatch: Job %lld cannot be scheduled now (no estimate) in "
+                                "partition %s\n",
+                        id, cli_jstr(reply, "partition"));
+            ret = 0;
+        } else if (id < 0) {
             cli_error("Batch job submission failed: reply carries no job id");
         } else {
             if (opts.parsable)

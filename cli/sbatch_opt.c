@@ -28,6 +28,7 @@ enum {
     OPT_SIGNAL,
     OPT_BEGIN,
     OPT_EXPORT,
+    OPT_TEST_ONLY,
 };
 
 static const struct option long_opts[] = {
@@ -63,6 +64,7 @@ static const struct option long_opts[] = {
     {"begin", required_argument, NULL, OPT_BEGIN},
     {"wait", no_argument, NULL, 'W'},
     {"export", required_argument, NULL, OPT_EXPORT},
+    {"test-only", no_argument, NULL, OPT_TEST_ONLY},
     {"kill-on-invalid-dep", required_argument, NULL, OPT_KILL_INV_DEP},
     {"signal", required_argument, NULL, OPT_SIGNAL},
     {"constraint", required_argument, NULL, 'C'},
@@ -315,6 +317,9 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
         }
         case 'W':
             o->wait = true;
+            break;
+        case OPT_TEST_ONLY:
+            o->test_only = true;
             break;
         case OPT_EXPORT:
             set_str(&o->export_env, optarg);

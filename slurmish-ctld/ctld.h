@@ -115,6 +115,7 @@ int sched_job_fits_partition(struct ctld *c, const struct part *p, const struct 
 int sched_cpus_per_node(int nodes, int ntasks, int ntasks_per_node, int cpus_per_task);
 bool sched_constraint_ok(const struct sl_node_group *g, const char *constraint);
 uint32_t sched_priority(const struct job *job, const struct part *p, int64_t now);
+int64_t sched_test_start(struct ctld *c, struct job *job, char **nodes);
 
 /* array.c */
 int array_parse(const char *spec, struct job *job, sl_error_t *err);

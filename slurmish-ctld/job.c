@@ -29,6 +29,7 @@ static const char *reason_names[REASON_COUNT] = {
     [REASON_DEPENDENCY_NEVER] = "DependencyNeverSatisfied",
     [REASON_ARRAY_TASK_LIMIT] = "JobArrayTaskLimit",
     [REASON_BEGIN_TIME] = "BeginTime",
+    [REASON_REQ_NODE_NOT_AVAIL] = "ReqNodeNotAvail",
     [REASON_LAUNCH_FAILED] = "launch_failed_requeued_held",
     [REASON_TIME_LIMIT] = "TimeLimit",
     [REASON_NON_ZERO_EXIT] = "NonZeroExitCode",

@@ -56,6 +56,7 @@ enum job_reason {
     REASON_DEPENDENCY_NEVER,
     REASON_ARRAY_TASK_LIMIT,
     REASON_BEGIN_TIME,
+    REASON_REQ_NODE_NOT_AVAIL,
     REASON_COUNT
 };
 const char *job_reason_name(int reason);

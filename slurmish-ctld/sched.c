@@ -431,6 +431,58 @@ static int64_t reserve(struct pass *ps, struct job *job, const struct part *p, i
     return shadow;
 }
 
+/* Are all the nodes the job names with -w usable? */
+static bool req_nodes_up(struct ctld *c, const struct job *job)
+{
+    struct hostlist *req = hostlist_create(job->req_nodes, NULL);
+    bool up = req != NULL;
+    for (size_t i = 0; up && i < hostlist_count(req); i++) {
+        struct node *n = node_find(c, hostlist_nth(req, i));
+        up = n && node_usable(n);
+    }
+    hostlist_destroy(req);
+    return up;
+}
+
+/* sbatch --test-only: when and where would this job start if submitted
+ * now?  Nothing is changed.  Returns the start time (now if it fits at
+ * once) or 0 if it cannot be told; *nodes gets the node list. */
+int64_t sched_test_start(struct ctld *c, struct job *job, char **nodes)
+{
+    struct pass ps = {.c = c, .now = ctld_now()};
+    struct part *p = part_find(c, job->partition);
+    int64_t when = 0;
+    *nodes = NULL;
+    if (!p || partition_block(job, p) != REASON_NONE)
+        return 0;
+    ps.pick = xcalloc((size_t)c->nnodes + 1, sizeof(*ps.pick));
+    ps.masks = xcalloc((size_t)c->nnodes + 1, sizeof(*ps.masks));
+    ps.resv = xcalloc((size_t)c->nnodes + 1, sizeof(*ps.resv));
+    ps.sim = xcalloc((size_t)c->nnodes + 1, sizeof(*ps.sim));
+    for (int i = 0; i < c->nnodes; i++)
+        ps.resv[i].shadow = INT64_MAX;
+    int cpn = cpus_per_node(job), got = find_nodes(&ps, job, p, cpn);
+    if (got >= job->nodes_req) {
+        when = ps.now;
+    } else {
+        when = reserve(&ps, job, p, cpn);
+        got = when ? job->nodes_req : 0;
+    }
+    if (got) {
+        struct hostlist *hl = hostlist_create(NULL, NULL);
+        for (int i = 0; i < got; i++)
+            hostlist_push(hl, ps.pick[i]->name);
+        hostlist_uniq(hl);
+        *nodes = hostlist_ranged_string(hl);
+        hostlist_destroy(hl);
+    }
+    free(ps.pick);
+    free(ps.masks);
+    free(ps.resv);
+    free(ps.sim);
+    return when;
+}
+
 /* Jobs in scheduling order: partition tier, then priority, then age (id). */
 static int cmp_sched(const void *a, const void *b)
 {
@@ -544,6 +596,11 @@ void sched_pass(struct ctld *c)
         int why = partition_block(job, p);
         if (why != REASON_NONE) {
             set_reason(c, job, why);
+            continue;
+        }
+        if (job->req_nodes && !req_nodes_up(c, job)) {
+            /* -w names a node that is down or drained: it cannot start now */
+            set_reason(c, job, REASON_REQ_NODE_NOT_AVAIL);
             continue;
         }
         int pi = (int)(p - c->parts), cpn = cpus_per_node(job);

@@ -284,6 +284,21 @@ void submit_handle(struct ctld *c, struct request *req)
     if (job->held)
         job->reason = REASON_JOB_HELD_USER;
     job->array_task_id = -1;
+    if (json_is_true(json_object_get(body, "test_only"))) {
+        /* --test-only: validated; say when and where it would start, store nothing */
+        char *where = NULL;
+        int64_t when = sched_test_start(c, job, &where);
+        json_t *r = json_pack("{s:I, s:I, s:s, s:i, s:s}", "job_id", (json_int_t)job->id,
+                              "start_time", (json_int_t)when, "nodes", where ? where : "",
+                              "cpus", (int)(ntasks * cpt), "partition", job->partition);
+        ctld_reply(c, req, 0, NULL, r);
+        json_decref(r);
+        free(where);
+        json_decref(argv);
+        json_decref(env);
+        job_free(job);
+        return;
+    }
     const char *array = opt_str(body, "array");
     if (array && *array) {
         sl_error_t aerr;

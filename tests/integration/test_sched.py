@@ -2,6 +2,7 @@
 """Scheduling order: priority (age, size, nice), EASY backfill, expected
 start times, pending reasons."""
 
+import re
 import time
 
 import harness
@@ -76,6 +77,32 @@ class SchedTest(harness.ClusterTest):
         c.wait_for(lambda: self.reason(j) == "PartitionTimeLimit", what="PartitionTimeLimit")
         self.assertEqual(c.state(j), "PENDING")
         self.finish(j)
+
+    def test_test_only_estimates_and_stores_nothing(self):
+        c = self.c
+        p = c.run("sbatch", "--test-only", "-c", "2", "--wrap", "true")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stderr, r"sbatch: Job \d+ to start at \S+ using 2 processors on "
+                                   r"nodes n[12] in partition debug")
+        blocker = c.sbatch("-N", "2", "-c", "2", "-t", "10:00", "--wrap", "sleep 1000")
+        c.wait_state(blocker, "RUNNING")
+        start = time.mktime(time.strptime(c.show_job(blocker)["StartTime"], "%Y-%m-%dT%H:%M:%S"))
+        p = c.run("sbatch", "--test-only", "-N", "2", "--wrap", "true")
+        m = re.search(r"to start at (\S+) ", p.stderr)
+        self.assertTrue(m, p.stderr)
+        when = time.mktime(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+        self.assertAlmostEqual(when - start, 600, delta=2)
+        self.assertEqual(c.run("squeue", "-h", "-t", "PD").stdout.strip(), "")
+        self.finish(blocker)
+
+    def test_req_node_not_avail(self):
+        c = self.c
+        p = c.run("scontrol", "update", "NodeName=n1", "State=DRAIN", "Reason=test")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        j = c.sbatch("-w", "n1", "--wrap", "true")
+        c.wait_for(lambda: self.reason(j) == "ReqNodeNotAvail", what="ReqNodeNotAvail")
+        c.run("scontrol", "update", "NodeName=n1", "State=RESUME")
+        self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED")), "COMPLETED")
 
     def test_held_job_waits(self):
         c = self.c
