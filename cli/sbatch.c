@@ -55,6 +55,8 @@ static void help(void)
            "  -p, --partition=partition   partition requested\n"
            "      --parsable              outputs only the jobid\n"
            "  -Q, --quiet                 quiet mode (suppress informational messages)\n"
+           "      --requeue               if the node fails, run the job again (default)\n"
+           "      --no-requeue            if the node fails, do not run the job again\n"
            "      --signal=[B:]num[@time] send signal when time limit within time seconds\n"
            "  -t, --time=minutes          time limit\n"
            "      --test-only             validate and estimate the start; submit nothing\n"
@@ -374,6 +376,8 @@ int main(int argc, char **argv)
         json_object_set_new(body, "hold", json_true());
     if (opts.test_only)
         json_object_set_new(body, "test_only", json_true());
+    if (opts.requeue >= 0)
+        json_object_set_new(body, "requeue", json_boolean(opts.requeue));
 
     int ret = 1;
     if (cli_request(SL_MSG_SUBMIT_JOB, body, &reply, &rc, &err) < 0) {

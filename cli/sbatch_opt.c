@@ -29,6 +29,8 @@ enum {
     OPT_BEGIN,
     OPT_EXPORT,
     OPT_TEST_ONLY,
+    OPT_REQUEUE,
+    OPT_NO_REQUEUE,
 };
 
 static const struct option long_opts[] = {
@@ -65,6 +67,8 @@ static const struct option long_opts[] = {
     {"wait", no_argument, NULL, 'W'},
     {"export", required_argument, NULL, OPT_EXPORT},
     {"test-only", no_argument, NULL, OPT_TEST_ONLY},
+    {"requeue", no_argument, NULL, OPT_REQUEUE},
+    {"no-requeue", no_argument, NULL, OPT_NO_REQUEUE},
     {"kill-on-invalid-dep", required_argument, NULL, OPT_KILL_INV_DEP},
     {"signal", required_argument, NULL, OPT_SIGNAL},
     {"constraint", required_argument, NULL, 'C'},
@@ -79,6 +83,7 @@ void sbatch_opts_init(struct sbatch_opts *o)
     o->nodes = o->ntasks = o->cpus_per_task = -1;
     o->ntasks_per_node = o->gpus_per_node = o->gpus_total = -1;
     o->kill_on_invalid_dep = -1;
+    o->requeue = -1;
     o->time_limit = SL_TIME_UNSET;
 }
 
@@ -317,6 +322,10 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
         }
         case 'W':
             o->wait = true;
+            break;
+        case OPT_REQUEUE:
+        case OPT_NO_REQUEUE:
+            o->requeue = (c == OPT_REQUEUE);
             break;
         case OPT_TEST_ONLY:
             o->test_only = true;

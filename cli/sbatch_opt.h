@@ -34,6 +34,7 @@ struct sbatch_opts {
     int64_t begin;      /* --begin, epoch seconds; 0 = not given */
     bool wait;          /* -W: wait for the job to end, exit with its code */
     bool test_only;     /* --test-only: ask when it would start, submit nothing */
+    int requeue;        /* --requeue 1 / --no-requeue 0 / -1 not given */
     char *export_env;   /* --export=ALL|NONE|[ALL,]VAR[=val],... */
     int warn_signal, warn_time; /* --signal=[B:]SIG[@SECS]; warn_signal 0 = not given */
     bool warn_batch;

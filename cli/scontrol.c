@@ -116,7 +116,8 @@ static void print_job(const json_t *j, time_t now)
     rec_add(&r, "JobState=%s Reason=%s Dependency=%s", cli_jstr(j, "state"),
             *cli_jstr(j, "reason") ? cli_jstr(j, "reason") : "None", or_null(cli_jstr(j, "dependency")));
     rec_line(&r);
-    rec_add(&r, "BatchFlag=1 ExitCode=%lld:%lld", cli_jint(j, "exit_status", 0),
+    rec_add(&r, "Requeue=%d Restarts=%lld BatchFlag=1 ExitCode=%lld:%lld",
+            cli_jbool(j, "requeue") ? 1 : 0, cli_jint(j, "restarts", 0), cli_jint(j, "exit_status", 0),
             cli_jint(j, "exit_signal", 0));
     rec_line(&r);
     if (limit == -2)

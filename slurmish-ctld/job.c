@@ -324,9 +324,20 @@ void job_requeue(struct ctld *c, struct job *job, int reason)
     job->launch_seq = 0;
     job->pending_end_state = -1;
     job->kill_time = 0;
+    job->restarts++;
     job_queue_add(&c->jobs, job);
     persist_job_update(c, job);
     job_assert_state(job);
+}
+
+void job_requeue_running(struct ctld *c, struct job *job)
+{
+    job->pending_end_state = JOB_PENDING; /* job_finish() requeues it */
+    json_t *body = json_pack("{s:I, s:i, s:i}", "job_id", (json_int_t)job->id, "signal", SIGTERM,
+                             "kill_wait", c->conf->kill_wait);
+    ctld_send_node(c, job->alloc[0], SL_MSG_SIGNAL_JOB, body);
+    json_decref(body);
+    persist_job_update(c, job);
 }
 
 /* Cancel, time out or fail a job.  A pending job ends at once; a running
@@ -553,6 +564,8 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
     json_object_set_new(o, "cancelled_by", json_integer(j->cancelled_by));
     json_object_set_new(o, "held", json_boolean(j->held));
     json_object_set_new(o, "nice", json_integer(j->nice));
+    json_object_set_new(o, "requeue", json_boolean(j->requeue));
+    json_object_set_new(o, "restarts", json_integer(j->restarts));
     json_object_set_new(o, "begin_time", json_integer(j->begin_time ? j->begin_time
                                                                      : j->submit_time));
     if (j->array_job_id) {

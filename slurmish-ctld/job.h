@@ -103,6 +103,8 @@ struct job {
     int nice;             /* --nice: subtracted from the priority */
     int64_t expected_start; /* pending: when backfill expects it to start, 0 = unknown */
     int64_t begin_time;     /* --begin: not before this, 0 = any time */
+    bool requeue;           /* --requeue (default) / --no-requeue: back to PENDING after a node failure */
+    int restarts;           /* times requeued */
     int sched_tier;         /* scratch for sched.c: the partition's priority tier */
     char *work_dir, *out, *err, *in, *submit_host, *account, *comment, *command;
     /* allocation */
@@ -157,6 +159,8 @@ void job_release(struct ctld *c, struct job *job);
 void job_finish(struct ctld *c, struct job *job, int status, int64_t end_time);
 void job_set_final(struct ctld *c, struct job *job, int state, int reason);
 void job_requeue(struct ctld *c, struct job *job, int reason);
+/* Stop a running job and requeue it when its node reports the end. */
+void job_requeue_running(struct ctld *c, struct job *job);
 
 json_t *job_to_json(struct ctld *c, const struct job *job);
 

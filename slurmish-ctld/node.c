@@ -141,8 +141,17 @@ void node_set_down(struct ctld *c, struct node *n, const char *reason)
             /* never confirmed started: nothing was lost, try elsewhere */
             job_requeue(c, j, REASON_NONE);
         } else if (j->state == JOB_RUNNING && j->alloc[0] != n) {
-            /* the batch host is elsewhere and alive: stop the script there */
-            job_terminate(c, j, JOB_NODE_FAIL, REASON_NODE_DOWN, -1);
+            /* the batch host is elsewhere and alive: stop the script there,
+             * then run it again if it may be requeued */
+            if (j->requeue)
+                job_requeue_running(c, j);
+            else
+                job_terminate(c, j, JOB_NODE_FAIL, REASON_NODE_DOWN, -1);
+        } else if (j->state == JOB_RUNNING && j->requeue) {
+            /* Slurm's default (JobRequeue=1): run it again elsewhere; if the
+             * node comes back still running it, registration stops it */
+            log_info("job %u: node %s failed, requeued", j->id, n->name);
+            job_requeue(c, j, REASON_NONE);
         } else if (j->state == JOB_RUNNING) {
             j->end_time = ctld_now();
             job_set_final(c, j, JOB_NODE_FAIL, REASON_NODE_DOWN);

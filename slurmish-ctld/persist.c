@@ -61,7 +61,9 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN array_pending TEXT;"
     "ALTER TABLE jobs ADD COLUMN array_shape TEXT;"
     "CREATE INDEX jobs_array ON jobs(array_job_id) WHERE array_job_id != 0;"
-    "ALTER TABLE jobs ADD COLUMN begin_time INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE jobs ADD COLUMN begin_time INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN requeue INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE jobs ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -72,20 +74,21 @@ static const char *const migrations[] = {
     " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
     " exc_nodes, alloc_gpus, nice, held_admin, prio_set, dependency, kill_on_invalid_dep,"        \
     " warn_signal, warn_time, warn_flags, array_job_id, array_task_id, array_pending, array_shape,"  \
-    " begin_time"
+    " begin_time, requeue, restarts"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
     " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
-    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?61, ?46, ?47, ?48)";
+    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?61, ?62, ?63, ?46,"
+    " ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
     " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
     " completing=?31, exit_status=?32, exit_signal=?33, cancelled_by=?34, pending_end_state=?35,"
     " kill_time=?36, alloc_gpus=?45, nice=?49, held_admin=?50, prio_set=?51, name=?2,"
     " nodes_req=?15, comment=?26, account=?25, dependency=?52,"
-    " warn_flags=?56, array_task_id=?58, array_pending=?59 WHERE job_id=?1";
+    " warn_flags=?56, array_task_id=?58, array_pending=?59, restarts=?63 WHERE job_id=?1";
 static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
 static const char SQL_JOB_LOAD[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
@@ -213,6 +216,8 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
              j->array_throttle);
     sqlite3_bind_text(st, 60, shape, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 61, j->begin_time);
+    sqlite3_bind_int(st, 62, j->requeue);
+    sqlite3_bind_int(st, 63, j->restarts);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -360,6 +365,8 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
         sscanf((const char *)sqlite3_column_text(st, 56), "%u %u %u %d", &j->array_count,
                &j->array_min, &j->array_max, &j->array_throttle);
     j->begin_time = sqlite3_column_int64(st, 57);
+    j->requeue = sqlite3_column_int(st, 58);
+    j->restarts = sqlite3_column_int(st, 59);
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {

@@ -270,6 +270,8 @@ void submit_handle(struct ctld *c, struct request *req)
     job->warn_time = (int)wtime;
     job->warn_batch = json_is_true(json_object_get(body, "warn_batch"));
     job->begin_time = begin > job->submit_time ? begin : 0;
+    json_t *rq = json_object_get(body, "requeue");
+    job->requeue = rq ? json_is_true(rq) : true; /* Slurm's JobRequeue=1 */
     job->work_dir = xstrdup(work_dir);
     job->out = xstrdup(out);
     job->err = xstrdup(err);

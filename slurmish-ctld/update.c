@@ -61,14 +61,12 @@ static int do_requeue(struct ctld *c, struct job *job)
         return SL_E_JOB_PENDING;
     if (job->completing)
         return SL_E_TRANSITION_STATE_NO_UPDATE;
+    if (!job->requeue)
+        return SL_E_DISABLED; /* submitted with --no-requeue */
     if (job->state == JOB_RUNNING) {
         /* stop it; job_finish() puts it back in the queue when it is gone */
-        job->pending_end_state = JOB_PENDING;
-        json_t *body = json_pack("{s:I, s:i, s:i}", "job_id", (json_int_t)job->id, "signal",
-                                 SIGTERM, "kill_wait", c->conf->kill_wait);
-        ctld_send_node(c, job->alloc[0], SL_MSG_SIGNAL_JOB, body);
-        json_decref(body);
-        return persist_job_update(c, job) < 0 ? SL_E_DB : 0;
+        job_requeue_running(c, job);
+        return 0;
     }
     /* finished and still held in memory: run it again under the same id */
     job->exit_status = job->exit_signal = 0;

@@ -97,6 +97,8 @@ static char *read_small(const char *dir, const char *name)
 
 pid_t djob_pgid(struct noded *d, const struct djob *j)
 {
+    if (j->pgid > 1)
+        return j->pgid;
     char *dir = djob_dir(d, j->id), *s = read_small(dir, "pid");
     pid_t pid = s ? (pid_t)atol(s) : 0;
     free(s);

@@ -22,6 +22,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,7 +291,8 @@ static void __attribute__((noreturn)) run_job(struct noded *d, json_t *body, int
 }
 
 /* The supervisor.  Never returns. */
-static void __attribute__((noreturn)) supervise(struct noded *d, json_t *body, int script_fd)
+static void __attribute__((noreturn)) supervise(struct noded *d, json_t *body, int script_fd,
+                                                int report_fd)
 {
     uint32_t id = (uint32_t)json_integer_value(json_object_get(body, "job_id"));
     char *dir = djob_dir(d, id);
@@ -310,7 +312,7 @@ static void __attribute__((noreturn)) supervise(struct noded *d, json_t *body, i
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* close the daemon's sockets and pidfds; keep stdio (logs) and the script */
     for (int fd = 3; fd < 1024; fd++)
-        if (fd != script_fd)
+        if (fd != script_fd && fd != report_fd)
             close(fd);
     if (pipe2(pfd, O_CLOEXEC) < 0)
         _exit(127);
@@ -326,6 +328,11 @@ static void __attribute__((noreturn)) supervise(struct noded *d, json_t *body, i
     snprintf(num, sizeof(num), "%d\n", pid > 0 ? (int)pid : 0);
     write_file(path, num, 0600);
     free(path);
+    /* tell the daemon the job's pid now, so a signal sent at once finds it */
+    if (write(report_fd, num, strlen(num)) < 0) {
+        /* the daemon reads the pid file instead */
+    }
+    close(report_fd);
 
     /* the job's launch error, if any (EOF at exec) */
     char ebuf[1100];
@@ -428,20 +435,42 @@ int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
         free(dir);
         return SL_E_GENERIC;
     }
+    int rep[2];
+    if (pipe2(rep, O_CLOEXEC) < 0) {
+        snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
+        close(sfd);
+        free(dir);
+        return SL_E_GENERIC;
+    }
     fflush(NULL);
     pid_t sup = fork();
     if (sup < 0) {
         snprintf(errbuf, errlen, "fork: %s", strerror(errno));
         close(sfd);
+        close(rep[0]);
+        close(rep[1]);
         free(dir);
         return SL_E_GENERIC;
     }
-    if (sup == 0)
-        supervise(d, body, sfd);
+    if (sup == 0) {
+        close(rep[0]);
+        supervise(d, body, sfd, rep[1]);
+    }
     close(sfd);
+    close(rep[1]);
+    /* the supervisor forks the job at once; wait (briefly) for its pid */
+    char pbuf[32] = "";
+    struct pollfd pfd1 = {.fd = rep[0], .events = POLLIN};
+    if (poll(&pfd1, 1, 5000) > 0) {
+        ssize_t n = read(rep[0], pbuf, sizeof(pbuf) - 1);
+        if (n > 0)
+            pbuf[n] = 0;
+    }
+    close(rep[0]);
 
     struct djob *j = djob_add(d, id);
     j->sup_pid = sup;
+    j->pgid = (pid_t)atol(pbuf);
     j->sup_start = noded_proc_start_time(sup);
     j->pidfd = (int)syscall(SYS_pidfd_open, sup, 0);
     if (j->pidfd < 0)

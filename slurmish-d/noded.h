@@ -23,6 +23,7 @@ struct djob {
     pid_t sup_pid;          /* supervisor */
     long long sup_start;    /* its start time (/proc/PID/stat field 22), to spot PID reuse */
     int pidfd;              /* readable when the supervisor exits; -1 when done */
+    pid_t pgid;             /* the batch script's pid = its process group (0: not known) */
     bool done;              /* status is known */
     int status;             /* raw wait status of the batch script */
     int64_t end_time;

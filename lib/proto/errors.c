@@ -29,6 +29,7 @@ const char *sl_strerror(int rc)
     case SL_E_JOB_NOT_PENDING: return "Job is no longer pending execution";
     case SL_E_DEPENDENCY: return "Job dependency problem";
     case SL_E_BAD_ARRAY: return "Invalid job array specification";
+    case SL_E_DISABLED: return "Requested operation is presently disabled";
     default: return "Unspecified error";
     }
 }

@@ -33,6 +33,7 @@ enum sl_errcode {
     SL_E_JOB_NOT_PENDING,       /* "Job is no longer pending execution" */
     SL_E_DEPENDENCY,            /* "Job dependency problem" */
     SL_E_BAD_ARRAY,             /* "Invalid job array specification" */
+    SL_E_DISABLED,              /* "Requested operation is presently disabled" */
     SL_E_COUNT_END
 };
 

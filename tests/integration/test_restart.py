@@ -46,6 +46,32 @@ class RestartTest(harness.ClusterTest):
         self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
                          "node-survived\n")
 
+    def test_node_failure_requeues_or_fails(self):
+        c = self.c
+        log = os.path.join(c.work, "nodefail.log")
+        again = c.sbatch("--wrap", "echo $SLURMD_NODENAME >> %s; sleep 1000" % log)
+        c.wait_state(again, "RUNNING")
+        node = c.show_job(again)["BatchHost"]
+        other = "n2" if node == "n1" else "n1"
+        once = c.sbatch("--no-requeue", "-w", node, "--wrap", "sleep 1000")
+        c.wait_state(once, "RUNNING")
+        p = c.run("scontrol", "requeue", str(once))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("Requested operation is presently disabled", p.stderr)
+        c.daemon("stop-daemon", node, signal="KILL")
+        # past node_timeout (10 s): the node is DOWN; one job runs again, one failed
+        self.assertEqual(c.wait_state(once, ("NODE_FAIL",), timeout=30), "NODE_FAIL")
+        c.wait_for(lambda: c.show_job(again)["BatchHost"] == other and
+                   c.state(again) == "RUNNING", timeout=30, what="requeued job running again")
+        self.assertEqual(c.show_job(again)["Restarts"], "1")
+        c.wait_for(lambda: harness.read(log).split() == [node, other], what="second run")
+        # the node returns still running the old copies: it is told to stop them
+        c.daemon("start-daemon", node)
+        c.wait_for(lambda: c.run("sinfo", "-h", "-N", "-n", node, "-o", "%t").stdout.strip()
+                   == "idle", timeout=30, what="node idle again")
+        c.run("scancel", str(again))
+        c.wait_state(again, "CANCELLED")
+
     def test_cancel_while_node_daemon_is_down(self):
         c = self.c
         job = c.sbatch("--wrap", "sleep 1000")
