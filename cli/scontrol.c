@@ -260,7 +260,12 @@ static void print_partition(const json_t *p)
 
     rec_add(&r, "PartitionName=%s", cli_jstr(p, "name"));
     rec_line(&r);
-    rec_add(&r, "AllowGroups=ALL AllowAccounts=ALL AllowQos=ALL");
+    char users[512] = "ALL", accts[512] = "ALL";
+    if (json_is_array(json_object_get(p, "allow_users")))
+        cli_jjoin(p, "allow_users", ",", users, sizeof(users));
+    if (json_is_array(json_object_get(p, "allow_accounts")))
+        cli_jjoin(p, "allow_accounts", ",", accts, sizeof(accts));
+    rec_add(&r, "AllowGroups=ALL AllowUsers=%s AllowAccounts=%s AllowQos=ALL", users, accts);
     rec_line(&r);
     rec_add(&r, "AllocNodes=ALL Default=%s", cli_jbool(p, "default") ? "YES" : "NO");
     rec_line(&r);
@@ -271,8 +276,9 @@ static void print_partition(const json_t *p)
         snprintf(b2, sizeof(b2), "UNLIMITED");
     else
         snprintf(b2, sizeof(b2), "%lld", maxn);
-    rec_add(&r, "MaxNodes=%s MaxTime=%s MinNodes=0", b2,
-            limit_str(cli_jint(p, "max_time", -1), "UNLIMITED", b1, sizeof(b1)));
+    rec_add(&r, "MaxNodes=%s MaxTime=%s MinNodes=%lld", b2,
+            limit_str(cli_jint(p, "max_time", -1), "UNLIMITED", b1, sizeof(b1)),
+            cli_jint(p, "min_nodes", 1));
     rec_line(&r);
     cli_jjoin(p, "node_groups", ",", groups, sizeof(groups));
     rec_add(&r, "NodeSets=%s", or_null(groups));

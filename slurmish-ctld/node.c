@@ -226,5 +226,14 @@ json_t *part_to_json(struct ctld *c, const struct part *p)
     (void)c;
     if (!o)
         fatalx("partition %s: cannot build JSON", p->conf->name);
+    json_object_set_new(o, "min_nodes", json_integer(p->conf->min_nodes));
+    json_object_set_new(o, "allow_users",
+                        p->conf->allow_users
+                            ? str_array(p->conf->allow_users, p->conf->allow_user_count)
+                            : json_string("ALL"));
+    json_object_set_new(o, "allow_accounts",
+                        p->conf->allow_accounts
+                            ? str_array(p->conf->allow_accounts, p->conf->allow_account_count)
+                            : json_string("ALL"));
     return o;
 }

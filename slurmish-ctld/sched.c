@@ -138,7 +138,8 @@ static int partition_block(const struct job *job, const struct part *p)
     if (p->conf->max_time != SL_TIME_UNLIMITED &&
         (job->time_limit == SL_TIME_UNLIMITED || job->time_limit > p->conf->max_time))
         return REASON_PARTITION_TIME_LIMIT;
-    if (p->conf->max_nodes > 0 && job->nodes_req > p->conf->max_nodes)
+    if ((p->conf->max_nodes > 0 && job->nodes_req > p->conf->max_nodes) ||
+        job->nodes_req < p->conf->min_nodes)
         return REASON_PARTITION_NODE_LIMIT;
     return REASON_NONE;
 }

@@ -203,6 +203,27 @@ void submit_handle(struct ctld *c, struct request *req)
             return;
         }
     }
+    /* partition access: AllowUsers / AllowAccounts, as Slurm */
+    if (part->conf->allow_users && !ctld_is_admin(c, req->msg.uid)) {
+        struct passwd *apw = getpwuid(req->msg.uid);
+        bool ok = false;
+        for (size_t i = 0; apw && i < part->conf->allow_user_count; i++)
+            ok |= !strcmp(part->conf->allow_users[i], apw->pw_name);
+        if (!ok) {
+            ctld_reply_errorf(c, req, SL_E_ACCESS_DENIED, "user may not use partition %s",
+                              part->conf->name);
+            return;
+        }
+    }
+    if (part->conf->allow_accounts) {
+        bool ok = false;
+        for (size_t i = 0; account && i < part->conf->allow_account_count; i++)
+            ok |= !strcmp(part->conf->allow_accounts[i], account);
+        if (!ok) {
+            ctld_reply(c, req, SL_E_INVALID_ACCOUNT, NULL, NULL);
+            return;
+        }
+    }
     /* the request's shape, to check it against the partition before anything is stored */
     struct job shape = {.nodes_req = (int)nodes, .ntasks = (int)ntasks, .cpus_per_task = (int)cpt,
                         .ntasks_per_node = (int)tpn, .mem_mb = (uint64_t)mem,

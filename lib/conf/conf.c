@@ -155,6 +155,9 @@ static const struct key part_keys[] = {
     {"max_time", K_TIME, P(max_time)},
     {"default_time", K_TIME, P(default_time)},
     {"max_nodes", K_MAXNODES, P(max_nodes)},
+    {"min_nodes", K_INT, P(min_nodes), .min = 1, .max = 1000000},
+    {"allow_users", K_STRLIST, P(allow_users), P(allow_user_count)},
+    {"allow_accounts", K_STRLIST, P(allow_accounts), P(allow_account_count)},
     {"priority_tier", K_INT, P(priority_tier), .min = 0, .max = 65533},
     {"state", K_PSTATE, P(state)},
     {NULL},
@@ -485,6 +488,7 @@ static void part_defaults(struct sl_partition *p)
     p->max_time = SL_TIME_UNLIMITED;
     p->default_time = SL_TIME_UNSET;
     p->max_nodes = -1;
+    p->min_nodes = 1;
     p->priority_tier = 1;
     p->state = PART_UP;
 }
@@ -606,6 +610,8 @@ static void validate(struct loader *ld, struct sl_conf *conf)
             cerr(ld, &at, "partition \"%s\" has no node groups", p->name);
         if (p->default_time >= 0 && p->max_time >= 0 && p->default_time > p->max_time)
             cerr(ld, &at, "partition \"%s\": default_time is longer than max_time", p->name);
+        if (p->max_nodes > 0 && p->min_nodes > p->max_nodes)
+            cerr(ld, &at, "partition \"%s\": min_nodes is larger than max_nodes", p->name);
         if (p->max_time == 0 || p->default_time == 0)
             cerr(ld, &at, "partition \"%s\": a time limit of 0 is not allowed", p->name);
         if (p->is_default) {
@@ -821,6 +827,8 @@ void sl_conf_destroy(struct sl_conf *c)
     for (size_t i = 0; i < c->part_count; i++) {
         free(c->parts[i].name);
         free_strlist(c->parts[i].node_groups, c->parts[i].node_group_count);
+        free_strlist(c->parts[i].allow_users, c->parts[i].allow_user_count);
+        free_strlist(c->parts[i].allow_accounts, c->parts[i].allow_account_count);
     }
     free(c->parts);
     free(c);

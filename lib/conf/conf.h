@@ -46,6 +46,11 @@ struct sl_partition {
     int64_t max_time;     /* seconds or SL_TIME_UNLIMITED */
     int64_t default_time; /* seconds, SL_TIME_UNLIMITED, or SL_TIME_UNSET (= max_time) */
     int max_nodes;        /* -1 = unlimited */
+    int min_nodes;        /* jobs asking fewer nodes wait (PartitionNodeLimit); default 1 */
+    char **allow_users;   /* NULL = everyone */
+    size_t allow_user_count;
+    char **allow_accounts; /* NULL = any account */
+    size_t allow_account_count;
     int priority_tier;
     int state;            /* enum part_state */
     int line, col;

@@ -30,6 +30,7 @@ const char *sl_strerror(int rc)
     case SL_E_DEPENDENCY: return "Job dependency problem";
     case SL_E_BAD_ARRAY: return "Invalid job array specification";
     case SL_E_DISABLED: return "Requested operation is presently disabled";
+    case SL_E_INVALID_ACCOUNT: return "Invalid account or account/partition combination specified";
     default: return "Unspecified error";
     }
 }

@@ -34,6 +34,7 @@ enum sl_errcode {
     SL_E_DEPENDENCY,            /* "Job dependency problem" */
     SL_E_BAD_ARRAY,             /* "Invalid job array specification" */
     SL_E_DISABLED,              /* "Requested operation is presently disabled" */
+    SL_E_INVALID_ACCOUNT,       /* "Invalid account or account/partition combination specified" */
     SL_E_COUNT_END
 };
 

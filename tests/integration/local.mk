@@ -17,7 +17,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_timelimit.py \
 	tests/integration/test_array.py \
 	tests/integration/test_sacct.py \
-	tests/integration/test_tools.py
+	tests/integration/test_tools.py \
+	tests/integration/test_partition_limits.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py

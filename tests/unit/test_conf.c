@@ -147,6 +147,9 @@ START_TEST(test_bad_files)
     expect_error("node_groups:\n  - name: a\n    nodes: n[3-1]\n    cpus: 2\n    memory: 1G\n" PARTS,
                  "t.yaml:3:12: nodes: range 3-1 goes backwards");
     expect_error(GROUPS PARTS "    state: SLEEPY\n", "state: expected UP, DOWN, DRAIN or INACTIVE");
+    expect_error(GROUPS PARTS "    min_nodes: 3\n    max_nodes: 2\n",
+                 "min_nodes is larger than max_nodes");
+    expect_error(GROUPS PARTS "    allow_users: {a: b}\n", "allow_users: expected a list");
 }
 END_TEST
 
