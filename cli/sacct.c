@@ -306,16 +306,17 @@ int main(int argc, char **argv)
         default: usage(stderr); return 1;
         }
     }
-    struct col *cols;
+    struct col *cols = NULL;
     size_t ncols;
+    json_t *body = NULL, *reply = NULL;
     if (parse_format(format, &cols, &ncols) < 0)
-        return 1;
+        goto out;
     if (start == -2) /* Slurm's default: since midnight, unless jobs are named */
         start = json_array_size(ids) ? 0 : cli_parse_when("midnight");
 
-    json_t *body = json_pack("{s:O, s:O, s:O, s:I, s:I, s:b}", "job_ids", ids, "user_ids", users,
-                             "states", states, "start", (json_int_t)start, "end",
-                             (json_int_t)end, "all_users", all), *reply = NULL;
+    body = json_pack("{s:O, s:O, s:O, s:I, s:I, s:b}", "job_ids", ids, "user_ids", users,
+                     "states", states, "start", (json_int_t)start, "end", (json_int_t)end,
+                     "all_users", all);
     if (cli_request(SL_MSG_QUERY_ACCT, body, &reply, &rc, &err) < 0) {
         cli_error("%s", err.text);
         goto out;

@@ -384,6 +384,8 @@ int main(int argc, char **argv)
     bool states_given = false, start_view = false, expand_arrays = false, json_out = false;
     json_t *id_filters = json_array();
     char *long_fmt = NULL, **name_list = NULL;
+    struct fmt_spec *f = NULL;
+    json_t *body = NULL, *reply = NULL;
     int c, rc, ret = 1;
     sl_error_t err;
 
@@ -471,7 +473,7 @@ int main(int argc, char **argv)
             free(long_fmt);
             if (!(long_fmt = long_format(optarg, &err))) {
                 cli_error("%s", err.text);
-                return 1;
+                goto done;
             }
             format = long_fmt;
             break;
@@ -511,17 +513,17 @@ int main(int argc, char **argv)
         states_given = true;
         state_wanted[JOB_PENDING] = true;
     }
-    struct fmt_spec *f = fmt_parse(format, FIELDS, &err);
+    f = fmt_parse(format, FIELDS, &err);
     if (!f) {
         cli_error("%s", err.text);
-        return 1;
+        goto done;
     }
     if (states_given && !all_states)
         for (int s = 0; s < JOB_STATE_COUNT; s++)
             if (state_wanted[s])
                 json_array_append_new(states, json_string(job_state_name(s)));
 
-    json_t *body = json_object(), *reply = NULL;
+    body = json_object();
     if (json_array_size(job_ids))
         json_object_set(body, "job_ids", job_ids);
     if (json_array_size(user_ids))
