@@ -10,6 +10,10 @@ launcher="$top/build/scripts/slurmish-local"
 if [ -f "$dir/cluster.json" ]; then
     "$launcher" down --dir "$dir" >/dev/null 2>&1 || true
 fi
+# a demo starts from nothing: no jobs or outputs from an earlier run
+case "$dir" in
+/tmp/*) rm -rf "$dir" ;;
+esac
 echo "== Starting a local cluster in $dir"
 eval "$("$launcher" up --dir "$dir")"
 work="$dir/work"
