@@ -386,25 +386,37 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
 
 int sbatch_opt_env(struct sbatch_opts *o, sl_error_t *err)
 {
+    /* Slurm's input environment variables; `flag` ones take no value and
+     * apply when set to anything but "0"/"no". */
     static const struct {
         const char *var, *opt;
+        bool flag;
     } vars[] = {
-        {"SBATCH_JOB_NAME", "--job-name"}, {"SBATCH_PARTITION", "--partition"},
-        {"SBATCH_TIMELIMIT", "--time"},    {"SBATCH_ACCOUNT", "--account"},
-        {"SBATCH_MEM_PER_NODE", "--mem"},
+        {"SBATCH_ACCOUNT", "--account", false},     {"SBATCH_ARRAY_INX", "--array", false},
+        {"SBATCH_CONSTRAINT", "--constraint", false}, {"SBATCH_DEPENDENCY", "--dependency", false},
+        {"SBATCH_ERROR", "--error", false},         {"SBATCH_EXCLUSIVE", "--exclusive", true},
+        {"SBATCH_EXPORT", "--export", false},       {"SBATCH_GPUS", "--gpus", false},
+        {"SBATCH_GRES", "--gres", false},           {"SBATCH_INPUT", "--input", false},
+        {"SBATCH_JOB_NAME", "--job-name", false},   {"SBATCH_MEM_PER_CPU", "--mem-per-cpu", false},
+        {"SBATCH_MEM_PER_NODE", "--mem", false},    {"SBATCH_NO_REQUEUE", "--no-requeue", true},
+        {"SBATCH_OUTPUT", "--output", false},       {"SBATCH_PARTITION", "--partition", false},
+        {"SBATCH_REQUEUE", "--requeue", true},      {"SBATCH_SIGNAL", "--signal", false},
+        {"SBATCH_TIMELIMIT", "--time", false},      {"SBATCH_WAIT", "--wait", true},
     };
 
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].var);
         if (!v || !*v)
             continue;
-        char *arg = xasprintf("%s=%s", vars[i].opt, v);
+        if (vars[i].flag && (!strcmp(v, "0") || !strcasecmp(v, "no")))
+            continue;
+        char *arg = vars[i].flag ? xstrdup(vars[i].opt) : xasprintf("%s=%s", vars[i].opt, v);
         char *argv[] = {"sbatch", arg, NULL};
-        sl_error_t e;
+        sl_error_t e = {""};
         int rc = sbatch_opt_parse(o, 2, argv, &e);
         free(arg);
         if (rc < 0)
-            return errprintf(err, "%s: %s", vars[i].var, e.text);
+            return errprintf(err, "%s: %s", vars[i].var, e.text[0] ? e.text : "invalid value");
     }
     return 0;
 }

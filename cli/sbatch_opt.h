@@ -56,8 +56,10 @@ void sbatch_opts_clear(struct sbatch_opts *o);
  * (err->text empty when getopt already spoke). */
 int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *err);
 
-/* Apply Slurm's input environment variables (SBATCH_JOB_NAME,
- * SBATCH_PARTITION, SBATCH_TIMELIMIT, SBATCH_ACCOUNT, SBATCH_MEM_PER_NODE).
+/* Apply Slurm's input environment variables (SBATCH_ACCOUNT, _ARRAY_INX,
+ * _CONSTRAINT, _DEPENDENCY, _ERROR, _EXCLUSIVE, _EXPORT, _GPUS, _GRES,
+ * _INPUT, _JOB_NAME, _MEM_PER_CPU, _MEM_PER_NODE, _NO_REQUEUE, _OUTPUT,
+ * _PARTITION, _REQUEUE, _SIGNAL, _TIMELIMIT, _WAIT).
  * They rank between #SBATCH directives and the command line.  Returns -1
  * with err naming the variable on a bad value. */
 int sbatch_opt_env(struct sbatch_opts *o, sl_error_t *err);

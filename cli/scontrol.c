@@ -113,6 +113,14 @@ static void print_job(const json_t *j, time_t now)
     rec_add(&r, "Priority=%lld Nice=0 Account=%s", cli_jint(j, "priority", 0),
             or_null(cli_jstr(j, "account")));
     rec_line(&r);
+    json_t *pf = json_object_get(j, "priority_factors");
+    if (pf) {
+        rec_add(&r, "PriorityFactors: Age=%lld JobSize=%lld Nice=%lld PartitionTier=%lld%s",
+                cli_jint(pf, "age", 0), cli_jint(pf, "job_size", 0), cli_jint(pf, "nice", 0),
+                cli_jint(pf, "partition_tier", 0), cli_jbool(pf, "fixed") ? " (set by an admin)"
+                                                                          : "");
+        rec_line(&r);
+    }
     rec_add(&r, "JobState=%s Reason=%s Dependency=%s", cli_jstr(j, "state"),
             *cli_jstr(j, "reason") ? cli_jstr(j, "reason") : "None", or_null(cli_jstr(j, "dependency")));
     rec_line(&r);

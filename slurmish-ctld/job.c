@@ -565,6 +565,16 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
     json_object_set_new(o, "held", json_boolean(j->held));
     json_object_set_new(o, "nice", json_integer(j->nice));
     json_object_set_new(o, "requeue", json_boolean(j->requeue));
+    if (j->state == JOB_PENDING) {
+        /* sprio's view: what the priority is made of */
+        struct part *p = part_find(c, j->partition);
+        int age, size;
+        sched_priority_factors(j, p, ctld_now(), &age, &size);
+        json_object_set_new(o, "priority_factors",
+                            json_pack("{s:i, s:i, s:i, s:i, s:b}", "age", age, "job_size", size,
+                                      "nice", j->nice, "partition_tier",
+                                      p ? p->conf->priority_tier : 0, "fixed", j->prio_set != 0));
+    }
     json_object_set_new(o, "restarts", json_integer(j->restarts));
     json_object_set_new(o, "begin_time", json_integer(j->begin_time ? j->begin_time
                                                                      : j->submit_time));

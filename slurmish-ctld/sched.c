@@ -160,21 +160,28 @@ static void set_reason(struct ctld *c, struct job *job, int reason)
 
 /* Slurm's multifactor idea, small: age (saturating at a week) and size
  * (share of the partition's CPUs) each weigh 1000; nice subtracts. */
+void sched_priority_factors(const struct job *job, const struct part *p, int64_t now, int *age,
+                            int *size)
+{
+    double a = (double)(now - job->submit_time) / PRIORITY_MAX_AGE, sz = 0;
+    if (a < 0)
+        a = 0;
+    if (a > 1)
+        a = 1;
+    if (p && p->total_cpus > 0) {
+        sz = (double)(job->ntasks * job->cpus_per_task) / p->total_cpus;
+        if (sz > 1)
+            sz = 1;
+    }
+    *age = (int)(PRIORITY_WEIGHT_AGE * a);
+    *size = (int)(PRIORITY_WEIGHT_SIZE * sz);
+}
+
 uint32_t sched_priority(const struct job *job, const struct part *p, int64_t now)
 {
-    double age = (double)(now - job->submit_time) / PRIORITY_MAX_AGE;
-    double size = 0;
-    if (age < 0)
-        age = 0;
-    if (age > 1)
-        age = 1;
-    if (p && p->total_cpus > 0) {
-        size = (double)(job->ntasks * job->cpus_per_task) / p->total_cpus;
-        if (size > 1)
-            size = 1;
-    }
-    long long prio = 1 + (long long)(PRIORITY_WEIGHT_AGE * age + PRIORITY_WEIGHT_SIZE * size) -
-                     job->nice;
+    int age, size;
+    sched_priority_factors(job, p, now, &age, &size);
+    long long prio = 1 + (long long)age + size - job->nice;
     if (prio < 1)
         prio = 1;
     if (prio > 0x7fffffff)

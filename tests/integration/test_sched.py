@@ -60,6 +60,13 @@ class SchedTest(harness.ClusterTest):
         p = c.run("squeue", "-h", "-t", "PD", "-o", "%i %Q")
         prio = dict(l.split() for l in p.stdout.splitlines())
         self.assertGreater(int(prio[str(plain)]), int(prio[str(nice)]))
+        # sprio-like detail: the parts add up to the priority
+        out = c.run("scontrol", "show", "job", str(plain)).stdout
+        m = re.search(r"PriorityFactors: Age=(\d+) JobSize=(\d+) Nice=(-?\d+) PartitionTier=1", out)
+        self.assertTrue(m, out)
+        self.assertEqual(1 + int(m.group(1)) + int(m.group(2)) - int(m.group(3)),
+                         int(prio[str(plain)]))
+        self.assertIn("Nice=500", c.run("scontrol", "show", "job", str(nice)).stdout)
         self.finish(blocker)
         self.assertEqual(c.wait_state(plain, "RUNNING"), "RUNNING")
         self.assertEqual(c.state(nice), "PENDING")

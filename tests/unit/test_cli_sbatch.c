@@ -134,6 +134,30 @@ START_TEST(test_env)
     setenv("SBATCH_TIMELIMIT", "never", 1);
     ck_assert_int_eq(sbatch_opt_env(&o, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.text, "SBATCH_TIMELIMIT"));
+    unsetenv("SBATCH_TIMELIMIT");
+    sbatch_opts_clear(&o);
+
+    /* flags and the newer variables */
+    setenv("SBATCH_EXCLUSIVE", "1", 1);
+    setenv("SBATCH_NO_REQUEUE", "yes", 1);
+    setenv("SBATCH_WAIT", "0", 1); /* "0": not set */
+    setenv("SBATCH_GRES", "gpu:a10:2", 1);
+    setenv("SBATCH_ARRAY_INX", "0-9%2", 1);
+    ck_assert_int_eq(sbatch_opt_env(&o, &err), 0);
+    ck_assert(o.exclusive);
+    ck_assert_int_eq(o.requeue, 0);
+    ck_assert(!o.wait);
+    ck_assert_int_eq(o.gpus_per_node, 2);
+    ck_assert_str_eq(o.gpu_type, "a10");
+    ck_assert_str_eq(o.array, "0-9%2");
+    setenv("SBATCH_GRES", "gpu:x:y", 1);
+    ck_assert_int_eq(sbatch_opt_env(&o, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.text, "SBATCH_GRES"));
+    unsetenv("SBATCH_EXCLUSIVE");
+    unsetenv("SBATCH_NO_REQUEUE");
+    unsetenv("SBATCH_WAIT");
+    unsetenv("SBATCH_GRES");
+    unsetenv("SBATCH_ARRAY_INX");
     sbatch_opts_clear(&o);
 }
 END_TEST
