@@ -117,14 +117,34 @@ static pid_t start_munged(const char *dir)
              "--log-file=%s/munged.log --seed-file=%s/munged.seed",
              MUNGED, dir, key, pidf, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
-    for (int i = 0; i < 100 && access(pidf, R_OK) != 0; i++)
+    /* munged daemonizes: wait for its socket, then for a pid file whose
+     * process really is this munged (its command line names our socket) */
+    char sock[128];
+    snprintf(sock, sizeof(sock), "%s/munge.sock", dir);
+    for (int i = 0; i < 250; i++) {
+        int pid = 0;
+        if (access(sock, F_OK) == 0 && (fp = fopen(pidf, "r"))) {
+            if (fscanf(fp, "%d", &pid) != 1)
+                pid = 0;
+            fclose(fp);
+        }
+        if (pid > 0) {
+            char path[64], cmdline[2048] = "";
+            snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+            FILE *cf = fopen(path, "r");
+            size_t n = cf ? fread(cmdline, 1, sizeof(cmdline) - 1, cf) : 0;
+            if (cf)
+                fclose(cf);
+            for (size_t k = 0; k < n; k++)
+                if (!cmdline[k])
+                    cmdline[k] = ' ';
+            if (strstr(cmdline, sock))
+                return pid;
+        }
         usleep(20000);
-    fp = fopen(pidf, "r");
-    ck_assert_ptr_nonnull(fp);
-    int pid = 0;
-    ck_assert_int_eq(fscanf(fp, "%d", &pid), 1);
-    fclose(fp);
-    return pid;
+    }
+    ck_abort_msg("munged did not start in %s", dir);
+    return -1;
 }
 
 static void stop_munged(pid_t pid, const char *dir)
@@ -132,8 +152,21 @@ static void stop_munged(pid_t pid, const char *dir)
     char cmd[256];
     if (pid > 0) {
         kill(pid, SIGTERM);
-        for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
+        /* gone, or a zombie (its parent is init, which may reap it late) */
+        for (int i = 0; i < 500; i++) {
+            char path[64], st[512] = "";
+            snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+            FILE *sf = fopen(path, "r");
+            if (!sf)
+                break;
+            size_t n = fread(st, 1, sizeof(st) - 1, sf);
+            fclose(sf);
+            st[n] = 0;
+            const char *rp = strrchr(st, ')');
+            if (rp && rp[1] == ' ' && rp[2] == 'Z')
+                break;
             usleep(10000);
+        }
     }
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
