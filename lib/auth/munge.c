@@ -8,7 +8,11 @@
 #include "auth/auth.h"
 
 struct sl_auth {
-    munge_ctx_t ctx; /* encode/decode share settings; libmunge contexts are cheap */
+    /* Separate contexts: decoding writes the credential's settings into its
+     * context (and a refused one leaves invalid ones), which must never leak
+     * into the credentials we encode. */
+    munge_ctx_t ctx;  /* encode */
+    munge_ctx_t dctx; /* decode */
 };
 
 struct sl_auth *sl_auth_create(const char *socket_path, sl_error_t *err)
@@ -18,13 +22,15 @@ struct sl_auth *sl_auth_create(const char *socket_path, sl_error_t *err)
         errprintf(err, "out of memory");
         return NULL;
     }
-    if (!(a->ctx = munge_ctx_create())) {
-        free(a);
+    if (!(a->ctx = munge_ctx_create()) || !(a->dctx = munge_ctx_create())) {
+        sl_auth_destroy(a);
         errprintf(err, "munge_ctx_create failed");
         return NULL;
     }
     if (socket_path && *socket_path) {
         munge_err_t e = munge_ctx_set(a->ctx, MUNGE_OPT_SOCKET, socket_path);
+        if (e == EMUNGE_SUCCESS)
+            e = munge_ctx_set(a->dctx, MUNGE_OPT_SOCKET, socket_path);
         if (e != EMUNGE_SUCCESS) {
             errprintf(err, "munge socket %s: %s", socket_path, munge_ctx_strerror(a->ctx));
             sl_auth_destroy(a);
@@ -38,7 +44,10 @@ void sl_auth_destroy(struct sl_auth *a)
 {
     if (a) {
         int saved = errno;
-        munge_ctx_destroy(a->ctx);
+        if (a->ctx)
+            munge_ctx_destroy(a->ctx);
+        if (a->dctx)
+            munge_ctx_destroy(a->dctx);
         free(a);
         errno = saved;
     }
@@ -62,7 +71,7 @@ int sl_auth_decode(struct sl_auth *a, const char *cred, void **payload, size_t *
 {
     void *buf = NULL;
     int n = 0;
-    munge_err_t e = munge_decode(cred, a->ctx, &buf, &n, uid, gid);
+    munge_err_t e = munge_decode(cred, a->dctx, &buf, &n, uid, gid);
     if (e != EMUNGE_SUCCESS) {
         free(buf);
         errno = EPERM;

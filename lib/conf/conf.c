@@ -9,6 +9,7 @@
  * all.  Caveat: libyaml marks are 0-based; messages are 1-based.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -234,8 +235,12 @@ static bool read_strlist(struct loader *ld, yaml_node_t *v, const char *what, ch
     *out = NULL;
     *count = 0;
     if (v->type == YAML_SCALAR_NODE) {
-        if (is_null_scalar(v))
+        if (is_null_scalar(v)) {
+            /* an empty list, not "unset": validation sees it was given empty */
+            if (!(*out = calloc(1, sizeof(char *))))
+                return (ld->oom = true), false;
             return true;
+        }
         *out = calloc(1, sizeof(char *));
         if (!*out)
             return (ld->oom = true), false;
@@ -339,7 +344,7 @@ static void set_value(struct loader *ld, const struct key *k, void *base, yaml_n
         char *end;
         errno = 0;
         double d = strtod(s, &end);
-        if (!*s || *end || errno || d < 0 || d != d) {
+        if (!*s || *end || errno || d < 0 || !isfinite(d) || strpbrk(s, "xXnN")) {
             cerr(ld, v, "%s%s: expected a price per hour such as 0.25, found \"%s\"", ctx,
                  k->name, s);
             return;
@@ -608,7 +613,8 @@ static void validate(struct loader *ld, struct sl_conf *conf)
                      p->name, p->node_groups[g]);
         if (p->node_groups && p->node_group_count == 0)
             cerr(ld, &at, "partition \"%s\" has no node groups", p->name);
-        if (p->default_time >= 0 && p->max_time >= 0 && p->default_time > p->max_time)
+        if (p->max_time >= 0 && (p->default_time > p->max_time ||
+                                 p->default_time == SL_TIME_UNLIMITED))
             cerr(ld, &at, "partition \"%s\": default_time is longer than max_time", p->name);
         if (p->max_nodes > 0 && p->min_nodes > p->max_nodes)
             cerr(ld, &at, "partition \"%s\": min_nodes is larger than max_nodes", p->name);

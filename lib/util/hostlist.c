@@ -250,19 +250,41 @@ static bool split_name(const char *s, size_t *plen, unsigned long long *num, int
     return true;
 }
 
+/* Natural order: compare piece by piece, runs of digits by value, so the
+ * order is consistent (n2 < n10, and n1x sorts among the n1s). */
 static int cmp_names(const void *a, const void *b)
 {
     const char *x = *(char *const *)a, *y = *(char *const *)b;
-    size_t px, py;
-    unsigned long long nx, ny;
-    int wx, wy;
-    bool hx = split_name(x, &px, &nx, &wx), hy = split_name(y, &py, &ny, &wy);
-    if (hx && hy && px == py && strncmp(x, y, px) == 0) {
-        if (nx != ny)
-            return nx < ny ? -1 : 1;
-        return wx - wy;
+    while (*x && *y) {
+        if (isdigit((unsigned char)*x) && isdigit((unsigned char)*y)) {
+            const char *xs = x, *ys = y;
+            while (*xs == '0' && isdigit((unsigned char)xs[1]))
+                xs++;
+            while (*ys == '0' && isdigit((unsigned char)ys[1]))
+                ys++;
+            const char *xe = xs, *ye = ys;
+            while (isdigit((unsigned char)*xe))
+                xe++;
+            while (isdigit((unsigned char)*ye))
+                ye++;
+            if (xe - xs != ye - ys)
+                return (xe - xs) < (ye - ys) ? -1 : 1;
+            int c = strncmp(xs, ys, (size_t)(xe - xs));
+            if (c)
+                return c;
+            /* equal values: the shorter padding first, then go on */
+            if ((xe - x) != (ye - y))
+                return (xe - x) < (ye - y) ? -1 : 1;
+            x = xe;
+            y = ye;
+        } else {
+            if (*x != *y)
+                return (unsigned char)*x < (unsigned char)*y ? -1 : 1;
+            x++;
+            y++;
+        }
     }
-    return strcmp(x, y);
+    return *x ? 1 : *y ? -1 : 0;
 }
 
 void hostlist_uniq(struct hostlist *hl)
