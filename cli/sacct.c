@@ -35,7 +35,7 @@ static const struct field fields[] = {
     {"ElapsedRaw", 10, false}, {"Start", 19, false},    {"End", 19, false},
     {"Submit", 19, false},    {"NNodes", 8, false},     {"NCPUS", 10, false},
     {"AllocCPUS", 10, false}, {"NodeList", 15, false},  {"ReqMem", 10, false},
-    {"TimeLimit", 10, false}, {"WorkDir", 20, false},   {"Comment", 20, false},
+    {"Timelimit", 10, false}, {"WorkDir", 20, false},   {"Comment", 20, false},
     {"Priority", 10, false},  {NULL, 0, false},
 };
 
@@ -53,7 +53,7 @@ static void usage(FILE *fp)
 static void help(void)
 {
     usage(stdout);
-    printf("  -a, --allusers              all users' jobs\n"
+    printf("  -a, --allusers              all users' jobs (the default for root)\n"
            "  -E, --endtime=time          jobs before this time (default now)\n"
            "  -e, --helpformat            list the fields -o accepts\n"
            "  -j, --jobs=job(.step)       only these jobs (123, 123_4)\n"
@@ -107,10 +107,17 @@ static char *value(const struct field *f, const json_t *j, bool step, time_t now
     if (!strcmp(n, "State")) {
         if (st == JOB_CANCELLED && !step && cli_jint(j, "cancelled_by", -1) >= 0)
             return xasprintf("CANCELLED by %lld", cli_jint(j, "cancelled_by", -1));
+        if (st == JOB_TIMEOUT && step)
+            return xstrdup("CANCELLED"); /* Slurm: the step was killed at the limit */
         return xstrdup(cli_jstr(j, "state"));
     }
-    if (!strcmp(n, "ExitCode"))
+    if (!strcmp(n, "ExitCode")) {
+        /* Slurm keeps the signal that killed a cancelled or timed-out job
+         * in its batch step's exit code only: the job's reads 0:0 */
+        if (!step && (st == JOB_CANCELLED || st == JOB_TIMEOUT))
+            return xasprintf("%lld:0", cli_jint(j, "exit_status", 0));
         return xasprintf("%lld:%lld", cli_jint(j, "exit_status", 0), cli_jint(j, "exit_signal", 0));
+    }
     if (!strcmp(n, "Elapsed") || !strcmp(n, "ElapsedRaw")) {
         long long e = st == JOB_PENDING || start <= 0 ? 0 : (end > 0 ? end : now) - start;
         if (!strcmp(n, "ElapsedRaw"))
@@ -141,7 +148,7 @@ static char *value(const struct field *f, const json_t *j, bool step, time_t now
         long long mb = cli_jint(j, "mem_per_node_mb", 0);
         return step ? xstrdup("") : mb ? xasprintf("%lldM", mb) : xstrdup("0");
     }
-    if (!strcmp(n, "TimeLimit")) {
+    if (!strcmp(n, "Timelimit")) {
         if (step)
             return xstrdup("");
         long long t = cli_jint(j, "time_limit", -1);
@@ -313,6 +320,11 @@ int main(int argc, char **argv)
         goto out;
     if (start == -2) /* Slurm's default: since midnight, unless jobs are named */
         start = json_array_size(ids) ? 0 : cli_parse_when("midnight");
+    if (end > 0 && start > end) {
+        cli_error("Start time (%lld) requested is after end time (%lld).", (long long)start,
+                  (long long)end);
+        goto out;
+    }
 
     body = json_pack("{s:O, s:O, s:O, s:I, s:I, s:b}", "job_ids", ids, "user_ids", users,
                      "states", states, "start", (json_int_t)start, "end", (json_int_t)end,
@@ -324,6 +336,9 @@ int main(int argc, char **argv)
     json_t *jobs = json_object_get(reply, "jobs"), *j;
     time_t now = cli_jint(reply, "time", 0) ? cli_jint(reply, "time", 0) : time(NULL);
     size_t i;
+    if (json_is_true(json_object_get(reply, "truncated")))
+        fprintf(stderr, "sacct: warning: only the first %zu records were returned; narrow the "
+                        "query with -S/-E, -j, -u or -s\n", json_array_size(jobs));
     if (json_out) {
         json_t *o = json_pack("{s:O}", "jobs", jobs);
         json_dumpf(o, stdout, JSON_INDENT(2));
