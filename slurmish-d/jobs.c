@@ -2,12 +2,20 @@
  * restarted slurmish-d re-adopts running jobs.
  *
  * Spool layout, per job: <spool>/job.<id>/ (root, 0700) holding
- *   record  - "sup_pid sup_start" written by the daemon at launch
+ *   record  - JSON {job: launch body, sup_pid, sup_start, pgid}, by the daemon
  *   pid     - the batch script's pid (= its process group), by the supervisor
- *   status  - the raw wait status and end time, by the supervisor at the end
- *   error   - why the launch failed, if it did
- *   script  - the batch script (owned by the user, 0500)
- * The directory is removed once the ctld has acknowledged the completion.
+ *   status  - "<raw wait status> <end time>", by the supervisor at the end
+ *   error   - why the launch failed, if it did, by the supervisor
+ *   script  - the batch script (owned by the user, 0500; see launch.c)
+ * Every file is written to a temporary name and renamed, so a reader sees
+ * all of it or nothing.  The directory is removed once the ctld has
+ * acknowledged the completion.
+ *
+ * Re-adoption: a job directory with a status is a completion still to be
+ * reported; one whose supervisor is alive (same pid AND same start time,
+ * so a recycled pid is not mistaken for it) is running, and tracked again
+ * with pidfd_open(), which works for processes that are not our children;
+ * anything else lost its supervisor and is reported as killed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,11 +26,17 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "noded.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+
+int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
 
 char *djob_dir(struct noded *d, uint32_t id)
 {
@@ -47,6 +61,16 @@ struct djob *djob_add(struct noded *d, uint32_t id)
     return j;
 }
 
+void djob_free(struct djob *j)
+{
+    if (!j)
+        return;
+    if (j->pidfd >= 0)
+        close(j->pidfd);
+    free(j->error);
+    free(j);
+}
+
 static void rm_rf_dir(const char *dir)
 {
     DIR *dp = opendir(dir);
@@ -56,18 +80,19 @@ static void rm_rf_dir(const char *dir)
             if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                 continue;
             char *p = xasprintf("%s/%s", dir, de->d_name);
-            unlink(p);
+            if (unlink(p) < 0)
+                log_warn("cannot remove %s: %s", p, strerror(errno));
             free(p);
         }
         closedir(dp);
     }
-    rmdir(dir);
+    if (rmdir(dir) < 0 && errno != ENOENT)
+        log_warn("cannot remove %s: %s", dir, strerror(errno));
 }
 
 void djob_forget(struct noded *d, struct djob *j)
 {
-    struct djob **pp;
-    for (pp = &d->jobs; *pp; pp = &(*pp)->next)
+    for (struct djob **pp = &d->jobs; *pp; pp = &(*pp)->next)
         if (*pp == j) {
             *pp = j->next;
             break;
@@ -75,16 +100,44 @@ void djob_forget(struct noded *d, struct djob *j)
     char *dir = djob_dir(d, j->id);
     rm_rf_dir(dir);
     free(dir);
-    if (j->pidfd >= 0)
-        close(j->pidfd);
-    free(j->error);
-    free(j);
+    djob_free(j);
+}
+
+int spool_write_file(const char *path, const char *data, mode_t mode)
+{
+    char *tmp = xasprintf("%s.tmp", path);
+    size_t len = strlen(data), off = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+
+    if (fd < 0) {
+        free(tmp);
+        return -1;
+    }
+    while (off < len) {
+        ssize_t n = write(fd, data + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
 }
 
 static char *read_small(const char *dir, const char *name)
 {
     char *p = xasprintf("%s/%s", dir, name);
-    FILE *fp = fopen(p, "r");
+    FILE *fp = fopen(p, "re");
     free(p);
     if (!fp)
         return NULL;
@@ -95,65 +148,77 @@ static char *read_small(const char *dir, const char *name)
     return buf;
 }
 
-pid_t djob_pgid(struct noded *d, const struct djob *j)
+int djob_write_record(struct noded *d, struct djob *j, json_t *launch_body)
 {
-    if (j->pgid > 1)
-        return j->pgid;
-    char *dir = djob_dir(d, j->id), *s = read_small(dir, "pid");
-    pid_t pid = s ? (pid_t)atol(s) : 0;
-    free(s);
+    char *dir = djob_dir(d, j->id), *path = xasprintf("%s/record", dir);
+    json_t *rec = json_pack("{s:O, s:i, s:I, s:i}", "job", launch_body, "sup_pid", (int)j->sup_pid,
+                            "sup_start", (json_int_t)j->sup_start, "pgid", (int)j->pgid);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    int rc = text ? spool_write_file(path, text, 0600) : -1;
+
+    if (rc < 0)
+        log_err("job %u: cannot write %s: %s", j->id, path, strerror(errno));
+    free(text);
+    json_decref(rec);
+    free(path);
     free(dir);
-    return pid > 1 ? pid : 0;
+    return rc;
 }
 
-/* Start time of a process in clock ticks since boot, or -1. */
-static long long proc_start_time(pid_t pid)
+pid_t djob_pgid(struct noded *d, struct djob *j)
+{
+    if (j->pgid <= 1) {
+        /* the supervisor writes it as soon as it has forked the job */
+        char *dir = djob_dir(d, j->id), *s = read_small(dir, "pid");
+        pid_t pid = s ? (pid_t)atol(s) : 0;
+        free(s);
+        free(dir);
+        j->pgid = pid > 1 ? pid : 0;
+    }
+    return j->pgid;
+}
+
+long long proc_start_time(pid_t pid)
 {
     char path[64], buf[1024];
+    long long v;
+    int fd;
+    ssize_t n;
+
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (n <= 0)
         return -1;
     buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* comm may contain spaces */
-    if (!p)
+    char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+    /* fields 3..21 skipped, 22 is starttime */
+    if (!p || sscanf(p + 1,
+                     " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d"
+                     " %*d %*d %*d %lld",
+                     &v) != 1)
         return -1;
-    long long v = -1;
-    int field = 2;
-    for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
-        if (++field == 22) {
-            v = atoll(tok);
-            break;
-        }
-    }
     return v;
 }
 
-long long noded_proc_start_time(pid_t pid);
-long long noded_proc_start_time(pid_t pid)
+int pidfd_open_pid(pid_t pid)
 {
-    return proc_start_time(pid);
+    return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 /* Read the supervisor's status file; true when the job has ended. */
 static bool read_status(struct noded *d, struct djob *j)
 {
     char *dir = djob_dir(d, j->id), *s = read_small(dir, "status");
-    bool done = false;
-    if (s) {
-        long long st = 0, end = 0;
-        if (sscanf(s, "%lld %lld", &st, &end) >= 1) {
-            j->status = (int)st;
-            j->end_time = end ? end : now_s();
-            done = true;
-        }
-        free(s);
-    }
+    long long st = 0, end = 0;
+    bool done = s && sscanf(s, "%lld %lld", &st, &end) >= 1;
+
+    free(s);
     if (done) {
+        j->status = (int)st;
+        j->end_time = end ? end : now_s();
         free(j->error);
         j->error = read_small(dir, "error");
         if (j->error) {
@@ -169,7 +234,8 @@ static bool read_status(struct noded *d, struct djob *j)
 void jobs_reap(struct noded *d, struct djob *j)
 {
     /* the supervisor may be our child: collect it so it leaves no zombie */
-    waitpid(j->sup_pid, NULL, WNOHANG);
+    if (j->sup_pid > 0)
+        waitpid(j->sup_pid, NULL, WNOHANG);
     if (j->pidfd >= 0) {
         close(j->pidfd);
         j->pidfd = -1;
@@ -186,9 +252,65 @@ void jobs_reap(struct noded *d, struct djob *j)
     }
     j->done = true;
     j->kill_at = 0;
-    log_info("job %u ended (status 0x%x)%s%s", j->id, (unsigned)j->status,
-             j->error ? ": " : "", j->error ? j->error : "");
+    log_info("job %u ended (status 0x%x)%s%s", j->id, (unsigned)j->status, j->error ? ": " : "",
+             j->error ? j->error : "");
     link_send_complete(d, j);
+}
+
+static bool supervisor_alive(const struct djob *j)
+{
+    if (j->sup_pid <= 1)
+        return false;
+    if (j->sup_start >= 0)
+        return proc_start_time(j->sup_pid) == j->sup_start;
+    return kill(j->sup_pid, 0) == 0 || errno == EPERM;
+}
+
+void jobs_tick(struct noded *d)
+{
+    int64_t now = now_s();
+    for (struct djob *j = d->jobs, *next; j; j = next) {
+        next = j->next;
+        if (j->done)
+            continue;
+        /* without a pidfd (pidfd_open failed), notice the supervisor's end by polling */
+        if (j->pidfd < 0 && !supervisor_alive(j)) {
+            jobs_reap(d, j);
+            continue;
+        }
+        if (!j->kill_at || now < j->kill_at)
+            continue;
+        pid_t pg = djob_pgid(d, j);
+        if (pg) {
+            log_info("job %u: still alive after kill_wait, SIGKILL", j->id);
+            kill(-pg, SIGKILL);
+        }
+        j->kill_at = 0;
+    }
+}
+
+/* Supervisor pid and start time from the record; false if unreadable. */
+static bool read_record(const char *dir, struct djob *j)
+{
+    char *path = xasprintf("%s/record", dir);
+    json_error_t jerr;
+    json_t *rec = json_load_file(path, 0, &jerr);
+    int pid = 0, pgid = 0;
+    json_int_t start = -1;
+    bool ok = rec &&
+              json_unpack(rec, "{s:i, s:I, s?i}", "sup_pid", &pid, "sup_start", &start, "pgid",
+                          &pgid) == 0 &&
+              pid > 1;
+
+    if (!ok)
+        log_warn("job %u: unreadable record %s: %s", j->id, path,
+                 rec ? "missing sup_pid/sup_start" : jerr.text);
+    j->sup_pid = pid;
+    j->sup_start = start;
+    j->pgid = pgid > 1 ? pgid : 0;
+    json_decref(rec);
+    free(path);
+    return ok;
 }
 
 void jobs_readopt(struct noded *d)
@@ -196,32 +318,34 @@ void jobs_readopt(struct noded *d)
     DIR *dp = opendir(d->spool);
     struct dirent *de;
     int n = 0;
+
     if (!dp)
         return;
     while ((de = readdir(dp))) {
         unsigned id;
         char tail;
-        if (sscanf(de->d_name, "job.%u%c", &id, &tail) != 1)
+        if (sscanf(de->d_name, "job.%u%c", &id, &tail) != 1 || id == 0 || djob_find(d, id))
             continue;
         struct djob *j = djob_add(d, id);
-        char *dir = djob_dir(d, id), *rec = read_small(dir, "record");
-        free(dir);
+        char *dir = djob_dir(d, id);
+        n++;
         if (read_status(d, j)) {
             j->done = true;
-        } else if (rec && sscanf(rec, "%d %lld", &j->sup_pid, &j->sup_start) == 2 &&
-                   proc_start_time(j->sup_pid) == j->sup_start) {
-            j->pidfd = (int)syscall(SYS_pidfd_open, j->sup_pid, 0);
-            if (j->pidfd < 0) {
-                log_err("job %u: pidfd_open(%d): %s", id, (int)j->sup_pid, strerror(errno));
-            }
+            log_info("job %u: ended while we were away (status 0x%x); to report", id,
+                     (unsigned)j->status);
+        } else if (read_record(dir, j) && proc_start_time(j->sup_pid) == j->sup_start) {
+            if ((j->pidfd = pidfd_open_pid(j->sup_pid)) < 0)
+                log_warn("job %u: pidfd_open(%d): %s; polling it instead", id, (int)j->sup_pid,
+                         strerror(errno));
+            log_info("job %u: re-adopted (supervisor %d)", id, (int)j->sup_pid);
+            /* it may have ended between the status check and pidfd_open: the pidfd
+             * is then readable at once and the loop reaps it */
         } else {
             jobs_reap(d, j); /* supervisor gone, no status: lost */
         }
-        free(rec);
-        n++;
-        log_info("re-adopted job %u (%s)", id, j->done ? "ended" : "running");
+        free(dir);
     }
     closedir(dp);
     if (n)
-        log_info("re-adopted %d job(s) from %s", n, d->spool);
+        log_info("%d job(s) found in %s", n, d->spool);
 }

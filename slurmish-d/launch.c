@@ -1,36 +1,40 @@
 /* launch.c - start a batch job as its user under a supervisor process.
  *
  * daemon --fork--> supervisor (root, own session, ignores job-control
- *                  signals) --fork--> job: setsid, initgroups/setgid/
- *                  setuid, chdir, open output files as the user, exec.
+ *                  signals) --fork--> job: setsid, initgroups/setresgid/
+ *                  setresuid, chdir, open output files as the user, exec.
  *
- * The supervisor waits for the script, records the wait status in the
- * spool (temp file + rename, so a reader never sees half a status), kills
- * what is left of the job's process group, and exits.  It is not tied to
- * the daemon, so jobs survive a restart of slurmish-d.
+ * The supervisor is a fork of slurmish-d without exec.  It waits for the
+ * script, records the raw wait status in the spool (temp file + rename,
+ * so a reader never sees half a status), kills what is left of the job's
+ * process group, and exits.  It is not tied to the daemon, so jobs
+ * survive a restart of slurmish-d (jobs.c re-adopts the supervisor).
  *
- * The script lives in the root-only job directory but is owned by the
- * user (0500); the job execs it through an open descriptor (fexecve), so
- * the user needs no access to the spool.  Errors before exec travel back
- * to the supervisor over a close-on-exec pipe and end up in the job's
- * stderr file (if it could be opened), the spool's `error` file, and the
- * completion sent to the ctld.
+ * Where the script lives: the job directory stays root-only (0700), so
+ * a user can never touch the files the root supervisor writes there (no
+ * symlink or hard-link games with status.tmp).  The script inside it is
+ * owned by the user, mode 0500, and opened by root before the privileges
+ * drop; the job execs that descriptor (fexecve), so the user needs no
+ * path into the spool and the kernel still checks that the user may
+ * execute the file.  The interpreter reads the script through /dev/fd/3.
+ *
+ * Errors before exec travel to the supervisor over a close-on-exec pipe
+ * (EOF = exec succeeded) and end up in the job's stderr file when it
+ * could be opened, in the spool's `error` file, the log, and the
+ * completion sent to the ctld; the job then ends with exit status 1.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <limits.h>
-#include <pwd.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,269 +43,193 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-long long noded_proc_start_time(pid_t pid);
-
-/* ---- filename patterns ---- */
-
-char *expand_pattern(const char *pat, uint32_t job_id, const char *job_name, const char *user,
-                     const char *node, uint32_t array_job_id, uint32_t array_task_id)
-{
-    size_t cap = strlen(pat) + 256, len = 0;
-    char *out = xmalloc(cap);
-    for (const char *p = pat; *p; p++) {
-        char tmp[300];
-        const char *ins = NULL;
-        int width = 0;
-        if (*p != '%') {
-            tmp[0] = *p;
-            tmp[1] = 0;
-            ins = tmp;
-        } else {
-            const char *q = p + 1;
-            while (isdigit((unsigned char)*q) && width < 10)
-                width = width * 10 + (*q++ - '0');
-            if (width > 10)
-                width = 10;
-            switch (*q) {
-            case '%': ins = "%"; break;
-            case 'j': snprintf(tmp, sizeof(tmp), "%0*u", width, job_id); ins = tmp; break;
-            case 'A':
-                snprintf(tmp, sizeof(tmp), "%0*u", width, array_job_id ? array_job_id : job_id);
-                ins = tmp;
-                break;
-            case 'a':
-                /* not an array: Slurm prints NO_VAL-1 */
-                snprintf(tmp, sizeof(tmp), "%0*u", width,
-                         array_job_id ? array_task_id : 4294967294u);
-                ins = tmp;
-                break;
-            case 'n':
-            case 't':
-            case 's': snprintf(tmp, sizeof(tmp), "%0*d", width, 0); ins = tmp; break;
-            case 'x': ins = job_name; break;
-            case 'u': ins = user; break;
-            case 'N': ins = node; break;
-            case '\0': ins = "%"; q--; break;
-            default:
-                /* unknown: keep it as written, as Slurm does */
-                snprintf(tmp, sizeof(tmp), "%.*s", (int)(q - p + 1), p);
-                ins = tmp;
-                break;
-            }
-            p = q;
-        }
-        size_t il = strlen(ins);
-        if (len + il + 1 > cap) {
-            cap = (len + il + 1) * 2;
-            out = xrealloc(out, cap);
-        }
-        memcpy(out + len, ins, il);
-        len += il;
-    }
-    out[len] = 0;
-    return out;
-}
-
-/* ---- helpers ---- */
+#define SCRIPT_FD 3 /* the script, as the job execs it */
+#define ERR_FD 4    /* the pipe to the supervisor, close-on-exec */
 
 static const char *jstr(json_t *o, const char *k, const char *def)
 {
     const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : def;
+    return s && *s ? s : def;
 }
 
-static int write_file(const char *path, const char *data, mode_t mode)
+static uint32_t ju32(json_t *o, const char *k)
 {
-    char *tmp = xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) {
-        free(tmp);
-        return -1;
-    }
-    size_t len = strlen(data), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    fsync(fd);
-    close(fd);
-    int rc = rename(tmp, path);
-    free(tmp);
-    return rc;
+    json_int_t v = json_integer_value(json_object_get(o, k));
+    return v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
 }
 
-/* Build the job's environment: the ctld's list plus node-specific values. */
-static char **build_env(struct noded *d, json_t *body, pid_t pid)
+/* Close every descriptor >= 3 except the (at most two) given ones. */
+static void close_fds_except(int keep1, int keep2)
 {
-    json_t *env = json_object_get(body, "env"), *v;
-    size_t n = json_is_array(env) ? json_array_size(env) : 0, k = 0, i;
-    char **out = xcalloc(n + 16, sizeof(char *));
-    static const char *node_keys[] = {"SLURMD_NODENAME=",   "SLURM_NODEID=",      "SLURM_CPUS_ON_NODE=",
-                                      "SLURM_PROCID=",      "SLURM_LOCALID=",     "SLURM_TASK_PID=",
-                                      "SLURM_TOPOLOGY_ADDR=", "ENVIRONMENT=",     "SLURMISH_CONF=",
-                                      "SLURM_CONF=",        NULL};
-    json_array_foreach(env, i, v)
-    {
-        const char *s = json_string_value(v);
-        bool skip = !s || !strchr(s, '=');
-        for (int q = 0; !skip && node_keys[q]; q++)
-            if (!strncmp(s, node_keys[q], strlen(node_keys[q])))
-                skip = true;
-        if (!skip)
-            out[k++] = xstrdup(s);
+    int a = keep1 < keep2 ? keep1 : keep2, b = keep1 < keep2 ? keep2 : keep1;
+    unsigned int from = 3;
+
+    if (a >= 3) {
+        if ((unsigned)a > from)
+            close_range(from, (unsigned)a - 1, 0);
+        from = (unsigned)a + 1;
     }
-    out[k++] = xasprintf("SLURMD_NODENAME=%s", d->name);
-    out[k++] = xstrdup("SLURM_NODEID=0");
-    out[k++] = xasprintf("SLURM_CPUS_ON_NODE=%lld",
-                         (long long)json_integer_value(json_object_get(body, "cpus")));
-    out[k++] = xstrdup("SLURM_PROCID=0");
-    out[k++] = xstrdup("SLURM_LOCALID=0");
-    out[k++] = xasprintf("SLURM_TASK_PID=%d", (int)pid);
-    out[k++] = xasprintf("SLURM_TOPOLOGY_ADDR=%s", d->name);
-    out[k++] = xstrdup("ENVIRONMENT=BATCH");
-    out[k++] = xasprintf("SLURMISH_CONF=%s", d->conf_path);
-    out[k] = NULL;
-    return out;
+    if (b >= 3 && b != a) {
+        if ((unsigned)b > from)
+            close_range(from, (unsigned)b - 1, 0);
+        from = (unsigned)b + 1;
+    }
+    close_range(from, ~0U, 0);
 }
 
-/* In the job process: report an error to the supervisor and exit. */
-static void __attribute__((noreturn)) job_fail(int errfd, int stderr_fd, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void job_fail(int errfd, int stderr_fd, const char *fmt, ...)
+/* In the job process: report an error to the supervisor and exit 1. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+job_fail(int errfd, int stderr_fd, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
+
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (stderr_fd >= 0)
         dprintf(stderr_fd, "slurmstepd: error: %s\n", msg);
     if (write(errfd, msg, strlen(msg)) < 0) {
-        /* nothing more to do */
+        /* the supervisor sees exit status 1 without a reason */
     }
     _exit(1);
 }
 
+/* Open as the user (privileges are already dropped), 0666 & ~umask as Slurm. */
 static int open_as_user(const char *path, int flags)
 {
     return open(path, flags | O_CLOEXEC, 0666);
 }
 
-/* The job process.  Never returns. */
-static void __attribute__((noreturn)) run_job(struct noded *d, json_t *body, int script_fd,
-                                              int errfd)
+/* Become the job's user for good: groups, gid, uid, and no way back. */
+static void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid)
 {
-    uint32_t id = (uint32_t)json_integer_value(json_object_get(body, "job_id"));
+    if (initgroups(user, gid) < 0)
+        job_fail(errfd, -1, "initgroups(%s, %u): %s", user, (unsigned)gid, strerror(errno));
+    if (setresgid(gid, gid, gid) < 0)
+        job_fail(errfd, -1, "setresgid(%u): %s", (unsigned)gid, strerror(errno));
+    if (setresuid(uid, uid, uid) < 0)
+        job_fail(errfd, -1, "setresuid(%u): %s", (unsigned)uid, strerror(errno));
+    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+        job_fail(errfd, -1, "could regain root after dropping privileges to %s", user);
+}
+
+/* The job process.  Never returns. */
+static void __attribute__((noreturn))
+run_job(struct noded *d, json_t *body, const char *user, int script_fd, int errfd)
+{
+    struct pattern_ctx pc = {
+        .job_id = ju32(body, "job_id"),
+        .job_name = jstr(body, "name", "sbatch"),
+        .user = user,
+        .node = d->name,
+        .array_job_id = ju32(body, "array_job_id"),
+        .array_task_id = ju32(body, "array_task_id"),
+    };
     uid_t uid = (uid_t)json_integer_value(json_object_get(body, "uid"));
     gid_t gid = (gid_t)json_integer_value(json_object_get(body, "gid"));
-    const char *user = jstr(body, "user", NULL), *name = jstr(body, "name", "sbatch");
     const char *wd = jstr(body, "work_dir", "/");
-    const char *out_pat = jstr(body, "stdout", NULL), *err_pat = jstr(body, "stderr", NULL);
-    const char *in_path = jstr(body, "stdin", "/dev/null");
-    char *out_path, *err_path;
-    int in_fd, out_fd, err_fd = -1;
-    bool chdir_failed = false;
+    const char *out_pat =
+        jstr(body, "stdout", pc.array_job_id ? "slurm-%A_%a.out" : "slurm-%j.out");
+    const char *err_pat = jstr(body, "stderr", NULL), *in_pat = jstr(body, "stdin", "/dev/null");
+    int chdir_errno = 0, out_fd, err_fd, in_fd;
+    char *out_path, *err_path, *in_path;
 
-    setsid(); /* own session and process group: signals reach the whole job */
-    sigset_t all;
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
+    setsid(); /* own session and process group (pgid = pid): signals reach the whole job */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     for (int s = 1; s < NSIG; s++)
         signal(s, SIG_DFL);
 
-    struct passwd *pw = getpwuid(uid);
-    if (!user && pw)
-        user = pw->pw_name;
-    if (!user)
-        job_fail(errfd, -1, "unknown user id %u on node %s", (unsigned)uid, d->name);
-    if (uid == 0) {
-        if (setgid(gid) < 0 || initgroups(user, gid) < 0)
-            job_fail(errfd, -1, "cannot set groups for %s: %s", user, strerror(errno));
-    } else {
-        if (initgroups(user, gid) < 0 || setresgid(gid, gid, gid) < 0 ||
-            setresuid(uid, uid, uid) < 0)
-            job_fail(errfd, -1, "cannot become user %s (%u:%u): %s", user, (unsigned)uid,
-                     (unsigned)gid, strerror(errno));
-        if (setuid(0) == 0 || seteuid(0) == 0)
-            job_fail(errfd, -1, "could regain root after dropping privileges");
-    }
+    drop_privileges(errfd, user, uid, gid);
     umask(022);
     if (chdir(wd) < 0) {
-        chdir_failed = true;
+        chdir_errno = errno;
         if (chdir("/tmp") < 0)
-            job_fail(errfd, -1, "cannot chdir to %s or /tmp", wd);
+            job_fail(errfd, -1, "couldn't chdir to `%s' or /tmp: %s", wd, strerror(errno));
     }
-    /* relative output paths are relative to the working directory */
-    uint32_t aid = (uint32_t)json_integer_value(json_object_get(body, "array_job_id"));
-    uint32_t tid = (uint32_t)json_integer_value(json_object_get(body, "array_task_id"));
-    out_path = expand_pattern(out_pat && *out_pat ? out_pat : "slurm-%j.out", id, name, user,
-                              d->name, aid, tid);
-    err_path = err_pat && *err_pat ? expand_pattern(err_pat, id, name, user, d->name, aid, tid)
-                                   : NULL;
+    /* relative names are relative to the working directory, as in Slurm */
+    out_path = expand_pattern(out_pat, &pc);
+    err_path = err_pat ? expand_pattern(err_pat, &pc) : NULL;
+    in_path = expand_pattern(in_pat, &pc);
     out_fd = open_as_user(out_path, O_WRONLY | O_CREAT | O_TRUNC);
     if (out_fd < 0)
-        job_fail(errfd, -1, "cannot open output file %s: %s", out_path, strerror(errno));
+        job_fail(errfd, -1, "Could not open stdout file %s: %s", out_path, strerror(errno));
     if (err_path && strcmp(err_path, out_path) != 0) {
         err_fd = open_as_user(err_path, O_WRONLY | O_CREAT | O_TRUNC);
         if (err_fd < 0)
-            job_fail(errfd, out_fd, "cannot open error file %s: %s", err_path, strerror(errno));
+            job_fail(errfd, out_fd, "Could not open stderr file %s: %s", err_path, strerror(errno));
     } else {
-        err_fd = dup(out_fd);
+        err_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 0);
     }
-    if (chdir_failed)
+    if (chdir_errno)
         dprintf(err_fd, "slurmstepd: error: couldn't chdir to `%s': %s: going to /tmp instead\n",
-                wd, strerror(ENOENT));
+                wd, strerror(chdir_errno));
     in_fd = open_as_user(in_path, O_RDONLY);
     if (in_fd < 0)
-        job_fail(errfd, err_fd, "cannot open input file %s: %s", in_path, strerror(errno));
+        job_fail(errfd, err_fd, "Could not open stdin file %s: %s", in_path, strerror(errno));
 
-    /* stdio, then the script at fd 3; everything else closes */
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
-        job_fail(errfd, err_fd, "dup2: %s", strerror(errno));
-    int sfd = fcntl(script_fd, F_DUPFD, 10);
-    int efd = fcntl(errfd, F_DUPFD_CLOEXEC, 11);
+    /* stdio 0-2, the script at 3, the error pipe at 4; everything else closes */
+    int sfd = fcntl(script_fd, F_DUPFD_CLOEXEC, 10), efd = fcntl(errfd, F_DUPFD_CLOEXEC, 10);
     if (sfd < 0 || efd < 0)
-        job_fail(errfd, 2, "fcntl: %s", strerror(errno));
-    struct rlimit rl;
-    int maxfd = (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536) ? (int)rl.rlim_cur
-                                                                            : 65536;
-    for (int fd = 3; fd < maxfd; fd++)
-        if (fd != sfd && fd != efd)
-            close(fd);
-    if (dup2(sfd, 3) < 0)
-        job_fail(efd, 2, "dup2: %s", strerror(errno));
-    close(sfd);
+        job_fail(errfd, err_fd, "fcntl: %s", strerror(errno));
+    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0 ||
+        dup2(sfd, SCRIPT_FD) < 0 || dup3(efd, ERR_FD, O_CLOEXEC) < 0)
+        job_fail(efd, err_fd, "dup2: %s", strerror(errno));
+    close_range(ERR_FD + 1, ~0U, 0);
 
     json_t *jargv = json_object_get(body, "argv"), *v;
     size_t na = json_is_array(jargv) ? json_array_size(jargv) : 0, i;
     char **argv = xcalloc(na + 2, sizeof(char *));
-    argv[0] = xasprintf("%s/job.%u/slurm_script", d->spool, id);
-    json_array_foreach(jargv, i, v) argv[i + 1] = xstrdup(json_string_value(v) ? json_string_value(v) : "");
-    char **envp = build_env(d, body, getpid());
-    fexecve(3, argv, envp);
-    job_fail(efd, 2, "cannot execute the batch script: %s", strerror(errno));
+    argv[0] = xasprintf("%s/job.%u/script", d->spool, pc.job_id);
+    json_array_foreach(jargv, i, v)
+    {
+        const char *s = json_string_value(v);
+        argv[i + 1] = xstrdup(s ? s : "");
+    }
+    struct env_ctx ec = {
+        .node = d->name,
+        .cpus = (int)json_integer_value(json_object_get(body, "cpus")),
+        .pid = getpid(),
+        .conf_path = d->conf_path,
+    };
+    char **envp = job_env_build(json_object_get(body, "env"), &ec);
+    fexecve(SCRIPT_FD, argv, envp);
+    job_fail(ERR_FD, 2, "execve(): %s: %s", argv[0], strerror(errno));
+}
+
+/* Read the job's launch error (EOF once it has exec'ed). */
+static size_t read_launch_error(int fd, char *buf, size_t size)
+{
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, size - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len >= size - 1)
+            break;
+    }
+    buf[len] = 0;
+    return len;
 }
 
 /* The supervisor.  Never returns. */
-static void __attribute__((noreturn)) supervise(struct noded *d, json_t *body, int script_fd,
-                                                int report_fd)
+static void __attribute__((noreturn))
+supervise(struct noded *d, json_t *body, const char *user, int script_fd, int report_fd)
 {
-    uint32_t id = (uint32_t)json_integer_value(json_object_get(body, "job_id"));
-    char *dir = djob_dir(d, id);
-    int pfd[2];
+    uint32_t id = ju32(body, "job_id");
+    char *dir = djob_dir(d, id), *path, num[32], ebuf[1100], rec[64];
+    int pfd[2], status = 0;
     pid_t pid;
 
     setsid();
-    /* orphans of the job reparent to us, so we can reap them */
+    /* orphans of the job reparent to us, so we reap them and kill them at the end */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    prctl(PR_SET_NAME, "slurmish-sup", 0, 0, 0);
     signal(SIGHUP, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
@@ -310,23 +238,19 @@ static void __attribute__((noreturn)) supervise(struct noded *d, json_t *body, i
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    /* close the daemon's sockets and pidfds; keep stdio (logs) and the script */
-    for (int fd = 3; fd < 1024; fd++)
-        if (fd != script_fd && fd != report_fd)
-            close(fd);
+    /* drop the daemon's socket, signalfd and pidfds; keep stdio (log) and ours */
+    close_fds_except(script_fd, report_fd);
     if (pipe2(pfd, O_CLOEXEC) < 0)
-        _exit(127);
-    pid = fork();
-    if (pid == 0) {
+        pid = -1;
+    else if ((pid = fork()) == 0) {
         close(pfd[0]);
-        run_job(d, body, script_fd, pfd[1]);
+        close(report_fd);
+        run_job(d, body, user, script_fd, pfd[1]);
     }
-    close(pfd[1]);
     close(script_fd);
-    char *path = xasprintf("%s/pid", dir);
-    char num[32];
     snprintf(num, sizeof(num), "%d\n", pid > 0 ? (int)pid : 0);
-    write_file(path, num, 0600);
+    path = xasprintf("%s/pid", dir);
+    spool_write_file(path, num, 0600);
     free(path);
     /* tell the daemon the job's pid now, so a signal sent at once finds it */
     if (write(report_fd, num, strlen(num)) < 0) {
@@ -334,28 +258,11 @@ static void __attribute__((noreturn)) supervise(struct noded *d, json_t *body, i
     }
     close(report_fd);
 
-    /* the job's launch error, if any (EOF at exec) */
-    char ebuf[1100];
-    size_t elen = 0;
-    for (;;) {
-        ssize_t n = read(pfd[0], ebuf + elen, sizeof(ebuf) - 1 - elen);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        elen += (size_t)n;
-        if (elen >= sizeof(ebuf) - 1)
-            break;
-    }
-    close(pfd[0]);
-    if (elen) {
-        ebuf[elen] = 0;
-        path = xasprintf("%s/error", dir);
-        write_file(path, ebuf, 0600);
-        free(path);
-    }
-    int status = 0;
     if (pid > 0) {
+        close(pfd[1]);
+        if (read_launch_error(pfd[0], ebuf, sizeof(ebuf)) == 0)
+            ebuf[0] = 0;
+        close(pfd[0]);
         for (;;) {
             int st;
             pid_t w = waitpid(-1, &st, 0);
@@ -367,7 +274,7 @@ static void __attribute__((noreturn)) supervise(struct noded *d, json_t *body, i
                 break;
         }
         kill(-pid, SIGKILL); /* what the script left behind ends with it */
-        /* reap what is left, without waiting on anything that escaped */
+        /* reap what is left (re-parented to us), for a second at most */
         for (int i = 0; i < 20; i++) {
             pid_t w;
             while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
@@ -377,111 +284,148 @@ static void __attribute__((noreturn)) supervise(struct noded *d, json_t *body, i
             usleep(50000);
         }
     } else {
+        snprintf(ebuf, sizeof(ebuf), "cannot start the job: %s", strerror(errno));
         status = 1 << 8;
     }
-    char rec[64];
+    if (ebuf[0]) {
+        path = xasprintf("%s/error", dir);
+        spool_write_file(path, ebuf, 0600);
+        free(path);
+    }
     snprintf(rec, sizeof(rec), "%d %lld\n", status, (long long)time(NULL));
     path = xasprintf("%s/status", dir);
-    write_file(path, rec, 0600);
+    if (spool_write_file(path, rec, 0600) < 0)
+        _exit(1); /* the daemon reports the job as lost */
     _exit(0);
+}
+
+/* Write the script, user-owned 0500, and return it opened read-only. */
+static int write_script(const char *dir, const char *script, uid_t uid, gid_t gid, char *errbuf,
+                        size_t errlen)
+{
+    char *path = xasprintf("%s/script", dir);
+    size_t len = strlen(script), off = 0;
+    int fd;
+
+    unlink(path);
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0500);
+    if (fd < 0)
+        goto error;
+    while (off < len) {
+        ssize_t n = write(fd, script + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto error;
+        off += (size_t)n;
+    }
+    if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0500) < 0)
+        goto error;
+    close(fd);
+    /* reopen read-only: the job execs this descriptor (no write access held) */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        goto error;
+    free(path);
+    return fd;
+error:
+    snprintf(errbuf, errlen, "cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return -1;
 }
 
 int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
 {
     json_t *jid = json_object_get(body, "job_id"), *juid = json_object_get(body, "uid");
-    const char *script = jstr(body, "script", NULL);
+    json_t *jgid = json_object_get(body, "gid");
+    const char *script = json_string_value(json_object_get(body, "script"));
+    const char *user = json_string_value(json_object_get(body, "user"));
+    struct passwd *pw;
+    struct djob *j;
+    char *dir = NULL, *uname = NULL, pbuf[32] = "";
+    int sfd = -1, rep[2] = {-1, -1}, rc = SL_E_GENERIC;
     uint32_t id;
     uid_t uid;
-    char *dir = NULL, *spath = NULL, *rpath = NULL;
-    int sfd = -1;
+    gid_t gid;
+    pid_t sup;
 
-    if (!json_is_integer(jid) || json_integer_value(jid) <= 0 || !json_is_integer(juid) ||
-        !json_is_integer(json_object_get(body, "gid")) || !script) {
+    if (!json_is_integer(jid) || json_integer_value(jid) <= 0 ||
+        json_integer_value(jid) > UINT32_MAX || !json_is_integer(juid) ||
+        json_integer_value(juid) < 0 || !json_is_integer(jgid) || json_integer_value(jgid) < 0 ||
+        !script) {
         snprintf(errbuf, errlen, "launch_job needs job_id, uid, gid and script");
         return SL_E_INVALID_ARGUMENT;
     }
     id = (uint32_t)json_integer_value(jid);
     uid = (uid_t)json_integer_value(juid);
-    if (djob_find(d, id))
-        return 0; /* a resent launch: already running or done */
-    if (!getpwuid(uid)) {
+    gid = (gid_t)json_integer_value(jgid);
+    if ((j = djob_find(d, id))) {
+        if (!j->done)
+            return 0; /* a resent launch: it is running */
+        /* a new run of a job whose old completion is unacknowledged (requeued
+         * after a node failure): the ctld has moved on from the old one */
+        log_info("job %u: launched again; dropping its previous run's completion", id);
+        djob_forget(d, j);
+    }
+    /* the job runs as the uid; its name on this node is what initgroups needs */
+    if (!(pw = getpwuid(uid))) {
         snprintf(errbuf, errlen, "unknown user id %u on node %s", (unsigned)uid, d->name);
         return SL_E_INVALID_ARGUMENT;
     }
+    uname = xstrdup(pw->pw_name);
+    if (user && strcmp(user, uname) != 0)
+        log_warn("job %u: user %s has uid %u on the controller but that uid is %s here; "
+                 "running as %s",
+                 id, user, (unsigned)uid, uname, uname);
+
     dir = djob_dir(d, id);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         snprintf(errbuf, errlen, "cannot create %s: %s", dir, strerror(errno));
-        free(dir);
-        return SL_E_GENERIC;
+        goto out;
     }
-    spath = xasprintf("%s/script", dir);
-    unlink(spath);
-    sfd = open(spath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0500);
-    if (sfd < 0 || write(sfd, script, strlen(script)) != (ssize_t)strlen(script) ||
-        fchown(sfd, uid, (gid_t)-1) < 0) {
-        snprintf(errbuf, errlen, "cannot write the script: %s", strerror(errno));
-        if (sfd >= 0)
-            close(sfd);
-        free(spath);
-        free(dir);
-        return SL_E_GENERIC;
-    }
-    close(sfd);
-    /* reopen read-only: the job execs this descriptor */
-    sfd = open(spath, O_RDONLY);
-    free(spath);
-    if (sfd < 0) {
-        snprintf(errbuf, errlen, "cannot reopen the script: %s", strerror(errno));
-        free(dir);
-        return SL_E_GENERIC;
-    }
-    int rep[2];
+    if ((sfd = write_script(dir, script, uid, gid, errbuf, errlen)) < 0)
+        goto out;
     if (pipe2(rep, O_CLOEXEC) < 0) {
         snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
-        close(sfd);
-        free(dir);
-        return SL_E_GENERIC;
+        goto out;
     }
     fflush(NULL);
-    pid_t sup = fork();
-    if (sup < 0) {
+    if ((sup = fork()) < 0) {
         snprintf(errbuf, errlen, "fork: %s", strerror(errno));
-        close(sfd);
-        close(rep[0]);
-        close(rep[1]);
-        free(dir);
-        return SL_E_GENERIC;
+        goto out;
     }
     if (sup == 0) {
         close(rep[0]);
-        supervise(d, body, sfd, rep[1]);
+        supervise(d, body, uname, sfd, rep[1]);
     }
-    close(sfd);
     close(rep[1]);
-    /* the supervisor forks the job at once; wait (briefly) for its pid */
-    char pbuf[32] = "";
-    struct pollfd pfd1 = {.fd = rep[0], .events = POLLIN};
-    if (poll(&pfd1, 1, 5000) > 0) {
+    rep[1] = -1;
+    /* the supervisor forks the job at once and sends its pid; wait briefly */
+    struct pollfd p1 = {.fd = rep[0], .events = POLLIN};
+    if (poll(&p1, 1, 5000) > 0) {
         ssize_t n = read(rep[0], pbuf, sizeof(pbuf) - 1);
-        if (n > 0)
-            pbuf[n] = 0;
+        pbuf[n > 0 ? n : 0] = 0;
     }
-    close(rep[0]);
-
-    struct djob *j = djob_add(d, id);
+    j = djob_add(d, id);
     j->sup_pid = sup;
     j->pgid = (pid_t)atol(pbuf);
-    j->sup_start = noded_proc_start_time(sup);
-    j->pidfd = (int)syscall(SYS_pidfd_open, sup, 0);
-    if (j->pidfd < 0)
-        log_err("job %u: pidfd_open: %s", id, strerror(errno));
-    char rec[64];
-    snprintf(rec, sizeof(rec), "%d %lld\n", (int)sup, j->sup_start);
-    rpath = xasprintf("%s/record", dir);
-    if (write_file(rpath, rec, 0600) < 0)
-        log_err("job %u: cannot write %s: %s", id, rpath, strerror(errno));
-    free(rpath);
+    j->sup_start = proc_start_time(sup);
+    if ((j->pidfd = pidfd_open_pid(sup)) < 0)
+        log_err("job %u: pidfd_open(%d): %s", id, (int)sup, strerror(errno));
+    djob_write_record(d, j, body);
+    log_info("job %u launched as %s (uid %u), supervisor %d, pid %d", id, uname, (unsigned)uid,
+             (int)sup, (int)j->pgid);
+    rc = 0;
+out:
+    if (sfd >= 0)
+        close(sfd);
+    if (rep[0] >= 0)
+        close(rep[0]);
+    if (rep[1] >= 0)
+        close(rep[1]);
     free(dir);
-    log_info("job %u launched for uid %u (supervisor %d)", id, (unsigned)uid, (int)sup);
-    return 0;
+    free(uname);
+    return rc;
 }

@@ -1,17 +1,25 @@
 /* link.c - the node daemon's link to the ctld.
  *
- * One DEALER socket.  Outgoing requests are signed (munge); the ctld's
- * requests (launch_job, signal_job) are accepted only from uid 0 or the
- * slurm user.  Registration is retried until acknowledged; heartbeats
- * follow; completions are resent until the ctld acknowledges them, so
- * none is lost while the ctld is down.
+ * One DEALER socket; every message is [empty frame][envelope].  Outgoing
+ * requests are signed (munge) and remembered in a small table of pending
+ * requests, so a reply is matched to what it answers by its "re", even
+ * when it comes late.  The ctld's requests (launch_job, signal_job) are
+ * accepted only from uid 0 or the slurm user.
+ *
+ * Registration is retried until a reply with rc 0 arrives; heartbeats
+ * follow every heartbeat_interval.  A heartbeat reply {registered:false},
+ * or a reply after a long silence (the ctld restarted), starts a new
+ * registration.  Completions go out at once and are resent every
+ * heartbeat, and listed in every registration, until the ctld
+ * acknowledges one of them; none is lost while the ctld is down.
+ * ZMQ_IMMEDIATE makes sends fail while there is no connection instead of
+ * queueing stale messages; that is logged once, and we keep trying.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -21,27 +29,21 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-int noded_cpus, noded_gpus;
-long long noded_mem_mb;
-
-int64_t now_s(void)
-{
-    return (int64_t)time(NULL);
-}
+#define REGISTER_RETRY 2 /* seconds between registration attempts */
 
 int link_open(struct noded *d)
 {
     char ep[300];
-    int zero = 0, one = 1;
-    d->zctx = zmq_ctx_new();
-    d->sock = zmq_socket(d->zctx, ZMQ_DEALER);
-    if (!d->sock)
+    int zero = 0, one = 1, ivl = 200, ivl_max = 2000;
+
+    if (!(d->zctx = zmq_ctx_new()) || !(d->sock = zmq_socket(d->zctx, ZMQ_DEALER)))
         return -1;
     zmq_setsockopt(d->sock, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(d->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
+    /* readable ctld logs only: the ctld routes by the authenticated sender */
     zmq_setsockopt(d->sock, ZMQ_ROUTING_ID, d->name, strlen(d->name));
-    int ivl = 200;
     zmq_setsockopt(d->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+    zmq_setsockopt(d->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max));
     snprintf(ep, sizeof(ep), "tcp://%s:%d", d->conf->ctld_host, d->conf->ctld_port);
     if (zmq_connect(d->sock, ep) < 0)
         return -1;
@@ -54,10 +56,16 @@ void link_close(struct noded *d)
         zmq_close(d->sock);
     if (d->zctx)
         zmq_ctx_term(d->zctx);
+    d->sock = d->zctx = NULL;
+    free(d->pend);
+    d->pend = NULL;
+    d->npend = d->pend_cap = 0;
 }
 
 static int send_frame(struct noded *d, const char *buf, size_t len)
 {
+    if (!d->sock)
+        return -1;
     if (zmq_send(d->sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return -1;
     if (zmq_send(d->sock, buf, len, ZMQ_DONTWAIT) < 0)
@@ -65,12 +73,46 @@ static int send_frame(struct noded *d, const char *buf, size_t len)
     return 0;
 }
 
-static uint64_t send_request(struct noded *d, int type, json_t *body)
+static void pending_add(struct noded *d, uint64_t seq, int type, uint32_t job_id)
+{
+    if (d->npend == d->pend_cap) {
+        d->pend_cap = d->pend_cap ? d->pend_cap * 2 : 16;
+        d->pend = xrealloc(d->pend, d->pend_cap * sizeof(*d->pend));
+    }
+    d->pend[d->npend++] = (struct pending){seq, type, job_id, now_s()};
+}
+
+/* Remove and return the pending request `seq` answers; false if none. */
+static bool pending_take(struct noded *d, uint64_t seq, struct pending *out)
+{
+    for (size_t i = 0; i < d->npend; i++)
+        if (d->pend[i].seq == seq) {
+            *out = d->pend[i];
+            d->pend[i] = d->pend[--d->npend];
+            return true;
+        }
+    return false;
+}
+
+/* Requests unanswered for long will not be answered (the ctld restarted). */
+static void pending_expire(struct noded *d, int64_t now)
+{
+    int64_t max_age = 10 * (int64_t)d->conf->heartbeat_interval + 60;
+    for (size_t i = 0; i < d->npend;)
+        if (now - d->pend[i].sent > max_age)
+            d->pend[i] = d->pend[--d->npend];
+        else
+            i++;
+}
+
+/* Sign and send a request; its seq, or 0 if it could not be sent. */
+static uint64_t send_request(struct noded *d, int type, json_t *body, uint32_t job_id)
 {
     sl_error_t err;
     size_t len;
     uint64_t seq = ++d->seq;
     char *buf = sl_msg_encode_request(d->auth, type, seq, body, &len, &err);
+
     if (!buf) {
         log_err("cannot sign %s: %s", sl_msg_info(type)->name, err.text);
         return 0;
@@ -83,6 +125,7 @@ static uint64_t send_request(struct noded *d, int type, json_t *body)
         d->ctld_quiet_logged = true;
         return 0;
     }
+    pending_add(d, seq, type, job_id);
     return seq;
 }
 
@@ -91,7 +134,9 @@ static void send_reply(struct noded *d, uint64_t re, int rc, const char *error)
     size_t len;
     char *buf = sl_msg_encode_reply(re, rc, error, NULL, &len);
     if (buf) {
-        send_frame(d, buf, len);
+        if (send_frame(d, buf, len) < 0)
+            log_warn("cannot send reply to request %llu: %s", (unsigned long long)re,
+                     zmq_strerror(errno));
         free(buf);
     }
 }
@@ -107,113 +152,172 @@ static json_t *running_ids(struct noded *d)
 
 static void send_register(struct noded *d)
 {
-    json_t *completed = json_array();
+    json_t *completed = json_array(), *body;
+    uint64_t seq;
+
     for (struct djob *j = d->jobs; j; j = j->next)
         if (j->done)
             json_array_append_new(completed, json_pack("{s:I, s:i, s:I}", "job_id",
                                                        (json_int_t)j->id, "status", j->status,
                                                        "end_time", (json_int_t)j->end_time));
-    json_t *body = json_pack("{s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:o, s:o}", "node", d->name,
-                             "address", d->conf->ctld_host, "port", d->port, "cpus", noded_cpus,
-                             "memory_mb", (json_int_t)noded_mem_mb, "gpus", noded_gpus, "version",
-                             PACKAGE_VERSION, "running", running_ids(d), "completed", completed);
-    d->register_seq = send_request(d, SL_MSG_NODE_REGISTER, body);
+    body = json_pack("{s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:o, s:o}", "node", d->name, "address",
+                     d->conf->ctld_host, "port", d->port, "cpus", d->res.cpus, "memory_mb",
+                     (json_int_t)d->res.memory_mb, "gpus", d->res.gpus, "version", PACKAGE_VERSION,
+                     "running", running_ids(d), "completed", completed);
+    seq = send_request(d, SL_MSG_NODE_REGISTER, body, 0);
     d->last_register = now_s();
-    /* the completions listed here are acknowledged with the registration */
+    /* a successful reply to this registration (or a later one) records these completions */
     for (struct djob *j = d->jobs; j; j = j->next)
-        if (j->done && d->register_seq) {
-            j->complete_seq = d->register_seq;
-            j->complete_sent = d->last_register;
-        }
+        if (j->done && seq && !j->reg_seq)
+            j->reg_seq = seq;
     json_decref(body);
 }
 
 void link_send_complete(struct noded *d, struct djob *j)
 {
-    json_t *body = json_pack("{s:s, s:I, s:i, s:I}", "node", d->name, "job_id", (json_int_t)j->id,
-                             "status", j->status, "end_time", (json_int_t)j->end_time);
+    json_t *body;
+
+    j->complete_sent = now_s();
+    if (!d->registered)
+        return; /* it goes out with the registration */
+    body = json_pack("{s:s, s:I, s:i, s:I}", "node", d->name, "job_id", (json_int_t)j->id, "status",
+                     j->status, "end_time", (json_int_t)j->end_time);
     if (j->error)
         json_object_set_new(body, "error", json_string(j->error));
-    j->complete_seq = send_request(d, SL_MSG_JOB_COMPLETE, body);
-    j->complete_sent = now_s();
+    send_request(d, SL_MSG_JOB_COMPLETE, body, j->id);
     json_decref(body);
 }
 
 void link_tick(struct noded *d)
 {
     int64_t now = now_s();
-    int hb = d->conf->heartbeat_interval;
+    int hb = d->conf->heartbeat_interval > 0 ? d->conf->heartbeat_interval : 1;
 
+    pending_expire(d, now);
     if (!d->registered) {
-        if (now - d->last_register >= (hb < 2 ? hb : 2))
+        if (now - d->last_register >= (hb < REGISTER_RETRY ? hb : REGISTER_RETRY))
             send_register(d);
         return;
     }
     if (now - d->last_heartbeat >= hb) {
         json_t *body = json_pack("{s:s, s:o}", "node", d->name, "running", running_ids(d));
-        send_request(d, SL_MSG_NODE_HEARTBEAT, body);
+        log_debug("heartbeat");
+        send_request(d, SL_MSG_NODE_HEARTBEAT, body, 0);
         json_decref(body);
         d->last_heartbeat = now;
-        /* no answer for a long time: the ctld may have restarted; register again */
-        if (d->last_reply && now - d->last_reply > 3 * hb + 2)
+        /* silent for long: the ctld may have restarted and lost us; register again
+         * (sends fail while it is down, so this repeats until it answers) */
+        if (now - d->last_reply > 3 * hb + 2) {
+            log_info("no reply from the controller for %llds; registering again",
+                     (long long)(now - d->last_reply));
             d->registered = false;
+            d->last_register = 0;
+            return;
+        }
     }
     for (struct djob *j = d->jobs; j; j = j->next)
         if (j->done && now - j->complete_sent >= hb)
             link_send_complete(d, j);
 }
 
+static void register_answered(struct noded *d, struct sl_msg *m)
+{
+    if (m->rc != 0) {
+        if (!d->refusal_logged)
+            log_err("registration refused: %s", m->error ? m->error : sl_strerror(m->rc));
+        d->refusal_logged = true;
+        return;
+    }
+    d->refusal_logged = false;
+    if (!d->registered) {
+        d->registered = true;
+        d->last_heartbeat = 0;
+        log_info("registered with the controller");
+    }
+    /* completions listed in this registration (or an earlier one) are recorded */
+    for (struct djob *j = d->jobs, *next; j; j = next) {
+        next = j->next;
+        if (j->done && j->reg_seq && j->reg_seq <= m->re) {
+            log_debug("job %u: completion recorded at registration", j->id);
+            djob_forget(d, j);
+        }
+    }
+}
+
+static void complete_answered(struct noded *d, struct sl_msg *m, uint32_t job_id)
+{
+    struct djob *j = djob_find(d, job_id);
+
+    if (!j || !j->done)
+        return;
+    if (m->rc == 0) {
+        log_debug("job %u: completion acknowledged", j->id);
+        djob_forget(d, j);
+    } else if (m->rc == SL_E_INVALID_JOB_ID || m->rc == SL_E_ALREADY_DONE) {
+        /* the ctld will never want it: resending would not change that */
+        log_warn("job %u: controller refused the completion (%s); dropping it", j->id,
+                 m->error ? m->error : sl_strerror(m->rc));
+        djob_forget(d, j);
+    } else {
+        log_warn("job %u: controller refused the completion (%s); will resend", j->id,
+                 m->error ? m->error : sl_strerror(m->rc));
+    }
+}
+
 static void handle_reply(struct noded *d, struct sl_msg *m)
 {
-    d->last_reply = now_s();
+    int64_t now = now_s(), hb = d->conf->heartbeat_interval;
+    struct pending p;
+
     if (d->ctld_quiet_logged) {
         log_info("controller reachable again");
         d->ctld_quiet_logged = false;
     }
-    if (m->re == d->register_seq && d->register_seq) {
-        if (m->rc == 0) {
-            d->registered = true;
-            d->last_heartbeat = 0;
-            log_info("registered with the controller");
-            /* completions in the registration are recorded: forget them */
-            for (struct djob *j = d->jobs, *next; j; j = next) {
-                next = j->next;
-                if (j->done && j->complete_seq == m->re)
-                    djob_forget(d, j);
-            }
-        } else {
-            log_err("registration refused: %s", m->error ? m->error : sl_strerror(m->rc));
-        }
+    if (!pending_take(d, m->re, &p)) {
+        log_debug("reply to unknown or expired request %llu", (unsigned long long)m->re);
         return;
     }
-    for (struct djob *j = d->jobs; j; j = j->next) {
-        if (j->done && j->complete_seq == m->re) {
-            if (m->rc == 0) {
-                log_debug("completion of job %u acknowledged", j->id);
-                djob_forget(d, j);
-            }
-            return;
-        }
-    }
-    /* heartbeat reply */
-    json_t *reg = json_object_get(m->body, "registered");
-    if (json_is_false(reg) && d->registered) {
-        log_info("controller does not know us (restarted?); registering again");
+    if (d->registered && d->last_reply && now - d->last_reply > 3 * hb + 2 &&
+        p.type != SL_MSG_NODE_REGISTER) {
+        log_info("controller answers again after %llds; registering again",
+                 (long long)(now - d->last_reply));
         d->registered = false;
         d->last_register = 0;
+    }
+    d->last_reply = now;
+    switch (p.type) {
+    case SL_MSG_NODE_REGISTER:
+        register_answered(d, m);
+        break;
+    case SL_MSG_NODE_HEARTBEAT:
+        if (json_is_false(json_object_get(m->body, "registered")) && d->registered) {
+            log_info("controller does not know us (restarted?); registering again");
+            d->registered = false;
+            d->last_register = 0;
+        } else if (m->rc) {
+            log_warn("heartbeat refused: %s", m->error ? m->error : sl_strerror(m->rc));
+        }
+        break;
+    case SL_MSG_JOB_COMPLETE:
+        complete_answered(d, m, p.job_id);
+        break;
     }
 }
 
 static void handle_signal(struct noded *d, struct sl_msg *m)
 {
-    json_t *b = m->body;
-    uint32_t id = (uint32_t)json_integer_value(json_object_get(b, "job_id"));
-    int sig = (int)json_integer_value(json_object_get(b, "signal"));
+    json_t *b = m->body, *jid = json_object_get(b, "job_id"), *jsig = json_object_get(b, "signal");
+    int sig = (int)json_integer_value(jsig);
     int kill_wait = (int)json_integer_value(json_object_get(b, "kill_wait"));
-    struct djob *j = djob_find(d, id);
+    struct djob *j;
     pid_t pg;
 
-    if (!j) {
+    if (!json_is_integer(jid) || !json_is_integer(jsig) || sig <= 0 || sig >= NSIG) {
+        send_reply(d, m->seq, SL_E_INVALID_ARGUMENT, "signal_job needs job_id and a signal");
+        return;
+    }
+    j = djob_find(d, (uint32_t)json_integer_value(jid));
+    if (!j || json_integer_value(jid) <= 0) {
         send_reply(d, m->seq, SL_E_INVALID_JOB_ID, NULL);
         return;
     }
@@ -221,38 +325,37 @@ static void handle_signal(struct noded *d, struct sl_msg *m)
         send_reply(d, m->seq, SL_E_ALREADY_DONE, NULL);
         return;
     }
-    if (sig <= 0 || sig >= NSIG) {
-        send_reply(d, m->seq, SL_E_INVALID_ARGUMENT, "bad signal number");
-        return;
-    }
     if (kill_wait > 0) {
+        /* terminate: wake it if stopped, ask politely, SIGKILL later (jobs_tick) */
         kill(-pg, SIGCONT);
         kill(-pg, sig);
         if (!j->kill_at)
             j->kill_at = now_s() + kill_wait;
-        log_info("job %u: terminating (signal %d, SIGKILL in %ds)", id, sig, kill_wait);
+        log_info("job %u: terminating (signal %d, SIGKILL in %ds)", j->id, sig, kill_wait);
     } else if (json_is_true(json_object_get(b, "batch"))) {
         kill(pg, sig); /* the batch shell only (--signal=B:...) */
-        log_info("job %u: signal %d to the batch shell", id, sig);
+        log_info("job %u: signal %d to the batch shell", j->id, sig);
     } else {
         kill(-pg, sig);
-        log_info("job %u: signal %d", id, sig);
+        log_info("job %u: signal %d", j->id, sig);
     }
     send_reply(d, m->seq, 0, NULL);
 }
 
 static void handle_request(struct noded *d, struct sl_msg *m)
 {
+    const char *name = sl_msg_info(m->type) ? sl_msg_info(m->type)->name : "?";
     sl_error_t err;
     int rc;
+
     if (sl_msg_verify(d->auth, m, &rc, &err) < 0) {
-        log_warn("rejected %s: %s", sl_msg_info(m->type)->name, err.text);
+        log_warn("rejected %s: %s", name, err.text);
         send_reply(d, m->seq, rc, err.text);
         return;
     }
     if (m->uid != 0 && m->uid != d->slurm_uid) {
-        log_warn("rejected %s from uid %u: only the controller may ask this",
-                 sl_msg_info(m->type)->name, (unsigned)m->uid);
+        log_warn("rejected %s from uid %u: only the controller may ask this", name,
+                 (unsigned)m->uid);
         send_reply(d, m->seq, SL_E_ACCESS_DENIED, NULL);
         return;
     }
@@ -269,6 +372,7 @@ static void handle_request(struct noded *d, struct sl_msg *m)
         handle_signal(d, m);
         break;
     default:
+        log_warn("rejected %s: not a node daemon request", name);
         send_reply(d, m->seq, SL_E_UNKNOWN_TYPE, "not a node daemon request");
         break;
     }
@@ -276,11 +380,13 @@ static void handle_request(struct noded *d, struct sl_msg *m)
 
 void link_recv(struct noded *d)
 {
+    /* a bounded batch per turn, so pidfds and signals are not starved */
     for (int budget = 0; budget < 256; budget++) {
         zmq_msg_t part;
         char *payload = NULL;
         size_t plen = 0;
         int more = 1, idx = 0;
+
         zmq_msg_init(&part);
         while (more) {
             if (zmq_msg_recv(&part, d->sock, idx == 0 ? ZMQ_DONTWAIT : 0) < 0) {
@@ -290,6 +396,7 @@ void link_recv(struct noded *d)
             }
             more = zmq_msg_more(&part);
             size_t sz = zmq_msg_size(&part);
+            /* the envelope is the first non-empty frame: tolerate a missing empty one */
             if (sz > 0 && !payload) {
                 payload = xmalloc(sz + 1);
                 memcpy(payload, zmq_msg_data(&part), sz);
@@ -301,9 +408,11 @@ void link_recv(struct noded *d)
         zmq_msg_close(&part);
         if (!payload)
             continue;
+
         struct sl_msg m;
         sl_error_t err;
         int rc;
+        memset(&m, 0, sizeof(m));
         if (sl_msg_decode(payload, plen, &m, &rc, &err) < 0) {
             log_warn("rejected message from controller: %s", err.text);
             if (m.seq)

@@ -4,8 +4,10 @@ noinst_LTLIBRARIES += slurmish-d/libnoded.la
 slurmish_d_libnoded_la_SOURCES = \
 	slurmish-d/noded.h \
 	slurmish-d/jobs.c \
+	slurmish-d/jobenv.c \
 	slurmish-d/launch.c \
-	slurmish-d/link.c
+	slurmish-d/link.c \
+	slurmish-d/resources.c
 slurmish_d_libnoded_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-d
 
 sbin_PROGRAMS += slurmish-d/slurmish-d

@@ -2,14 +2,22 @@
  *
  * slurmish-d is one thread and one loop (main.c): zmq_poll over the
  * DEALER link to the ctld, a signalfd, and one pidfd per job supervisor.
- * link.c speaks to the ctld (register, heartbeat, completions, requests);
- * launch.c starts batch jobs under a supervisor process; jobs.c keeps the
- * table of local jobs and re-adopts them from the spool after a restart.
+ *   link.c      speaks to the ctld: register, heartbeat, completions, requests
+ *   launch.c    starts a batch job under a supervisor process
+ *   jobs.c      the table of local jobs, their spool records, re-adoption
+ *   jobenv.c    output file patterns and the job environment (pure)
+ *   resources.c CPUs, memory and GPUs of this node
+ *
+ * A job on this node (struct djob) is RUNNING while its supervisor lives
+ * (pidfd >= 0 or, briefly, not yet adopted), then DONE (done = true) with
+ * its wait status, until the ctld acknowledges the completion; then it is
+ * forgotten and its spool directory removed.
  */
 #ifndef NODED_H
 #define NODED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -20,34 +28,52 @@
 
 struct djob {
     uint32_t id;
-    pid_t sup_pid;          /* supervisor */
-    long long sup_start;    /* its start time (/proc/PID/stat field 22), to spot PID reuse */
-    int pidfd;              /* readable when the supervisor exits; -1 when done */
-    pid_t pgid;             /* the batch script's pid = its process group (0: not known) */
-    bool done;              /* status is known */
-    int status;             /* raw wait status of the batch script */
+    pid_t sup_pid;       /* supervisor */
+    long long sup_start; /* its start time (/proc/PID/stat field 22), to spot PID reuse */
+    int pidfd;           /* readable when the supervisor exits; -1 when none */
+    pid_t pgid;          /* the batch script's pid = its process group (0: not known yet) */
+    bool done;           /* status is known */
+    int status;          /* raw wait status of the batch script */
     int64_t end_time;
-    char *error;            /* launch error, if any */
-    uint64_t complete_seq;  /* seq of the last job_complete sent, 0 if none */
-    int64_t complete_sent;
-    int64_t kill_at;        /* SIGKILL deadline after a terminate, 0 if none */
+    char *error;           /* launch error, if any */
+    int64_t complete_sent; /* when job_complete was last sent, 0 = never */
+    uint64_t reg_seq;      /* first node_register that listed the completion, 0 = none */
+    int64_t kill_at;       /* SIGKILL deadline after a terminate, 0 if none */
     struct djob *next;
+};
+
+struct node_res {
+    int cpus;
+    long long memory_mb;
+    int gpus;
+};
+
+/* A request sent to the ctld and not yet answered, so a reply (matched by
+ * its "re") is understood even when it comes late. */
+struct pending {
+    uint64_t seq;
+    int type;
+    uint32_t job_id; /* job_complete */
+    int64_t sent;
 };
 
 struct noded {
     struct sl_conf *conf;
-    const char *conf_path;
+    char *conf_path; /* absolute, handed to jobs as SLURMISH_CONF */
     char *name;
     int port;
-    char *spool;            /* <spool_dir>/<name> */
+    char *spool; /* <spool_dir>/<name> */
+    struct node_res res;
     void *zctx, *sock;
     struct sl_auth *auth;
     uid_t slurm_uid;
     uint64_t seq;
+    struct pending *pend;
+    size_t npend, pend_cap;
     bool registered;
-    uint64_t register_seq;
     int64_t last_register, last_heartbeat, last_reply;
     bool ctld_quiet_logged;
+    bool refusal_logged;
     struct djob *jobs;
     int sigfd;
     bool stop;
@@ -57,16 +83,39 @@ struct noded {
 struct djob *djob_find(struct noded *d, uint32_t id);
 struct djob *djob_add(struct noded *d, uint32_t id);
 void djob_forget(struct noded *d, struct djob *j); /* removes spool dir, frees */
-void jobs_readopt(struct noded *d);
-void jobs_reap(struct noded *d, struct djob *j);    /* supervisor exited */
-pid_t djob_pgid(struct noded *d, const struct djob *j);
+void djob_free(struct djob *j);                    /* frees only (daemon exit) */
 char *djob_dir(struct noded *d, uint32_t id);
+pid_t djob_pgid(struct noded *d, struct djob *j);
+int djob_write_record(struct noded *d, struct djob *j, json_t *launch_body);
+long long proc_start_time(pid_t pid);
+int pidfd_open_pid(pid_t pid);
+int spool_write_file(const char *path, const char *data, mode_t mode); /* atomic */
+void jobs_readopt(struct noded *d);
+void jobs_reap(struct noded *d, struct djob *j); /* supervisor exited */
+void jobs_tick(struct noded *d); /* SIGKILL deadlines; supervisors without a pidfd */
 
-/* launch.c */
+/* launch.c: 0, or an SL_E_* code with errbuf saying why */
 int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen);
-/* for unit tests: expand %j %x %u %N %n %t %A %a %% (with widths) */
-char *expand_pattern(const char *pat, uint32_t job_id, const char *job_name, const char *user,
-                     const char *node, uint32_t array_job_id, uint32_t array_task_id);
+
+/* jobenv.c */
+struct pattern_ctx {
+    uint32_t job_id;
+    const char *job_name, *user, *node;
+    uint32_t array_job_id; /* 0: not an array task */
+    uint32_t array_task_id;
+};
+char *expand_pattern(const char *pat, const struct pattern_ctx *pc);
+
+struct env_ctx {
+    const char *node;
+    int cpus;
+    pid_t pid;
+    const char *conf_path; /* NULL: no SLURMISH_CONF */
+};
+/* The job's environment: `env` (array of "K=V" from the ctld) with the
+ * node's own SLURM_* values added or replacing the ctld's; NULL-terminated. */
+char **job_env_build(json_t *env, const struct env_ctx *ec);
+void job_env_free(char **envp);
 
 /* link.c */
 int link_open(struct noded *d);
@@ -75,10 +124,9 @@ void link_recv(struct noded *d);
 void link_tick(struct noded *d); /* register / heartbeat / resend completions */
 void link_send_complete(struct noded *d, struct djob *j);
 
-int64_t now_s(void);
+/* resources.c */
+void resources_detect(struct node_res *r);
 
-/* resources detected at start (main.c), reported at registration */
-extern int noded_cpus, noded_gpus;
-extern long long noded_mem_mb;
+int64_t now_s(void);
 
 #endif

@@ -31,3 +31,10 @@ tests_unit_test_proto_SOURCES = tests/unit/test_proto.c
 tests_unit_test_proto_CFLAGS = $(UNIT_CFLAGS) -DMUNGED=\"$(MUNGED)\"
 tests_unit_test_proto_LDADD = $(UNIT_LIBS)
 EXTRA_DIST += tests/unit/conf/good.yaml tests/unit/conf/three-errors.yaml
+
+# slurmish-d's pure parts (patterns, environment), linked from its library
+check_PROGRAMS += tests/unit/test_d_jobenv
+TESTS += tests/unit/test_d_jobenv
+tests_unit_test_d_jobenv_SOURCES = tests/unit/test_d_jobenv.c
+tests_unit_test_d_jobenv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/slurmish-d
+tests_unit_test_d_jobenv_LDADD = slurmish-d/libnoded.la $(UNIT_LIBS)
