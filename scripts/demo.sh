@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install, build, start a local cluster on the default config and run a
 # short demo.  The cluster stays up; the last lines say how to use and stop it.
+# no stdin needed; a closed one breaks libtool
+exec </dev/null
 set -e
 top="$(cd "$(dirname "$0")/.." && pwd)"
 dir="${SLURMISH_DEMO_DIR:-/tmp/slurmish-demo}"
@@ -15,7 +17,9 @@ case "$dir" in
 /tmp/*) rm -rf "$dir" ;;
 esac
 echo "== Starting a local cluster in $dir"
-eval "$("$launcher" up --dir "$dir")"
+# an assignment, not eval "$(...)": set -e stops here if the cluster fails
+lines="$("$launcher" up --dir "$dir")"
+eval "$lines"
 work="$dir/work"
 mkdir -p "$work"
 cd "$work"

@@ -7,11 +7,13 @@ the end.  Programs come from the build tree named by SLURMISH_BUILDDIR
 (set by `make check`).
 """
 
+import atexit
 import grp
 import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -86,6 +88,7 @@ class Cluster:
         os.makedirs(self.work)
         os.chmod(self.work, 0o777 | 0o1000)
         self.started = False
+        self.cleaned = False
 
     def launcher(self, *args, check=True):
         p = subprocess.run([LAUNCHER] + list(args) + ["--dir", self.dir],
@@ -95,8 +98,11 @@ class Cluster:
         return p
 
     def up(self):
-        self.launcher("up", "--config", self.config_src)
+        # a test run killed half-way (make interrupted, CI timeout) still
+        # stops its daemons and jobs: see main() for the signals
+        atexit.register(self.cleanup)
         self.started = True
+        self.launcher("up", "--config", self.config_src)
 
     def down(self):
         if self.started:
@@ -104,6 +110,9 @@ class Cluster:
             self.started = False
 
     def cleanup(self):
+        if self.cleaned:
+            return
+        self.cleaned = True
         self.down()
         if os.environ.get("SLURMISH_KEEP_TEST_DIRS"):
             print("kept", self.dir)
@@ -193,8 +202,16 @@ class ClusterTest(unittest.TestCase):
         cls.c.cleanup()
 
 
+def _interrupted(signum, frame):
+    # KeyboardInterrupt, unlike SystemExit, goes through unittest's
+    # handlers, so the atexit cleanup of the cluster runs
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
 def main():
     require_root()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     unittest.main(verbosity=2)
 
 
