@@ -6,7 +6,8 @@ cli_libcli_la_SOURCES = \
 	cli/common.h cli/common.c \
 	cli/format.h cli/format.c \
 	cli/cliutil.h cli/cliutil.c \
-	cli/sbatch_opt.h cli/sbatch_opt.c
+	cli/sbatch_opt.h cli/sbatch_opt.c \
+	cli/session.h cli/session.c
 cli_libcli_la_CFLAGS = $(SL_CFLAGS)
 
 CLI_LIBS = cli/libcli.la $(SL_LIBS)
@@ -37,3 +38,14 @@ bin_PROGRAMS += cli/sacct
 cli_sacct_SOURCES = cli/sacct.c
 cli_sacct_CFLAGS = $(SL_CFLAGS)
 cli_sacct_LDADD = $(CLI_LIBS)
+
+bin_PROGRAMS += cli/salloc cli/srun cli/sattach
+cli_salloc_SOURCES = cli/salloc.c
+cli_salloc_CFLAGS = $(SL_CFLAGS)
+cli_salloc_LDADD = $(CLI_LIBS)
+cli_srun_SOURCES = cli/srun.c
+cli_srun_CFLAGS = $(SL_CFLAGS)
+cli_srun_LDADD = $(CLI_LIBS)
+cli_sattach_SOURCES = cli/sattach.c
+cli_sattach_CFLAGS = $(SL_CFLAGS)
+cli_sattach_LDADD = $(CLI_LIBS)

@@ -70,11 +70,30 @@ static void help(void)
            "  -h, --help                  show this help\n");
 }
 
-/* One field of a job (step = true: its .batch line). */
-static char *value(const struct field *f, const json_t *j, bool step, time_t now)
+enum line_kind { LINE_JOB, LINE_BATCH, LINE_STEP };
+
+/* One field of a job's line, its .batch line, or a step's line (then j is
+ * the step record made by step_record()). */
+static char *value(const struct field *f, const json_t *j, enum line_kind kind, time_t now)
 {
     char buf[256];
     const char *n = f->name;
+    bool step = kind != LINE_JOB;
+
+    if (kind == LINE_STEP) {
+        if (!strcmp(n, "JobID") || !strcmp(n, "JobIDRaw"))
+            return xstrdup(cli_jstr(j, "display_id"));
+        if (!strcmp(n, "JobName"))
+            return xstrdup(cli_jstr(j, "name"));
+        if (!strcmp(n, "State"))
+            return xstrdup(cli_jstr(j, "state"));
+        if (!strcmp(n, "NNodes"))
+            return xasprintf("%lld", cli_jint(j, "num_nodes", 1));
+        if (!strcmp(n, "NodeList"))
+            return xstrdup(cli_jstr(j, "nodes"));
+        if (!strcmp(n, "NCPUS") || !strcmp(n, "AllocCPUS"))
+            return xasprintf("%lld", cli_jint(j, "num_cpus", 0));
+    }
     long long start = cli_jint(j, "start_time", 0), end = cli_jint(j, "end_time", 0);
     int st = job_state_from_name(cli_jstr(j, "state"));
 
@@ -384,16 +403,43 @@ int main(int argc, char **argv)
             continue;
         int st = job_state_from_name(cli_jstr(j, "state"));
         for (int step = 0; step < 2; step++) {
-            /* the batch step exists once the script has started */
+            /* the batch step exists once the script has started; an
+             * allocation (salloc, srun) has none */
             if (step && (allocs || cli_jint(j, "start_time", 0) <= 0 || st == JOB_PENDING ||
-                         !*cli_jstr(j, "batch_host")))
+                         !*cli_jstr(j, "batch_host") || cli_jbool(j, "interactive")))
                 break;
             for (size_t k = 0; k < ncols; k++) {
-                char *v = value(cols[k].f, j, step, now);
+                char *v = value(cols[k].f, j, step ? LINE_BATCH : LINE_JOB, now);
                 print_cell(&cols[k], v, sep_mode, k == ncols - 1);
                 free(v);
             }
             putchar('\n');
+        }
+        size_t si;
+        json_t *sj;
+        json_array_foreach(allocs ? NULL : json_object_get(j, "steps"), si, sj)
+        {
+            /* srun's steps: N.0, N.1, ... */
+            json_t *rec = json_copy((json_t *)j);
+            char *did = xasprintf("%lld.%lld", cli_jint(j, "job_id", 0), cli_jint(sj, "step_id", 0));
+            json_object_set_new(rec, "display_id", json_string(did));
+            free(did);
+            json_object_set(rec, "name", json_object_get(sj, "name"));
+            json_object_set(rec, "state", json_object_get(sj, "state"));
+            json_object_set(rec, "nodes", json_object_get(sj, "nodes"));
+            json_object_set(rec, "start_time", json_object_get(sj, "start_time"));
+            json_object_set(rec, "end_time", json_object_get(sj, "end_time"));
+            json_object_set(rec, "exit_status", json_object_get(sj, "exit_code"));
+            json_object_set(rec, "exit_signal", json_object_get(sj, "exit_signal"));
+            json_object_set_new(rec, "num_cpus", json_integer(cli_jint(sj, "ntasks", 1)));
+            json_object_set_new(rec, "num_nodes", json_integer(cli_jint(sj, "nnodes", 1)));
+            for (size_t k = 0; k < ncols; k++) {
+                char *v = value(cols[k].f, rec, LINE_STEP, now);
+                print_cell(&cols[k], v, sep_mode, k == ncols - 1);
+                free(v);
+            }
+            putchar('\n');
+            json_decref(rec);
         }
     }
     ret = 0;

@@ -317,57 +317,7 @@ int main(int argc, char **argv)
     env = build_env(opts.export_env);
     json_object_set_new(body, "env", env);
     json_object_set_new(body, "work_dir", json_string(work_dir));
-    if (opts.partition)
-        json_object_set_new(body, "partition", json_string(opts.partition));
-    json_object_set_new(body, "nodes", json_integer(opts.nodes > 0 ? opts.nodes : 1));
-    if (opts.ntasks > 0) /* unset: the controller gives one task per node, as Slurm */
-        json_object_set_new(body, "ntasks", json_integer(opts.ntasks));
-    json_object_set_new(body, "cpus_per_task",
-                        json_integer(opts.cpus_per_task > 0 ? opts.cpus_per_task : 1));
-    json_object_set_new(body, "mem_mb", json_integer(opts.mem_set ? (json_int_t)opts.mem_mb : 0));
-    if (opts.mem_per_cpu_mb)
-        json_object_set_new(body, "mem_per_cpu_mb", json_integer((json_int_t)opts.mem_per_cpu_mb));
-    if (opts.ntasks_per_node > 0)
-        json_object_set_new(body, "ntasks_per_node", json_integer(opts.ntasks_per_node));
-    if (opts.gpus_per_node >= 0)
-        json_object_set_new(body, "gpus_per_node", json_integer(opts.gpus_per_node));
-    if (opts.gpus_total >= 0)
-        json_object_set_new(body, "gpus", json_integer(opts.gpus_total));
-    if (opts.gpu_type)
-        json_object_set_new(body, "gpu_type", json_string(opts.gpu_type));
-    if (opts.exclusive)
-        json_object_set_new(body, "exclusive", json_true());
-    if (opts.array) {
-        json_object_set_new(body, "array", json_string(opts.array));
-        if (!opts.output) /* Slurm's default for arrays */
-            json_object_set_new(body, "stdout", json_string("slurm-%A_%a.out"));
-    }
-    if (opts.dependency)
-        json_object_set_new(body, "dependency", json_string(opts.dependency));
-    if (opts.begin)
-        json_object_set_new(body, "begin_time", json_integer(opts.begin));
-    if (opts.kill_on_invalid_dep >= 0)
-        json_object_set_new(body, "kill_on_invalid_dep", json_boolean(opts.kill_on_invalid_dep));
-    if (opts.warn_signal) {
-        json_object_set_new(body, "warn_signal", json_integer(opts.warn_signal));
-        json_object_set_new(body, "warn_time", json_integer(opts.warn_time));
-        json_object_set_new(body, "warn_batch", json_boolean(opts.warn_batch));
-    }
-    if (opts.nice_set)
-        json_object_set_new(body, "nice", json_integer(opts.nice));
-    if (opts.constraint)
-        json_object_set_new(body, "constraint", json_string(opts.constraint));
-    if (opts.nodelist)
-        json_object_set_new(body, "req_nodes", json_string(opts.nodelist));
-    if (opts.exclude)
-        json_object_set_new(body, "exc_nodes", json_string(opts.exclude));
-    json_object_set_new(body, "time_limit", json_integer(opts.time_limit));
-    if (opts.output)
-        json_object_set_new(body, "stdout", json_string(opts.output));
-    if (opts.error)
-        json_object_set_new(body, "stderr", json_string(opts.error));
-    if (opts.input)
-        json_object_set_new(body, "stdin", json_string(opts.input));
+    sbatch_opts_to_body(&opts, body);
     json_object_set_new(body, "submit_host", json_string(host));
     json_object_set_new(body, "account", json_string(opts.account ? opts.account : ""));
     json_object_set_new(body, "comment", json_string(opts.comment ? opts.comment : ""));

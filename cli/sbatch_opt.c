@@ -420,3 +420,59 @@ int sbatch_opt_env(struct sbatch_opts *o, sl_error_t *err)
     }
     return 0;
 }
+
+/* The job description fields these options set (see sbatch_opt.h). */
+void sbatch_opts_to_body(const struct sbatch_opts *o, json_t *body)
+{
+    if (o->partition)
+        json_object_set_new(body, "partition", json_string(o->partition));
+    json_object_set_new(body, "nodes", json_integer(o->nodes > 0 ? o->nodes : 1));
+    if (o->ntasks > 0) /* unset: the controller gives one task per node, as Slurm */
+        json_object_set_new(body, "ntasks", json_integer(o->ntasks));
+    json_object_set_new(body, "cpus_per_task",
+                        json_integer(o->cpus_per_task > 0 ? o->cpus_per_task : 1));
+    json_object_set_new(body, "mem_mb", json_integer(o->mem_set ? (json_int_t)o->mem_mb : 0));
+    if (o->mem_per_cpu_mb)
+        json_object_set_new(body, "mem_per_cpu_mb", json_integer((json_int_t)o->mem_per_cpu_mb));
+    if (o->ntasks_per_node > 0)
+        json_object_set_new(body, "ntasks_per_node", json_integer(o->ntasks_per_node));
+    if (o->gpus_per_node >= 0)
+        json_object_set_new(body, "gpus_per_node", json_integer(o->gpus_per_node));
+    if (o->gpus_total >= 0)
+        json_object_set_new(body, "gpus", json_integer(o->gpus_total));
+    if (o->gpu_type)
+        json_object_set_new(body, "gpu_type", json_string(o->gpu_type));
+    if (o->exclusive)
+        json_object_set_new(body, "exclusive", json_true());
+    if (o->array) {
+        json_object_set_new(body, "array", json_string(o->array));
+        if (!o->output) /* Slurm's default for arrays */
+            json_object_set_new(body, "stdout", json_string("slurm-%A_%a.out"));
+    }
+    if (o->dependency)
+        json_object_set_new(body, "dependency", json_string(o->dependency));
+    if (o->begin)
+        json_object_set_new(body, "begin_time", json_integer(o->begin));
+    if (o->kill_on_invalid_dep >= 0)
+        json_object_set_new(body, "kill_on_invalid_dep", json_boolean(o->kill_on_invalid_dep));
+    if (o->warn_signal) {
+        json_object_set_new(body, "warn_signal", json_integer(o->warn_signal));
+        json_object_set_new(body, "warn_time", json_integer(o->warn_time));
+        json_object_set_new(body, "warn_batch", json_boolean(o->warn_batch));
+    }
+    if (o->nice_set)
+        json_object_set_new(body, "nice", json_integer(o->nice));
+    if (o->constraint)
+        json_object_set_new(body, "constraint", json_string(o->constraint));
+    if (o->nodelist)
+        json_object_set_new(body, "req_nodes", json_string(o->nodelist));
+    if (o->exclude)
+        json_object_set_new(body, "exc_nodes", json_string(o->exclude));
+    json_object_set_new(body, "time_limit", json_integer(o->time_limit));
+    if (o->output)
+        json_object_set_new(body, "stdout", json_string(o->output));
+    if (o->error)
+        json_object_set_new(body, "stderr", json_string(o->error));
+    if (o->input)
+        json_object_set_new(body, "stdin", json_string(o->input));
+}

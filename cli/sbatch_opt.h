@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "util/error.h"
 
 struct sbatch_opts {
@@ -63,5 +65,10 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
  * They rank between #SBATCH directives and the command line.  Returns -1
  * with err naming the variable on a bad value. */
 int sbatch_opt_env(struct sbatch_opts *o, sl_error_t *err);
+
+/* Set the job description fields of a submit_job body from the options
+ * (resources, limits, I/O, array, dependencies...); sbatch, salloc and
+ * srun share it. */
+void sbatch_opts_to_body(const struct sbatch_opts *o, json_t *body);
 
 #endif

@@ -124,10 +124,30 @@ static void print_job(const json_t *j, time_t now)
     rec_add(&r, "JobState=%s Reason=%s Dependency=%s", cli_jstr(j, "state"),
             *cli_jstr(j, "reason") ? cli_jstr(j, "reason") : "None", or_null(cli_jstr(j, "dependency")));
     rec_line(&r);
-    rec_add(&r, "Requeue=%d Restarts=%lld BatchFlag=1 ExitCode=%lld:%lld",
-            cli_jbool(j, "requeue") ? 1 : 0, cli_jint(j, "restarts", 0), cli_jint(j, "exit_status", 0),
+    rec_add(&r, "Requeue=%d Restarts=%lld BatchFlag=%d ExitCode=%lld:%lld",
+            cli_jbool(j, "requeue") ? 1 : 0, cli_jint(j, "restarts", 0),
+            cli_jbool(j, "interactive") ? 0 : 1, cli_jint(j, "exit_status", 0),
             cli_jint(j, "exit_signal", 0));
     rec_line(&r);
+    if (json_object_get(j, "last_activity")) {
+        /* an allocation: when its sessions were last used, and the idle warning */
+        long long warned = cli_jint(j, "idle_warned", 0);
+        rec_add(&r, "LastActivity=%s IdleWarned=%s",
+                cli_iso_time(cli_jint(j, "last_activity", 0), "Unknown", b1, sizeof(b1)),
+                warned ? cli_iso_time(warned, "", b3, sizeof(b3)) : "No");
+        rec_line(&r);
+    }
+    size_t si;
+    json_t *step;
+    json_array_foreach(json_object_get(j, "steps"), si, step)
+    {
+        /* running steps; a pty step is an interactive session */
+        rec_add(&r, "Step=%lld.%lld Name=%s Tasks=%lld Nodes=%s Pty=%s Attached=%s",
+                cli_jint(j, "job_id", 0), cli_jint(step, "step_id", 0), cli_jstr(step, "name"),
+                cli_jint(step, "ntasks", 0), cli_jstr(step, "nodes"),
+                cli_jbool(step, "pty") ? "Yes" : "No", cli_jbool(step, "attached") ? "Yes" : "No");
+        rec_line(&r);
+    }
     if (limit == -2)
         snprintf(b2, sizeof(b2), "Partition_Limit");
     else
@@ -243,9 +263,9 @@ static void print_node(const json_t *n)
     else
         rec_add(&r, "AllocTRES=");
     rec_line(&r);
-    rec_add(&r, "NodeGroup=%s Spot=%s PricePerHour=%.4f", or_null(cli_jstr(n, "group")),
-            cli_jbool(n, "spot") ? "YES" : "NO",
-            json_number_value(json_object_get(n, "price_per_hour")));
+    rec_add(&r, "NodeGroup=%s Spot=%s PricePerHour=%.4f Sessions=%lld",
+            or_null(cli_jstr(n, "group")), cli_jbool(n, "spot") ? "YES" : "NO",
+            json_number_value(json_object_get(n, "price_per_hour")), cli_jint(n, "sessions", 0));
     if (*cli_jstr(n, "reason")) {
         rec_line(&r);
         rec_add(&r, "Reason=%s", cli_jstr(n, "reason"));

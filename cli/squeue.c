@@ -257,6 +257,85 @@ static int cmp_jobs(const void *a, const void *b)
 
 enum { OPT_ME = 0x100, OPT_HELP, OPT_USAGE, OPT_START, OPT_JSON };
 
+/* squeue -s: running steps, one line each */
+#define STEP_FORMAT "%.15i %.8j %.9P %.8u %.9M %N"
+#define STEP_FIELDS "ijPuMNDtT"
+
+static const char *step_header_of(char t)
+{
+    switch (t) {
+    case 'i': return "STEPID";
+    case 'j': return "NAME";
+    case 'P': return "PARTITION";
+    case 'u': return "USER";
+    case 'M': return "TIME";
+    case 'N': return "NODELIST";
+    case 'D': return "NODES";
+    case 't': return "ST";
+    case 'T': return "STATE";
+    default: return "";
+    }
+}
+
+static char *step_field(char t, const json_t *job, const json_t *step, time_t now)
+{
+    char buf[64];
+    switch (t) {
+    case 'i':
+        return xasprintf("%lld.%lld", cli_jint(job, "job_id", 0), cli_jint(step, "step_id", 0));
+    case 'j': return xstrdup(cli_jstr(step, "name"));
+    case 'P': return xstrdup(cli_jstr(job, "partition"));
+    case 'u': return xstrdup(cli_jstr(job, "user"));
+    case 'M': return xstrdup(cli_secs2clock(now - cli_jint(step, "start_time", now), buf, sizeof(buf)));
+    case 'N': return xstrdup(cli_jstr(step, "nodes"));
+    case 'D': return xasprintf("%lld", cli_jint(step, "nnodes", 1));
+    case 't': return xstrdup("R");
+    case 'T': return xstrdup(cli_jstr(step, "state"));
+    default: return xstrdup("");
+    }
+}
+
+static void print_steps(json_t **sel, size_t n, const char *format, bool noheader, time_t now)
+{
+    sl_error_t err;
+    struct fmt_spec *f = fmt_parse(format ? format : STEP_FORMAT, STEP_FIELDS, &err);
+    size_t nrows = 0, cap = 16;
+    char ***rows = xcalloc(cap, sizeof(char **));
+    const char **header;
+
+    if (!f) {
+        cli_error("%s", err.text);
+        free(rows);
+        return;
+    }
+    header = xcalloc(f->count, sizeof(char *));
+    for (size_t k = 0; k < f->count; k++)
+        header[k] = f->items[k].type ? step_header_of(f->items[k].type) : NULL;
+    for (size_t r = 0; r < n; r++) {
+        size_t i;
+        json_t *step;
+        json_array_foreach(json_object_get(sel[r], "steps"), i, step)
+        {
+            if (nrows + 1 >= cap)
+                rows = xrealloc(rows, (cap *= 2) * sizeof(char **));
+            rows[nrows] = xcalloc(f->count, sizeof(char *));
+            for (size_t k = 0; k < f->count; k++)
+                if (f->items[k].type)
+                    rows[nrows][k] = step_field(f->items[k].type, sel[r], step, now);
+            nrows++;
+        }
+    }
+    fmt_print_table(stdout, f, noheader ? NULL : header, rows, nrows);
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t k = 0; k < f->count; k++)
+            free(rows[r][k]);
+        free(rows[r]);
+    }
+    free(rows);
+    free(header);
+    fmt_destroy(f);
+}
+
 /* -O/--Format long names and the %-letters they stand for. */
 static const struct {
     const char *name;
@@ -360,6 +439,7 @@ static const struct option long_opts[] = {
     {"Format", required_argument, NULL, 'O'},
     {"name", required_argument, NULL, 'n'},
     {"array", no_argument, NULL, 'r'},
+    {"steps", optional_argument, NULL, 's'},
     {"help", no_argument, NULL, OPT_HELP},
     {"usage", no_argument, NULL, OPT_USAGE},
     {NULL, 0, NULL, 0},
@@ -382,6 +462,7 @@ int main(int argc, char **argv)
     char **part_list = NULL;
     bool state_wanted[JOB_STATE_COUNT] = {false};
     bool states_given = false, start_view = false, expand_arrays = false, json_out = false;
+    bool steps_view = false;
     json_t *id_filters = json_array();
     char *long_fmt = NULL, **name_list = NULL;
     struct fmt_spec *f = NULL;
@@ -391,7 +472,7 @@ int main(int argc, char **argv)
 
     cli_init("squeue");
     argv[0] = (char *)cli_prog; /* getopt names the tool as Slurm does */
-    while ((c = getopt_long(argc, argv, "hj:lO:n:o:p:rt:u:avV", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hj:lO:n:o:p:rst:u:avV", long_opts, NULL)) != -1) {
         switch (c) {
         case 'h':
             noheader = true;
@@ -466,6 +547,9 @@ int main(int argc, char **argv)
         case 'r':
             expand_arrays = true;
             break;
+        case 's':
+            steps_view = true;
+            break;
         case OPT_JSON:
             json_out = true;
             break;
@@ -507,13 +591,18 @@ int main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
-    if (!format)
+    if (steps_view) {
+        /* steps run in running jobs; the format names step fields */
+        states_given = true;
+        state_wanted[JOB_RUNNING] = true;
+    }
+    if (!format && !steps_view)
         format = start_view ? START_FORMAT : longfmt ? LONG_FORMAT : DEFAULT_FORMAT;
     if (start_view && !states_given) {
         states_given = true;
         state_wanted[JOB_PENDING] = true;
     }
-    f = fmt_parse(format, FIELDS, &err);
+    f = fmt_parse(steps_view ? DEFAULT_FORMAT : format, FIELDS, &err);
     if (!f) {
         cli_error("%s", err.text);
         goto done;
@@ -604,6 +693,13 @@ int main(int argc, char **argv)
         sel[n++] = job;
     }
     qsort(sel, n, sizeof(*sel), cmp_jobs);
+    if (steps_view && !json_out) {
+        print_steps(sel, n, format, noheader, now);
+        free(sel);
+        json_decref(expanded);
+        ret = 0;
+        goto done;
+    }
     if (json_out) {
         /* the selected jobs as the controller describes them */
         json_t *arr = json_array(), *o;

@@ -6,6 +6,7 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "step.h"
 #include "types.h"
 #include "util/log.h"
 
@@ -52,6 +53,7 @@ static void check_jobs(struct ctld *c, int64_t now)
             log_info("job %u: signal %d, %d s before its time limit", j->id, j->warn_signal,
                      j->warn_time);
         }
+        sessions_check_idle(c, j, now);
         if (j->state == JOB_RUNNING && j->time_limit > 0 && !j->completing &&
             now >= j->start_time + j->time_limit) {
             log_info("job %u reached its time limit", j->id);

@@ -101,6 +101,9 @@ void query_acct(struct ctld *c, struct request *req);
 void node_rpc_register(struct ctld *c, struct request *req);
 void node_rpc_heartbeat(struct ctld *c, struct request *req);
 void node_rpc_complete(struct ctld *c, struct request *req);
+/* The node a daemon's message names, remembering its route; NULL (and
+ * an error reply) if unknown. */
+struct node *node_rpc_sender(struct ctld *c, struct request *req);
 void node_rpc_reply(struct ctld *c, const unsigned char *route, size_t route_len,
                     struct sl_msg *m);
 

@@ -9,6 +9,7 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "step.h"
 #include "types.h"
 #include "util/hostlist.h"
 #include "util/log.h"
@@ -33,6 +34,7 @@ static const char *reason_names[REASON_COUNT] = {
     [REASON_LAUNCH_FAILED] = "launch_failed_requeued_held",
     [REASON_TIME_LIMIT] = "TimeLimit",
     [REASON_NON_ZERO_EXIT] = "NonZeroExitCode",
+    [REASON_INACTIVE_LIMIT] = "InactiveLimit",
 };
 
 const char *job_reason_name(int r)
@@ -155,6 +157,7 @@ void job_free(struct job *j)
     free(j->exc_nodes);
     free(j->dependency);
     free(j->array_bits);
+    steps_free(j);
     free(j);
 }
 
@@ -258,6 +261,7 @@ void job_set_final(struct ctld *c, struct job *job, int state, int reason)
         job->array_nbits = job->array_pending = 0;
     }
     job_queue_del(&c->jobs, job);
+    steps_job_ended(c, job);
     job->state = state;
     job->reason = reason;
     if (!job->end_time)
@@ -353,6 +357,14 @@ void job_terminate(struct ctld *c, struct job *job, int end_state, int reason, i
     }
     if (job->state != JOB_RUNNING)
         return;
+    if (job->interactive) {
+        /* no batch script to wait for: the steps are told to end, and
+         * the allocation ends now (as Slurm revokes it) */
+        job->end_time = ctld_now();
+        job_set_final(c, job, end_state, reason);
+        return;
+    }
+    steps_job_ended(c, job);
     job->state = end_state;
     job->reason = reason;
     job->end_time = ctld_now();
@@ -368,10 +380,7 @@ void job_terminate(struct ctld *c, struct job *job, int end_state, int reason, i
 
 /* ---- environment and launch ---- */
 
-static void env_set(json_t *env, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void env_set(json_t *env, const char *key, const char *fmt, ...)
+void job_env_set(json_t *env, const char *key, const char *fmt, ...)
 {
     char *val, *kv;
     size_t klen = strlen(key);
@@ -424,46 +433,46 @@ static char *tasks_per_node(const struct job *job)
 }
 
 /* Add the job-wide SLURM_* variables; the node adds node-specific ones. */
-static void job_env(struct ctld *c, const struct job *job, json_t *env)
+void job_env(struct ctld *c, const struct job *job, json_t *env)
 {
     char *nodelist = alloc_hostlist(job);
     char *tpn = tasks_per_node(job);
 
-    env_set(env, "SLURM_JOB_ID", "%u", job->id);
-    env_set(env, "SLURM_JOBID", "%u", job->id);
-    env_set(env, "SLURM_JOB_NAME", "%s", job->name);
-    env_set(env, "SLURM_JOB_NODELIST", "%s", nodelist);
-    env_set(env, "SLURM_NODELIST", "%s", nodelist);
-    env_set(env, "SLURM_NNODES", "%d", job->nalloc);
-    env_set(env, "SLURM_JOB_NUM_NODES", "%d", job->nalloc);
-    env_set(env, "SLURM_NTASKS", "%d", job->ntasks);
-    env_set(env, "SLURM_NPROCS", "%d", job->ntasks);
-    env_set(env, "SLURM_TASKS_PER_NODE", "%s", tpn);
-    env_set(env, "SLURM_JOB_CPUS_PER_NODE", job->nalloc > 1 ? "%d(x%d)" : "%d", job->alloc_cpus,
+    job_env_set(env, "SLURM_JOB_ID", "%u", job->id);
+    job_env_set(env, "SLURM_JOBID", "%u", job->id);
+    job_env_set(env, "SLURM_JOB_NAME", "%s", job->name);
+    job_env_set(env, "SLURM_JOB_NODELIST", "%s", nodelist);
+    job_env_set(env, "SLURM_NODELIST", "%s", nodelist);
+    job_env_set(env, "SLURM_NNODES", "%d", job->nalloc);
+    job_env_set(env, "SLURM_JOB_NUM_NODES", "%d", job->nalloc);
+    job_env_set(env, "SLURM_NTASKS", "%d", job->ntasks);
+    job_env_set(env, "SLURM_NPROCS", "%d", job->ntasks);
+    job_env_set(env, "SLURM_TASKS_PER_NODE", "%s", tpn);
+    job_env_set(env, "SLURM_JOB_CPUS_PER_NODE", job->nalloc > 1 ? "%d(x%d)" : "%d", job->alloc_cpus,
             job->nalloc);
     if (job->cpus_per_task > 1)
-        env_set(env, "SLURM_CPUS_PER_TASK", "%d", job->cpus_per_task);
-    env_set(env, "SLURM_MEM_PER_NODE", "%llu", (unsigned long long)job->alloc_mem);
-    env_set(env, "SLURM_JOB_PARTITION", "%s", job->partition);
-    env_set(env, "SLURM_SUBMIT_DIR", "%s", job->work_dir);
-    env_set(env, "SLURM_SUBMIT_HOST", "%s", job->submit_host ? job->submit_host : "");
-    env_set(env, "SLURM_JOB_USER", "%s", job->user);
-    env_set(env, "SLURM_JOB_UID", "%u", (unsigned)job->uid);
-    env_set(env, "SLURM_JOB_GID", "%u", (unsigned)job->gid);
-    env_set(env, "SLURM_JOB_GROUP", "%s", job->group);
-    env_set(env, "SLURM_CLUSTER_NAME", "%s", c->conf->cluster_name);
-    env_set(env, "SLURM_JOB_ACCOUNT", "%s", job->account ? job->account : "");
+        job_env_set(env, "SLURM_CPUS_PER_TASK", "%d", job->cpus_per_task);
+    job_env_set(env, "SLURM_MEM_PER_NODE", "%llu", (unsigned long long)job->alloc_mem);
+    job_env_set(env, "SLURM_JOB_PARTITION", "%s", job->partition);
+    job_env_set(env, "SLURM_SUBMIT_DIR", "%s", job->work_dir);
+    job_env_set(env, "SLURM_SUBMIT_HOST", "%s", job->submit_host ? job->submit_host : "");
+    job_env_set(env, "SLURM_JOB_USER", "%s", job->user);
+    job_env_set(env, "SLURM_JOB_UID", "%u", (unsigned)job->uid);
+    job_env_set(env, "SLURM_JOB_GID", "%u", (unsigned)job->gid);
+    job_env_set(env, "SLURM_JOB_GROUP", "%s", job->group);
+    job_env_set(env, "SLURM_CLUSTER_NAME", "%s", c->conf->cluster_name);
+    job_env_set(env, "SLURM_JOB_ACCOUNT", "%s", job->account ? job->account : "");
     if (job->time_limit > 0)
-        env_set(env, "SLURM_JOB_END_TIME", "%lld", (long long)(job->start_time + job->time_limit));
-    env_set(env, "SLURM_JOB_START_TIME", "%lld", (long long)job->start_time);
-    env_set(env, "SLURM_GTIDS", "0");
+        job_env_set(env, "SLURM_JOB_END_TIME", "%lld", (long long)(job->start_time + job->time_limit));
+    job_env_set(env, "SLURM_JOB_START_TIME", "%lld", (long long)job->start_time);
+    job_env_set(env, "SLURM_GTIDS", "0");
     if (job->array_job_id) {
         struct job *meta = job_find(&c->jobs, job->array_job_id);
-        env_set(env, "SLURM_ARRAY_JOB_ID", "%u", job->array_job_id);
-        env_set(env, "SLURM_ARRAY_TASK_ID", "%d", job->array_task_id);
-        env_set(env, "SLURM_ARRAY_TASK_COUNT", "%u", meta ? meta->array_count : job->array_count);
-        env_set(env, "SLURM_ARRAY_TASK_MIN", "%u", meta ? meta->array_min : job->array_min);
-        env_set(env, "SLURM_ARRAY_TASK_MAX", "%u", meta ? meta->array_max : job->array_max);
+        job_env_set(env, "SLURM_ARRAY_JOB_ID", "%u", job->array_job_id);
+        job_env_set(env, "SLURM_ARRAY_TASK_ID", "%d", job->array_task_id);
+        job_env_set(env, "SLURM_ARRAY_TASK_COUNT", "%u", meta ? meta->array_count : job->array_count);
+        job_env_set(env, "SLURM_ARRAY_TASK_MIN", "%u", meta ? meta->array_min : job->array_min);
+        job_env_set(env, "SLURM_ARRAY_TASK_MAX", "%u", meta ? meta->array_max : job->array_max);
     }
     if (job->gpu_masks && job->gpu_masks[0]) {
         /* the batch script runs on alloc[0]: its GPUs, lowest index first */
@@ -472,10 +481,10 @@ static void job_env(struct ctld *c, const struct job *job, json_t *env)
         for (int g = 0; g < 64; g++)
             if (job->gpu_masks[0] & (1ULL << g))
                 off += (size_t)snprintf(ids + off, sizeof(ids) - off, "%s%d", off ? "," : "", g);
-        env_set(env, "CUDA_VISIBLE_DEVICES", "%s", ids);
-        env_set(env, "SLURM_JOB_GPUS", "%s", ids);
-        env_set(env, "GPU_DEVICE_ORDINAL", "%s", ids);
-        env_set(env, "SLURM_GPUS_ON_NODE", "%d", __builtin_popcountll(job->gpu_masks[0]));
+        job_env_set(env, "CUDA_VISIBLE_DEVICES", "%s", ids);
+        job_env_set(env, "SLURM_JOB_GPUS", "%s", ids);
+        job_env_set(env, "GPU_DEVICE_ORDINAL", "%s", ids);
+        job_env_set(env, "SLURM_GPUS_ON_NODE", "%d", __builtin_popcountll(job->gpu_masks[0]));
     }
     free(nodelist);
     free(tpn);
@@ -576,6 +585,15 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
                                       p ? p->conf->priority_tier : 0, "fixed", j->prio_set != 0));
     }
     json_object_set_new(o, "restarts", json_integer(j->restarts));
+    json_object_set_new(o, "interactive", json_boolean(j->interactive));
+    if (j->steps)
+        json_object_set_new(o, "steps", steps_to_json(j));
+    if (j->interactive && j->state == JOB_RUNNING) {
+        json_object_set_new(o, "last_activity", json_integer(j->last_activity > j->start_time
+                                                                  ? j->last_activity
+                                                                  : j->start_time));
+        json_object_set_new(o, "idle_warned", json_integer(j->idle_warned));
+    }
     json_object_set_new(o, "begin_time", json_integer(j->begin_time ? j->begin_time
                                                                      : j->submit_time));
     if (j->array_job_id) {

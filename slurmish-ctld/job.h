@@ -35,6 +35,7 @@
 
 struct ctld;
 struct node;
+struct step;
 struct part;
 
 /* Pending/finish reasons, spelled as Slurm spells them. */
@@ -57,6 +58,7 @@ enum job_reason {
     REASON_ARRAY_TASK_LIMIT,
     REASON_BEGIN_TIME,
     REASON_REQ_NODE_NOT_AVAIL,
+    REASON_INACTIVE_LIMIT, /* an interactive session stayed idle past its partition's limit */
     REASON_COUNT
 };
 const char *job_reason_name(int reason);
@@ -121,6 +123,12 @@ struct job {
                                JOB_PENDING: requeue it then (scontrol requeue) */
     int64_t kill_time;      /* when termination was requested, 0 if not */
     uint64_t launch_seq;    /* seq of the launch_job sent, 0 when none outstanding */
+    /* interactive work (step.c) */
+    bool interactive;       /* an allocation (salloc, srun): no batch script, nothing to launch */
+    uint32_t next_step;     /* id of the next step */
+    struct step *steps;     /* running steps, newest first */
+    int64_t last_activity;  /* sessions: last input or CPU use seen, or a step's start/end */
+    int64_t idle_warned;    /* when the idle warning went out, 0 = not warned */
     /* linkage */
     struct job *hnext;            /* hash chain */
     struct job *qprev, *qnext;    /* pending queue (ordered by priority, then id) */
@@ -163,6 +171,14 @@ void job_requeue(struct ctld *c, struct job *job, int reason);
 void job_requeue_running(struct ctld *c, struct job *job);
 
 json_t *job_to_json(struct ctld *c, const struct job *job);
+/* The job-wide SLURM_* environment ("K=V" strings) of a running job. */
+void job_env(struct ctld *c, const struct job *job, json_t *env);
+/* Set or replace KEY=value in an array of "K=V" strings. */
+void job_env_set(json_t *env, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* step.c: running steps of a job */
+void steps_free(struct job *job);
 
 /* Check the invariants above; abort with fatalx() on violation. */
 void job_assert_state(const struct job *job);

@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "ctld.h"
+#include "step.h"
 #include "store/db.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -41,6 +42,10 @@ static const handler_f handlers[SL_MSG_TYPE_COUNT] = {
     [SL_MSG_NODE_REGISTER] = node_rpc_register,
     [SL_MSG_NODE_HEARTBEAT] = node_rpc_heartbeat,
     [SL_MSG_JOB_COMPLETE] = node_rpc_complete,
+    [SL_MSG_ALLOC_RELEASE] = alloc_release_handle,
+    [SL_MSG_STEP_CREATE] = step_create_handle,
+    [SL_MSG_STEP_ATTACH] = step_attach_handle,
+    [SL_MSG_STEP_COMPLETE] = step_complete_handle,
 };
 
 int64_t ctld_now(void)

@@ -137,6 +137,10 @@ void node_set_down(struct ctld *c, struct node *n, const char *reason)
             continue;
         if (j->completing) {
             job_set_final(c, j, j->state, j->reason);
+        } else if (j->state == JOB_RUNNING && j->interactive) {
+            /* a session cannot move: the allocation fails with its node */
+            j->end_time = ctld_now();
+            job_set_final(c, j, JOB_NODE_FAIL, REASON_NODE_DOWN);
         } else if (j->state == JOB_RUNNING && j->launch_seq) {
             /* never confirmed started: nothing was lost, try elsewhere */
             job_requeue(c, j, REASON_NONE);
@@ -200,6 +204,8 @@ json_t *node_to_json(struct ctld *c, const struct node *n)
     if (o) {
         json_object_set_new(o, "gpus_alloc", json_integer(__builtin_popcountll(n->gpus_used)));
         json_object_set_new(o, "reason_uid", json_integer(n->reason_uid));
+        /* live interactive sessions: such a node is in use however idle its CPUs look */
+        json_object_set_new(o, "sessions", json_integer(n->nsessions));
     }
     if (!o)
         fatalx("node %s: cannot build JSON", n->name);
@@ -235,5 +241,7 @@ json_t *part_to_json(struct ctld *c, const struct part *p)
                         p->conf->allow_accounts
                             ? str_array(p->conf->allow_accounts, p->conf->allow_account_count)
                             : json_string("ALL"));
+    json_object_set_new(o, "session_idle_timeout", json_integer(p->conf->idle_timeout));
+    json_object_set_new(o, "session_idle_warning", json_integer(p->conf->idle_warning));
     return o;
 }

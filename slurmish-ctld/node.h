@@ -44,6 +44,7 @@ struct node {
     uint64_t gpus_used; /* bit i: GPU i is allocated */
     uint32_t excl_job;  /* job holding the node exclusively, 0 if none */
     int njobs;
+    int nsessions; /* live steps the daemon last reported (interactive sessions) */
 };
 
 struct part {

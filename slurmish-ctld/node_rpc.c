@@ -11,11 +11,12 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "step.h"
 #include "types.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-static struct node *sender_node(struct ctld *c, struct request *req)
+struct node *node_rpc_sender(struct ctld *c, struct request *req)
 {
     json_t *jn = json_object_get(req->msg.body, "node");
     struct node *n;
@@ -66,7 +67,7 @@ static void send_terminate(struct ctld *c, struct node *n, uint32_t id)
 void node_rpc_register(struct ctld *c, struct request *req)
 {
     json_t *body = req->msg.body, *running, *completed, *e;
-    struct node *n = sender_node(c, req);
+    struct node *n = node_rpc_sender(c, req);
     size_t i;
 
     if (!n)
@@ -120,7 +121,7 @@ void node_rpc_register(struct ctld *c, struct request *req)
     /* Jobs we believe run there that the daemon does not have: lost. */
     JOB_FOREACH(&c->jobs, job)
     {
-        if (!running || !job->nalloc || job->alloc[0] != n)
+        if (!running || !job->nalloc || job->alloc[0] != n || job->interactive)
             continue;
         if (job->state != JOB_RUNNING && !job->completing)
             continue;
@@ -156,6 +157,8 @@ void node_rpc_register(struct ctld *c, struct request *req)
             n->reason = NULL;
         }
     }
+    if (json_is_array(json_object_get(body, "steps")))
+        steps_activity(c, n, json_object_get(body, "steps"));
     node_update_state(c, n);
     c->sched_needed = true;
     log_info("node %s registered (%d cpus, %llu MiB, %d gpus detected)", n->name, n->det_cpus,
@@ -165,9 +168,12 @@ void node_rpc_register(struct ctld *c, struct request *req)
 
 void node_rpc_heartbeat(struct ctld *c, struct request *req)
 {
-    struct node *n = sender_node(c, req);
+    struct node *n = node_rpc_sender(c, req);
     if (!n)
         return;
+    json_t *steps = json_object_get(req->msg.body, "steps");
+    if (json_is_array(steps) && n->registered)
+        steps_activity(c, n, steps);
     json_t *r = json_pack("{s:b}", "registered", n->registered);
     ctld_reply(c, req, 0, NULL, r);
     json_decref(r);
@@ -176,7 +182,7 @@ void node_rpc_heartbeat(struct ctld *c, struct request *req)
 void node_rpc_complete(struct ctld *c, struct request *req)
 {
     json_t *body = req->msg.body;
-    struct node *n = sender_node(c, req);
+    struct node *n = node_rpc_sender(c, req);
     json_t *jid = json_object_get(body, "job_id"), *st = json_object_get(body, "status");
     if (!n)
         return;

@@ -10,6 +10,8 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "step.h"
+#include <sys/wait.h>
 #include "store/db.h"
 #include "types.h"
 #include "util/hostlist.h"
@@ -64,6 +66,13 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN begin_time INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN requeue INTEGER NOT NULL DEFAULT 1;"
     "ALTER TABLE jobs ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;",
+    /* 3: allocations (salloc/srun) and job steps */
+    "ALTER TABLE jobs ADD COLUMN interactive INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN next_step INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE steps (job_id INTEGER NOT NULL, step_id INTEGER NOT NULL, name TEXT NOT NULL,"
+    " nodelist TEXT NOT NULL, ntasks INTEGER NOT NULL, pty INTEGER NOT NULL,"
+    " start_time INTEGER NOT NULL, end_time INTEGER NOT NULL, state INTEGER NOT NULL,"
+    " exit_status INTEGER NOT NULL, PRIMARY KEY (job_id, step_id));",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -74,13 +83,13 @@ static const char *const migrations[] = {
     " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
     " exc_nodes, alloc_gpus, nice, held_admin, prio_set, dependency, kill_on_invalid_dep,"        \
     " warn_signal, warn_time, warn_flags, array_job_id, array_task_id, array_pending, array_shape,"  \
-    " begin_time, requeue, restarts"
+    " begin_time, requeue, restarts, interactive, next_step"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
     " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
-    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?61, ?62, ?63, ?46,"
+    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?61, ?62, ?63, ?64, ?65, ?46,"
     " ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
@@ -88,7 +97,7 @@ static const char SQL_JOB_UPDATE[] =
     " completing=?31, exit_status=?32, exit_signal=?33, cancelled_by=?34, pending_end_state=?35,"
     " kill_time=?36, alloc_gpus=?45, nice=?49, held_admin=?50, prio_set=?51, name=?2,"
     " nodes_req=?15, comment=?26, account=?25, dependency=?52,"
-    " warn_flags=?56, array_task_id=?58, array_pending=?59, restarts=?63 WHERE job_id=?1";
+    " warn_flags=?56, array_task_id=?58, array_pending=?59, restarts=?63, next_step=?65 WHERE job_id=?1";
 static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
 static const char SQL_JOB_LOAD[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
@@ -99,11 +108,19 @@ static const char SQL_NODE_UPSERT[] =
     "INSERT INTO nodes (name, drain, reason, reason_time) VALUES (?1, ?2, ?3, ?4)"
     " ON CONFLICT(name) DO UPDATE SET drain=?2, reason=?3, reason_time=?4";
 static const char SQL_NODE_LOAD[] = "SELECT name, drain, reason, reason_time FROM nodes";
+static const char SQL_STEP_UPSERT[] =
+    "INSERT INTO steps (job_id, step_id, name, nodelist, ntasks, pty, start_time, end_time, state,"
+    " exit_status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " ON CONFLICT(job_id, step_id) DO UPDATE SET end_time=?8, state=?9, exit_status=?10";
+static const char SQL_STEPS_OF[] =
+    "SELECT step_id, name, nodelist, ntasks, pty, start_time, end_time, state, exit_status"
+    " FROM steps WHERE job_id=?1 ORDER BY step_id";
 static const char SQL_EVENT[] =
     "INSERT INTO events (time, uid, kind, detail) VALUES (?1, ?2, ?3, ?4)";
 
 struct persist {
     sqlite3_stmt *job_insert, *job_update, *job_launch, *job_load_one, *node_upsert, *event;
+    sqlite3_stmt *step_upsert, *steps_of;
 };
 
 int persist_open(struct ctld *c, const char *path, sl_error_t *err)
@@ -118,7 +135,9 @@ int persist_open(struct ctld *c, const char *path, sl_error_t *err)
         !(ps->job_launch = sl_db_prepare(c->db, SQL_JOB_LAUNCH, err)) ||
         !(ps->job_load_one = sl_db_prepare(c->db, SQL_JOB_LOAD_ONE, err)) ||
         !(ps->node_upsert = sl_db_prepare(c->db, SQL_NODE_UPSERT, err)) ||
-        !(ps->event = sl_db_prepare(c->db, SQL_EVENT, err)))
+        !(ps->event = sl_db_prepare(c->db, SQL_EVENT, err)) ||
+        !(ps->step_upsert = sl_db_prepare(c->db, SQL_STEP_UPSERT, err)) ||
+        !(ps->steps_of = sl_db_prepare(c->db, SQL_STEPS_OF, err)))
         return -1;
     return 0;
 }
@@ -218,6 +237,8 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     sqlite3_bind_int64(st, 61, j->begin_time);
     sqlite3_bind_int(st, 62, j->requeue);
     sqlite3_bind_int(st, 63, j->restarts);
+    sqlite3_bind_int(st, 64, j->interactive);
+    sqlite3_bind_int64(st, 65, j->next_step);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -367,6 +388,8 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     j->begin_time = sqlite3_column_int64(st, 57);
     j->requeue = sqlite3_column_int(st, 58);
     j->restarts = sqlite3_column_int(st, 59);
+    j->interactive = sqlite3_column_int(st, 60);
+    j->next_step = (uint32_t)sqlite3_column_int64(st, 61);
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {
@@ -466,6 +489,27 @@ int persist_load(struct ctld *c, sl_error_t *err)
         n++;
     }
     sqlite3_finalize(st);
+    /* the steps still running in running jobs */
+    JOB_FOREACH(&c->jobs, j)
+    {
+        if (j->state != JOB_RUNNING || j->completing)
+            continue;
+        sqlite3_stmt *ss = c->ps->steps_of;
+        sqlite3_bind_int64(ss, 1, j->id);
+        while (sqlite3_step(ss) == SQLITE_ROW) {
+            if (sqlite3_column_int(ss, 7) != JOB_RUNNING)
+                continue;
+            struct step *sp = step_new((uint32_t)sqlite3_column_int64(ss, 0),
+                                       (const char *)sqlite3_column_text(ss, 1),
+                                       (const char *)sqlite3_column_text(ss, 2),
+                                       sqlite3_column_int(ss, 3), sqlite3_column_int(ss, 4),
+                                       sqlite3_column_int64(ss, 5));
+            sp->next = j->steps;
+            j->steps = sp;
+        }
+        sl_db_reset(ss);
+        j->last_activity = ctld_now(); /* not kept: a restart counts as activity */
+    }
     /* array throttles count running tasks: recount them */
     JOB_FOREACH(&c->jobs, j)
     {
@@ -559,11 +603,78 @@ int persist_acct(struct ctld *c, json_t *job_ids, json_t *user_ids, json_t *stat
         free(j->alloc);
         j->alloc = NULL;
         j->nalloc = 0;
-        json_array_append_new(out, job_to_json(c, j));
+        json_t *jj = job_to_json(c, j);
+        json_object_set_new(jj, "steps", persist_steps_json(c, j->id));
+        json_array_append_new(out, jj);
         job_free(j);
         n++;
     }
     sqlite3_finalize(st);
     free(sql);
     return n;
+}
+
+int persist_step(struct ctld *c, uint32_t job_id, const struct step *s)
+{
+    sqlite3_stmt *st = c->ps->step_upsert;
+    size_t len = 1;
+    char *nl;
+    int rc;
+
+    if (begin(c) < 0)
+        return -1;
+    for (int i = 0; i < s->nnodes; i++)
+        len += strlen(s->nodes[i]) + 1;
+    nl = xcalloc(1, len);
+    for (int i = 0; i < s->nnodes; i++) {
+        if (i)
+            strcat(nl, ",");
+        strcat(nl, s->nodes[i]);
+    }
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, s->id);
+    bind_text(st, 3, s->name);
+    bind_text(st, 4, nl);
+    sqlite3_bind_int(st, 5, s->ntasks);
+    sqlite3_bind_int(st, 6, s->pty);
+    sqlite3_bind_int64(st, 7, s->start_time);
+    sqlite3_bind_int64(st, 8, s->end_time);
+    sqlite3_bind_int(st, 9, s->state);
+    sqlite3_bind_int(st, 10, s->exit_status);
+    rc = step_done(c, st, "step upsert");
+    free(nl);
+    return rc;
+}
+
+json_t *persist_steps_json(struct ctld *c, uint32_t job_id)
+{
+    sqlite3_stmt *st = c->ps->steps_of;
+    json_t *arr = json_array();
+
+    sqlite3_bind_int64(st, 1, job_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int status = sqlite3_column_int(st, 8);
+        const char *nl = (const char *)sqlite3_column_text(st, 2);
+        struct hostlist *hl = hostlist_create(nl ? nl : "", NULL);
+        char *ranged = hl ? hostlist_ranged_string(hl) : NULL;
+        int nnodes = 1;
+        for (const char *q = nl ? nl : ""; *q; q++)
+            nnodes += *q == ',';
+        hostlist_destroy(hl);
+        json_array_append_new(
+            arr, json_pack("{s:I, s:s, s:s, s:i, s:i, s:b, s:I, s:I, s:s, s:i, s:i}", "step_id",
+                           (json_int_t)sqlite3_column_int64(st, 0), "name",
+                           (const char *)sqlite3_column_text(st, 1), "nodes",
+                           ranged ? ranged : "", "nnodes", nnodes, "ntasks",
+                           sqlite3_column_int(st, 3), "pty",
+                           sqlite3_column_int(st, 4), "start_time",
+                           (json_int_t)sqlite3_column_int64(st, 5), "end_time",
+                           (json_int_t)sqlite3_column_int64(st, 6), "state",
+                           job_state_name(sqlite3_column_int(st, 7)), "exit_code",
+                           WIFEXITED(status) ? WEXITSTATUS(status) : 0, "exit_signal",
+                           WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+        free(ranged);
+    }
+    sl_db_reset(st);
+    return arr;
 }

@@ -14,6 +14,7 @@
 struct ctld;
 struct job;
 struct node;
+struct step;
 
 int persist_open(struct ctld *c, const char *path, sl_error_t *err);
 void persist_close(struct ctld *c);
@@ -34,6 +35,10 @@ int persist_node_update(struct ctld *c, const struct node *n);
  * job JSON objects appended to out; at most limit.  Returns the count or -1. */
 int persist_acct(struct ctld *c, json_t *job_ids, json_t *user_ids, json_t *states, int64_t start,
                  int64_t end, int limit, json_t *out);
+/* A step's row (inserted at creation, updated at its end). */
+int persist_step(struct ctld *c, uint32_t job_id, const struct step *s);
+/* The recorded steps of a job, as JSON objects, for sacct. */
+json_t *persist_steps_json(struct ctld *c, uint32_t job_id);
 int persist_event(struct ctld *c, uid_t uid, const char *kind, const char *detail);
 
 #endif

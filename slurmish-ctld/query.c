@@ -86,8 +86,18 @@ void query_jobs(struct ctld *c, struct request *req)
                 j = old = persist_job_load_one(c, id); /* finished long ago */
             if (j) {
                 found++;
-                if (job_matches(j, users, parts, mask))
-                    json_array_append_new(out, job_to_json(c, j));
+                if (job_matches(j, users, parts, mask)) {
+                    json_t *jj = job_to_json(c, j);
+                    /* salloc/srun set up the allocation's environment from this */
+                    if (json_is_true(json_object_get(body, "with_env")) && !old &&
+                        j->state == JOB_RUNNING && j->nalloc &&
+                        (j->uid == req->msg.uid || ctld_is_admin(c, req->msg.uid))) {
+                        json_t *env = json_array();
+                        job_env(c, j, env);
+                        json_object_set_new(jj, "env", env);
+                    }
+                    json_array_append_new(out, jj);
+                }
             }
             if (j && j->array_job_id == id) {
                 /* an array's id also names its tasks */

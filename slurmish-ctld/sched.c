@@ -358,7 +358,9 @@ static void start_job(struct pass *ps, struct job *job, int got, int cpn)
     }
     log_info("job %u started on %s (%d node%s, %d cpus/node)", job->id, pick[0]->name, got,
              got > 1 ? "s" : "", cpus);
-    job_launch(c, job);
+    job->last_activity = ps->now;
+    if (!job->interactive) /* an allocation's work comes as steps from the client */
+        job_launch(c, job);
 }
 
 static int cmp_end(const void *a, const void *b)

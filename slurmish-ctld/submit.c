@@ -87,12 +87,25 @@ void submit_handle(struct ctld *c, struct request *req)
     struct job *job;
     char uname[64], gname[64];
 
+    bool interactive = json_is_true(json_object_get(body, "interactive"));
     script = opt_str(body, "script");
-    if (!script || !*script) {
+    if (interactive) {
+        /* an allocation for salloc/srun: the client runs the work as steps */
+        if (script && *script) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                              "an interactive allocation takes no script");
+            return;
+        }
+        if (json_object_get(body, "array")) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                              "an interactive allocation cannot be a job array");
+            return;
+        }
+        script = "";
+    } else if (!script || !*script) {
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "script is required");
         return;
-    }
-    if (strncmp(script, "#!", 2) != 0) {
+    } else if (strncmp(script, "#!", 2) != 0) {
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
                           "script must start with #! followed by the path to an interpreter");
         return;
@@ -293,6 +306,9 @@ void submit_handle(struct ctld *c, struct request *req)
     job->begin_time = begin > job->submit_time ? begin : 0;
     json_t *rq = json_object_get(body, "requeue");
     job->requeue = rq ? json_is_true(rq) : true; /* Slurm's JobRequeue=1 */
+    job->interactive = interactive;
+    if (interactive)
+        job->requeue = false; /* nothing to run again: the session went with its node */
     job->work_dir = xstrdup(work_dir);
     job->out = xstrdup(out);
     job->err = xstrdup(err);

@@ -154,13 +154,14 @@ char **job_env_build(json_t *env, const struct env_ctx *ec)
             out[k++] = xstrdup(s);
     }
     out[k++] = xasprintf("SLURMD_NODENAME=%s", ec->node);
-    out[k++] = xstrdup("SLURM_NODEID=0");
+    out[k++] = xasprintf("SLURM_NODEID=%d", ec->node_id);
     out[k++] = xasprintf("SLURM_CPUS_ON_NODE=%d", ec->cpus);
-    out[k++] = xstrdup("SLURM_PROCID=0");
-    out[k++] = xstrdup("SLURM_LOCALID=0");
+    out[k++] = xasprintf("SLURM_PROCID=%d", ec->procid);
+    out[k++] = xasprintf("SLURM_LOCALID=%d", ec->localid);
     out[k++] = xasprintf("SLURM_TASK_PID=%d", (int)ec->pid);
     out[k++] = xasprintf("SLURM_TOPOLOGY_ADDR=%s", ec->node);
-    out[k++] = xstrdup("ENVIRONMENT=BATCH");
+    if (!ec->step)
+        out[k++] = xstrdup("ENVIRONMENT=BATCH");
     if (ec->conf_path)
         out[k++] = xasprintf("SLURMISH_CONF=%s", ec->conf_path);
     out[k] = NULL;

@@ -78,7 +78,7 @@ static void close_fds_except(int keep1, int keep2)
 }
 
 /* In the job process: report an error to the supervisor and exit 1. */
-static void __attribute__((noreturn, format(printf, 3, 4)))
+void __attribute__((noreturn, format(printf, 3, 4)))
 job_fail(int errfd, int stderr_fd, const char *fmt, ...)
 {
     char msg[1024];
@@ -102,7 +102,7 @@ static int open_as_user(const char *path, int flags)
 }
 
 /* Become the job's user for good: groups, gid, uid, and no way back. */
-static void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid)
+void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid)
 {
     if (initgroups(user, gid) < 0)
         job_fail(errfd, -1, "initgroups(%s, %u): %s", user, (unsigned)gid, strerror(errno));

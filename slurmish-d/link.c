@@ -73,13 +73,14 @@ static int send_frame(struct noded *d, const char *buf, size_t len)
     return 0;
 }
 
-static void pending_add(struct noded *d, uint64_t seq, int type, uint32_t job_id)
+static void pending_add(struct noded *d, uint64_t seq, int type, uint32_t job_id,
+                        uint32_t step_id)
 {
     if (d->npend == d->pend_cap) {
         d->pend_cap = d->pend_cap ? d->pend_cap * 2 : 16;
         d->pend = xrealloc(d->pend, d->pend_cap * sizeof(*d->pend));
     }
-    d->pend[d->npend++] = (struct pending){seq, type, job_id, now_s()};
+    d->pend[d->npend++] = (struct pending){seq, type, job_id, step_id, now_s()};
 }
 
 /* Remove and return the pending request `seq` answers; false if none. */
@@ -106,7 +107,8 @@ static void pending_expire(struct noded *d, int64_t now)
 }
 
 /* Sign and send a request; its seq, or 0 if it could not be sent. */
-static uint64_t send_request(struct noded *d, int type, json_t *body, uint32_t job_id)
+static uint64_t send_request(struct noded *d, int type, json_t *body, uint32_t job_id,
+                             uint32_t step_id)
 {
     sl_error_t err;
     size_t len;
@@ -125,8 +127,27 @@ static uint64_t send_request(struct noded *d, int type, json_t *body, uint32_t j
         d->ctld_quiet_logged = true;
         return 0;
     }
-    pending_add(d, seq, type, job_id);
+    pending_add(d, seq, type, job_id, step_id);
     return seq;
+}
+
+uint64_t link_request(struct noded *d, int type, json_t *body, uint32_t job_id, uint32_t step_id)
+{
+    return send_request(d, type, body, job_id, step_id);
+}
+
+void link_send_step_complete(struct noded *d, struct dstep *s)
+{
+    json_t *body;
+
+    s->complete_sent = now_s();
+    if (!d->registered)
+        return; /* resent after registration (steps_resend) */
+    body = json_pack("{s:s, s:I, s:I, s:i, s:I}", "node", d->name, "job_id",
+                     (json_int_t)s->job_id, "step_id", (json_int_t)s->step_id, "status", s->status,
+                     "end_time", (json_int_t)s->end_time);
+    send_request(d, SL_MSG_STEP_COMPLETE, body, s->job_id, s->step_id);
+    json_decref(body);
 }
 
 static void send_reply(struct noded *d, uint64_t re, int rc, const char *error)
@@ -160,11 +181,16 @@ static void send_register(struct noded *d)
             json_array_append_new(completed, json_pack("{s:I, s:i, s:I}", "job_id",
                                                        (json_int_t)j->id, "status", j->status,
                                                        "end_time", (json_int_t)j->end_time));
+    /* where clients reach our session socket */
+    const char *addr = d->conf->node_address ? d->conf->node_address : d->conf->ctld_host;
+    if (!strcmp(addr, "*"))
+        addr = d->name;
     body = json_pack("{s:s, s:s, s:i, s:i, s:I, s:i, s:s, s:o, s:o}", "node", d->name, "address",
-                     d->conf->ctld_host, "port", d->port, "cpus", d->res.cpus, "memory_mb",
+                     addr, "port", d->port, "cpus", d->res.cpus, "memory_mb",
                      (json_int_t)d->res.memory_mb, "gpus", d->res.gpus, "version", PACKAGE_VERSION,
                      "running", running_ids(d), "completed", completed);
-    seq = send_request(d, SL_MSG_NODE_REGISTER, body, 0);
+    json_object_set_new(body, "steps", steps_activity_json(d));
+    seq = send_request(d, SL_MSG_NODE_REGISTER, body, 0, 0);
     d->last_register = now_s();
     /* a successful reply to this registration (or a later one) records these completions */
     for (struct djob *j = d->jobs; j; j = j->next)
@@ -184,7 +210,7 @@ void link_send_complete(struct noded *d, struct djob *j)
                      j->status, "end_time", (json_int_t)j->end_time);
     if (j->error)
         json_object_set_new(body, "error", json_string(j->error));
-    send_request(d, SL_MSG_JOB_COMPLETE, body, j->id);
+    send_request(d, SL_MSG_JOB_COMPLETE, body, j->id, 0);
     json_decref(body);
 }
 
@@ -200,9 +226,10 @@ void link_tick(struct noded *d)
         return;
     }
     if (now - d->last_heartbeat >= hb) {
-        json_t *body = json_pack("{s:s, s:o}", "node", d->name, "running", running_ids(d));
+        json_t *body = json_pack("{s:s, s:o, s:o}", "node", d->name, "running", running_ids(d),
+                                 "steps", steps_activity_json(d));
         log_debug("heartbeat");
-        send_request(d, SL_MSG_NODE_HEARTBEAT, body, 0);
+        send_request(d, SL_MSG_NODE_HEARTBEAT, body, 0, 0);
         json_decref(body);
         d->last_heartbeat = now;
         /* silent for long: the ctld may have restarted and lost us; register again
@@ -218,6 +245,7 @@ void link_tick(struct noded *d)
     for (struct djob *j = d->jobs; j; j = j->next)
         if (j->done && now - j->complete_sent >= hb)
             link_send_complete(d, j);
+    steps_resend(d);
 }
 
 static void register_answered(struct noded *d, struct sl_msg *m)
@@ -301,6 +329,9 @@ static void handle_reply(struct noded *d, struct sl_msg *m)
     case SL_MSG_JOB_COMPLETE:
         complete_answered(d, m, p.job_id);
         break;
+    case SL_MSG_STEP_COMPLETE:
+        steps_complete_acked(d, p.job_id, p.step_id, m->rc);
+        break;
     }
 }
 
@@ -316,9 +347,15 @@ static void handle_signal(struct noded *d, struct sl_msg *m)
         send_reply(d, m->seq, SL_E_INVALID_ARGUMENT, "signal_job needs job_id and a signal");
         return;
     }
-    j = djob_find(d, (uint32_t)json_integer_value(jid));
+    /* the job's steps here (srun inside it) get the signal too */
+    json_t *jstep = json_object_get(b, "step_id");
+    int nsteps = steps_signal(d, (uint32_t)json_integer_value(jid),
+                              json_is_integer(jstep) ? json_integer_value(jstep) : -1, sig,
+                              kill_wait);
+    j = json_is_true(json_object_get(b, "steps_only")) ? NULL
+                                                       : djob_find(d, (uint32_t)json_integer_value(jid));
     if (!j || json_integer_value(jid) <= 0) {
-        send_reply(d, m->seq, SL_E_INVALID_JOB_ID, NULL);
+        send_reply(d, m->seq, nsteps ? 0 : SL_E_INVALID_JOB_ID, NULL);
         return;
     }
     if (j->done || !(pg = djob_pgid(d, j))) {
@@ -371,6 +408,17 @@ static void handle_request(struct noded *d, struct sl_msg *m)
     case SL_MSG_SIGNAL_JOB:
         handle_signal(d, m);
         break;
+    case SL_MSG_SESSION_WARN: {
+        const char *text = json_string_value(json_object_get(m->body, "message"));
+        json_t *jid = json_object_get(m->body, "job_id");
+        if (!text || !json_is_integer(jid)) {
+            send_reply(d, m->seq, SL_E_INVALID_ARGUMENT, "session_warn needs job_id and message");
+            break;
+        }
+        steps_notice(d, (uint32_t)json_integer_value(jid), text);
+        send_reply(d, m->seq, 0, NULL);
+        break;
+    }
     default:
         log_warn("rejected %s: not a node daemon request", name);
         send_reply(d, m->seq, SL_E_UNKNOWN_TYPE, "not a node daemon request");

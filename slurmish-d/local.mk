@@ -7,7 +7,9 @@ slurmish_d_libnoded_la_SOURCES = \
 	slurmish-d/jobenv.c \
 	slurmish-d/launch.c \
 	slurmish-d/link.c \
-	slurmish-d/resources.c
+	slurmish-d/resources.c \
+	slurmish-d/steps.c \
+	slurmish-d/stepd.c
 slurmish_d_libnoded_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-d
 
 sbin_PROGRAMS += slurmish-d/slurmish-d

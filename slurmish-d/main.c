@@ -76,48 +76,84 @@ static void loop(struct noded *d)
 {
     zmq_pollitem_t *items = NULL;
     struct djob **owners = NULL;
+    struct dstep **sowners = NULL;
+    bool *is_conn = NULL;
     size_t cap = 0;
 
     while (!d->stop) {
-        size_t n = 2, k = 2;
+        size_t n = 3, k = 3;
         for (struct djob *j = d->jobs; j; j = j->next)
             n += j->pidfd >= 0;
+        for (struct dstep *s = d->steps; s; s = s->next)
+            n += (s->pidfd >= 0) + (s->conn >= 0);
         if (n > cap) {
             cap = n * 2;
             items = xrealloc(items, cap * sizeof(*items));
             owners = xrealloc(owners, cap * sizeof(*owners));
+            sowners = xrealloc(sowners, cap * sizeof(*sowners));
+            is_conn = xrealloc(is_conn, cap * sizeof(*is_conn));
         }
         memset(items, 0, n * sizeof(*items));
+        memset(owners, 0, n * sizeof(*owners));
+        memset(sowners, 0, n * sizeof(*sowners));
         items[0].socket = d->sock;
         items[0].events = ZMQ_POLLIN;
         items[1].fd = d->sigfd;
         items[1].events = ZMQ_POLLIN;
+        items[2].socket = d->srv;
+        items[2].events = ZMQ_POLLIN;
         for (struct djob *j = d->jobs; j; j = j->next)
             if (j->pidfd >= 0) {
                 items[k].fd = j->pidfd;
                 items[k].events = ZMQ_POLLIN;
                 owners[k++] = j;
             }
+        for (struct dstep *s = d->steps; s; s = s->next) {
+            if (s->conn >= 0) {
+                items[k].fd = s->conn;
+                items[k].events = ZMQ_POLLIN;
+                is_conn[k] = true;
+                sowners[k++] = s;
+            }
+            if (s->pidfd >= 0) {
+                items[k].fd = s->pidfd;
+                items[k].events = ZMQ_POLLIN;
+                is_conn[k] = false;
+                sowners[k++] = s;
+            }
+        }
         int rc = zmq_poll(items, (int)n, TICK_MS);
         if (rc < 0 && errno != EINTR)
             fatal("zmq_poll");
         if (rc > 0) {
             if (items[1].revents & ZMQ_POLLIN)
                 handle_signals(d);
-            /* reaping may send completions but frees no job, so owners[] stays valid */
-            for (size_t i = 2; i < n; i++)
-                if (items[i].revents & ZMQ_POLLIN)
+            /* reaping may send completions but frees no job or step, so owners stay valid */
+            for (size_t i = 3; i < n; i++) {
+                if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))
+                    continue;
+                if (owners[i])
                     jobs_reap(d, owners[i]);
+                else if (sowners[i] && is_conn[i])
+                    steps_conn_event(d, sowners[i]);
+                else if (sowners[i] && sowners[i]->pidfd == items[i].fd)
+                    steps_reap(d, sowners[i]);
+            }
             if (items[0].revents & ZMQ_POLLIN)
                 link_recv(d);
+            if (items[2].revents & ZMQ_POLLIN)
+                steps_recv(d);
         }
         jobs_tick(d);
+        steps_tick(d);
         link_tick(d);
         while (waitpid(-1, NULL, WNOHANG) > 0)
             ; /* supervisors we forked (their status is in the spool) */
     }
     free(items);
     free(owners);
+    free(sowners);
+    free(is_conn);
 }
 
 static int setup_signals(struct noded *d)
@@ -137,6 +173,7 @@ static int setup_signals(struct noded *d)
 
 static void noded_destroy(struct noded *d)
 {
+    steps_close(d);
     link_close(d);
     while (d->jobs) {
         struct djob *j = d->jobs;
@@ -260,12 +297,16 @@ int main(int argc, char **argv)
         fatal("signalfd");
     if (link_open(d) < 0)
         fatalx("cannot connect to the controller: %s", zmq_strerror(errno));
+    if (steps_open(d) < 0)
+        fatalx("cannot open the session socket on port %d", d->port);
     jobs_readopt(d);
+    steps_readopt(d);
     log_info("slurmish-d %s started as node %s (%d cpus, %lld MiB, %d gpus detected)",
              PACKAGE_VERSION, d->name, d->res.cpus, d->res.memory_mb, d->res.gpus);
     loop(d);
-    log_info("stopped; %s",
-             d->jobs ? "jobs keep running and are re-adopted at the next start" : "no jobs");
+    log_info("stopped; %s", d->jobs || d->steps
+                                ? "jobs and sessions keep running and are re-adopted at the next start"
+                                : "no jobs");
     noded_destroy(d);
     free(prog);
     free(logfile);

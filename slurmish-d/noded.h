@@ -53,7 +53,8 @@ struct node_res {
 struct pending {
     uint64_t seq;
     int type;
-    uint32_t job_id; /* job_complete */
+    uint32_t job_id; /* job_complete, step_complete */
+    uint32_t step_id;
     int64_t sent;
 };
 
@@ -75,6 +76,8 @@ struct noded {
     bool ctld_quiet_logged;
     bool refusal_logged;
     struct djob *jobs;
+    void *srv;          /* ROUTER: interactive clients (srun, sattach) */
+    struct dstep *steps;
     int sigfd;
     bool stop;
 };
@@ -94,6 +97,13 @@ void jobs_readopt(struct noded *d);
 void jobs_reap(struct noded *d, struct djob *j); /* supervisor exited */
 void jobs_tick(struct noded *d); /* SIGKILL deadlines; supervisors without a pidfd */
 
+/* In a job or task process: say why it cannot start (to stderr_fd if
+ * >= 0 and to errfd) and exit 1. */
+void job_fail(int errfd, int stderr_fd, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+/* Become the user for good (groups, gid, uid), or job_fail(). */
+void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid);
+
 /* launch.c: 0, or an SL_E_* code with errbuf saying why */
 int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen);
 
@@ -111,11 +121,71 @@ struct env_ctx {
     int cpus;
     pid_t pid;
     const char *conf_path; /* NULL: no SLURMISH_CONF */
+    int node_id, procid, localid; /* a step's task; 0 for a batch script */
+    bool step;                    /* a step's task: no ENVIRONMENT=BATCH */
 };
 /* The job's environment: `env` (array of "K=V" from the ctld) with the
  * node's own SLURM_* values added or replacing the ctld's; NULL-terminated. */
 char **job_env_build(json_t *env, const struct env_ctx *ec);
 void job_env_free(char **envp);
+
+/* stepd.c: the supervisor of one step's tasks (forked by steps.c) */
+struct stepd_args {
+    uint32_t job_id, step_id;
+    uid_t uid;
+    gid_t gid;
+    const char *user, *node, *conf_path, *cwd, *dir, *gpus, *term;
+    json_t *env;  /* "K=V" strings from the client and the ctld */
+    char **argv;
+    int ntasks, task_offset, node_id, cpus, rows, cols;
+    bool pty;
+    int listen_fd; /* the step's Unix socket, listening */
+    int conn_fd;   /* the launching daemon's connection */
+};
+void stepd_run(const struct stepd_args *a) __attribute__((noreturn));
+
+/* steps.c: steps and sessions on this node, and the clients attached to them */
+struct dclient {
+    unsigned char id[256]; /* ZeroMQ routing id of the client's connection */
+    size_t id_len;
+    uid_t uid;
+};
+
+struct dstep {
+    uint32_t job_id, step_id;
+    uid_t uid;
+    pid_t sup_pid;
+    long long sup_start;
+    int pidfd;          /* the supervisor; -1 once it is gone */
+    int conn;           /* SOCK_SEQPACKET to the supervisor, -1 if none */
+    bool pty;
+    struct dclient *live; /* clients receiving live output */
+    size_t nlive;
+    struct dclient *replay; /* clients waiting for their replay, oldest first */
+    size_t nreplay;
+    uint32_t idle_s, cpu_ms; /* last activity report */
+    bool done;
+    int status;         /* worst raw wait status of its tasks here */
+    int64_t end_time;
+    int64_t complete_sent;
+    int64_t kill_at;    /* SIGKILL deadline after a terminate, 0 if none */
+    struct dstep *next;
+};
+
+int steps_open(struct noded *d);
+void steps_close(struct noded *d);
+void steps_recv(struct noded *d);                /* from clients (the session socket) */
+void steps_conn_event(struct noded *d, struct dstep *s); /* from a supervisor */
+void steps_reap(struct noded *d, struct dstep *s);       /* a supervisor exited */
+void steps_tick(struct noded *d);                /* activity queries, kill deadlines */
+void steps_readopt(struct noded *d);
+json_t *steps_activity_json(struct noded *d);
+/* signal_job for a job's steps (one step if step_id >= 0); number signalled */
+int steps_signal(struct noded *d, uint32_t job_id, int64_t step_id, int sig, int kill_wait);
+void steps_notice(struct noded *d, uint32_t job_id, const char *text);
+void steps_complete_acked(struct noded *d, uint32_t job_id, uint32_t step_id, int rc);
+/* resend unacknowledged step completions (link.c calls it each heartbeat) */
+void steps_resend(struct noded *d);
 
 /* link.c */
 int link_open(struct noded *d);
@@ -123,6 +193,9 @@ void link_close(struct noded *d);
 void link_recv(struct noded *d);
 void link_tick(struct noded *d); /* register / heartbeat / resend completions */
 void link_send_complete(struct noded *d, struct djob *j);
+void link_send_step_complete(struct noded *d, struct dstep *s);
+/* Sign and send any request to the ctld (0 if it could not be sent). */
+uint64_t link_request(struct noded *d, int type, json_t *body, uint32_t job_id, uint32_t step_id);
 
 /* resources.c */
 void resources_detect(struct node_res *r);

@@ -134,6 +134,7 @@ static const struct key munge_keys[] = {
 static const struct key node_daemon_keys[] = {
     {"spool_dir", K_STR, C(spool_dir)},
     {"port", K_PORT, C(node_port)},
+    {"address", K_STR, C(node_address)},
     {NULL},
 };
 
@@ -161,6 +162,8 @@ static const struct key part_keys[] = {
     {"allow_accounts", K_STRLIST, P(allow_accounts), P(allow_account_count)},
     {"priority_tier", K_INT, P(priority_tier), .min = 0, .max = 65533},
     {"state", K_PSTATE, P(state)},
+    {"session_idle_timeout", K_TIME, P(idle_timeout)},
+    {"session_idle_warning", K_TIME, P(idle_warning)},
     {NULL},
 };
 
@@ -496,6 +499,8 @@ static void part_defaults(struct sl_partition *p)
     p->min_nodes = 1;
     p->priority_tier = 1;
     p->state = PART_UP;
+    p->idle_timeout = SL_TIME_UNLIMITED;
+    p->idle_warning = 300;
 }
 
 static void load_list(struct loader *ld, struct sl_conf *conf, const char *key, yaml_node_t *v)
@@ -620,6 +625,12 @@ static void validate(struct loader *ld, struct sl_conf *conf)
             cerr(ld, &at, "partition \"%s\": min_nodes is larger than max_nodes", p->name);
         if (p->max_time == 0 || p->default_time == 0)
             cerr(ld, &at, "partition \"%s\": a time limit of 0 is not allowed", p->name);
+        if (p->idle_timeout == 0)
+            cerr(ld, &at, "partition \"%s\": session_idle_timeout of 0; leave it out (or "
+                          "UNLIMITED) to never end idle sessions", p->name);
+        if (p->idle_warning < 0)
+            cerr(ld, &at, "partition \"%s\": session_idle_warning must be a finite time",
+                 p->name);
         if (p->is_default) {
             if (ndefault++)
                 cerr(ld, &at, "partitions \"%s\" and \"%s\" are both marked default: true",
@@ -821,6 +832,7 @@ void sl_conf_destroy(struct sl_conf *c)
     free(c->slurm_user);
     free(c->munge_socket);
     free(c->spool_dir);
+    free(c->node_address);
     for (size_t i = 0; i < c->group_count; i++) {
         struct sl_node_group *g = &c->groups[i];
         free(g->name);

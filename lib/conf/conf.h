@@ -53,6 +53,8 @@ struct sl_partition {
     size_t allow_account_count;
     int priority_tier;
     int state;            /* enum part_state */
+    int64_t idle_timeout; /* interactive sessions idle this long are warned; UNLIMITED = off */
+    int64_t idle_warning; /* ...and ended this long after the warning if still idle */
     int line, col;
 };
 
@@ -80,6 +82,8 @@ struct sl_conf {
     /* node daemon: */
     char *spool_dir;        /* per-node spool is <spool_dir>/<nodename> */
     int node_port;          /* default port a node daemon listens on */
+    char *node_address;     /* address node daemons listen on for sessions and clients
+                               connect to; NULL = the controller's host */
     /* nodes and partitions: */
     struct sl_node_group *groups;
     size_t group_count;

@@ -31,6 +31,8 @@ const char *sl_strerror(int rc)
     case SL_E_BAD_ARRAY: return "Invalid job array specification";
     case SL_E_DISABLED: return "Requested operation is presently disabled";
     case SL_E_INVALID_ACCOUNT: return "Invalid account or account/partition combination specified";
+    case SL_E_INVALID_STEP: return "Invalid job step id specified";
+    case SL_E_INVALID_CRED: return "Invalid job credential";
     default: return "Unspecified error";
     }
 }

@@ -35,6 +35,8 @@ enum sl_errcode {
     SL_E_BAD_ARRAY,             /* "Invalid job array specification" */
     SL_E_DISABLED,              /* "Requested operation is presently disabled" */
     SL_E_INVALID_ACCOUNT,       /* "Invalid account or account/partition combination specified" */
+    SL_E_INVALID_STEP,          /* "Invalid job step id specified" */
+    SL_E_INVALID_CRED,          /* "Invalid job credential" (forged, expired, another's) */
     SL_E_COUNT_END
 };
 

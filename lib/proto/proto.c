@@ -22,6 +22,13 @@ static const struct sl_msg_info msg_table[SL_MSG_TYPE_COUNT] = {
     {SL_MSG_JOB_COMPLETE, "job_complete", SL_ROLE_DAEMON, 1},
     {SL_MSG_LAUNCH_JOB, "launch_job", SL_ROLE_DAEMON, 1},
     {SL_MSG_SIGNAL_JOB, "signal_job", SL_ROLE_DAEMON, 1},
+    {SL_MSG_ALLOC_RELEASE, "alloc_release", SL_ROLE_USER, 1},
+    {SL_MSG_STEP_CREATE, "step_create", SL_ROLE_USER, 1},
+    {SL_MSG_STEP_ATTACH, "step_attach", SL_ROLE_USER, 1},
+    {SL_MSG_STEP_COMPLETE, "step_complete", SL_ROLE_DAEMON, 1},
+    {SL_MSG_SESSION_WARN, "session_warn", SL_ROLE_DAEMON, 1},
+    {SL_MSG_STEP_LAUNCH, "step_launch", SL_ROLE_USER, 1},
+    {SL_MSG_STEP_CONNECT, "step_connect", SL_ROLE_USER, 1},
 };
 
 const struct sl_msg_info *sl_msg_info(int type)

@@ -53,6 +53,14 @@ enum sl_msg_type {
     /* ctld -> node daemon */
     SL_MSG_LAUNCH_JOB,
     SL_MSG_SIGNAL_JOB,
+    /* interactive work (appended: the numbering is the wire format) */
+    SL_MSG_ALLOC_RELEASE, /* client -> ctld: salloc/srun's allocation ends */
+    SL_MSG_STEP_CREATE,   /* client -> ctld: a step in a running job, with credentials */
+    SL_MSG_STEP_ATTACH,   /* client -> ctld: credentials to reattach to a step */
+    SL_MSG_STEP_COMPLETE, /* node daemon -> ctld: a step ended on that node */
+    SL_MSG_SESSION_WARN,  /* ctld -> node daemon: write a notice to a job's sessions */
+    SL_MSG_STEP_LAUNCH,   /* client -> node daemon: start a step's tasks */
+    SL_MSG_STEP_CONNECT,  /* client -> node daemon: attach to a running step */
     SL_MSG_TYPE_COUNT
 };
 
