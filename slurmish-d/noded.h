@@ -78,6 +78,7 @@ struct noded {
     struct djob *jobs;
     void *srv;          /* ROUTER: interactive clients (srun, sattach) */
     struct dstep *steps;
+    struct dtail *tails; /* clients attached to batch jobs' output (sattach N.batch) */
     int sigfd;
     bool stop;
 };
@@ -170,6 +171,14 @@ struct dstep {
     int64_t complete_sent;
     int64_t kill_at;    /* SIGKILL deadline after a terminate, 0 if none */
     struct dstep *next;
+};
+
+/* A client reading a batch job's output file as it grows. */
+struct dtail {
+    struct dclient client;
+    uint32_t job_id;
+    int fd;
+    struct dtail *next;
 };
 
 int steps_open(struct noded *d);

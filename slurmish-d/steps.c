@@ -82,6 +82,12 @@ static void dstep_free(struct dstep *s)
 
 void steps_close(struct noded *d)
 {
+    while (d->tails) {
+        struct dtail *t = d->tails;
+        d->tails = t->next;
+        close(t->fd);
+        free(t);
+    }
     while (d->steps) {
         struct dstep *s = d->steps;
         d->steps = s->next;
@@ -499,6 +505,142 @@ out:
     json_decref(c);
 }
 
+/* ---- sattach N.batch: follow a batch job's output file ---- */
+
+#define STEP_BATCH 0xfffffffbu
+#define TAIL_REPLAY (64 * 1024)
+
+static void tail_send(struct noded *d, struct dtail *t, int kind, uint32_t a, const char *data,
+                      size_t len, int *failed)
+{
+    struct sl_frame f = {kind, t->job_id, STEP_BATCH, a, kind == SL_FR_OUTPUT ? 1 : 0, data, len};
+    size_t flen;
+    char *buf = sl_frame_encode_alloc(&f, &flen);
+    if (send_to(d, &t->client, buf, flen) < 0 && errno == EHOSTUNREACH)
+        *failed = 1;
+    free(buf);
+}
+
+/* Send what the file has gained; 0, or -1 if the client is gone. */
+static int tail_pump(struct noded *d, struct dtail *t)
+{
+    char buf[8192];
+    int failed = 0;
+    ssize_t n;
+    while (!failed && (n = read(t->fd, buf, sizeof(buf))) > 0)
+        tail_send(d, t, SL_FR_OUTPUT, 0, buf, (size_t)n, &failed);
+    return failed ? -1 : 0;
+}
+
+/* The batch job's stdout file, opened only if it is a regular file the
+ * job's user owns (so a link cannot show root's files to the user). */
+static int open_batch_output(struct noded *d, uint32_t job_id, char *ebuf, size_t elen)
+{
+    char *dir = djob_dir(d, job_id), *path = xasprintf("%s/record", dir), *out = NULL, *full;
+    json_t *rec = json_load_file(path, 0, NULL), *job = json_object_get(rec, "job");
+    const char *pat = json_string_value(json_object_get(job, "stdout"));
+    json_int_t uid = json_integer_value(json_object_get(job, "uid"));
+    struct stat st;
+    int fd = -1;
+
+    free(path);
+    free(dir);
+    if (!job) {
+        snprintf(ebuf, elen, "no record of batch job %u on this node", job_id);
+        json_decref(rec);
+        return -1;
+    }
+    struct pattern_ctx pc = {
+        .job_id = job_id,
+        .job_name = json_string_value(json_object_get(job, "name")) ?: "sbatch",
+        .user = json_string_value(json_object_get(job, "user")) ?: "",
+        .node = d->name,
+        .array_job_id = (uint32_t)json_integer_value(json_object_get(job, "array_job_id")),
+        .array_task_id = (uint32_t)json_integer_value(json_object_get(job, "array_task_id")),
+    };
+    out = expand_pattern(pat && *pat ? pat : pc.array_job_id ? "slurm-%A_%a.out" : "slurm-%j.out",
+                         &pc);
+    full = out[0] == '/' ? xstrdup(out)
+                         : xasprintf("%s/%s", json_string_value(json_object_get(job, "work_dir"))
+                                                  ?: "/",
+                                     out);
+    fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != (uid_t)uid) {
+        snprintf(ebuf, elen, "the output of batch job %u (%s) is not a file of its user", job_id,
+                 full);
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    } else if (st.st_size > TAIL_REPLAY) {
+        lseek(fd, st.st_size - TAIL_REPLAY, SEEK_SET); /* recent output first */
+    }
+    free(out);
+    free(full);
+    json_decref(rec);
+    return fd;
+}
+
+static void attach_batch(struct noded *d, struct sl_msg *m, uint32_t job_id,
+                         const unsigned char *id, size_t id_len)
+{
+    char ebuf[600] = "";
+    struct djob *j = djob_find(d, job_id);
+    struct dtail *t;
+    int fd, failed = 0;
+
+    if (!j || j->done) {
+        client_reply(d, id, id_len, m->seq, SL_E_INVALID_STEP, "the batch step is not running here",
+                     NULL);
+        return;
+    }
+    if ((fd = open_batch_output(d, job_id, ebuf, sizeof(ebuf))) < 0) {
+        client_reply(d, id, id_len, m->seq, SL_E_INVALID_STEP, ebuf, NULL);
+        return;
+    }
+    client_reply(d, id, id_len, m->seq, 0, NULL, NULL);
+    t = xcalloc(1, sizeof(*t));
+    memcpy(t->client.id, id, id_len);
+    t->client.id_len = id_len;
+    t->client.uid = m->uid;
+    t->job_id = job_id;
+    t->fd = fd;
+    t->next = d->tails;
+    d->tails = t;
+    tail_pump(d, t);
+    tail_send(d, t, SL_FR_REPLAYED, 0, NULL, 0, &failed);
+    log_info("job %u: client of uid %u follows the batch output", job_id, (unsigned)m->uid);
+}
+
+static void tails_tick(struct noded *d)
+{
+    for (struct dtail **pp = &d->tails; *pp;) {
+        struct dtail *t = *pp;
+        struct djob *j = djob_find(d, t->job_id);
+        int failed = tail_pump(d, t) < 0;
+        if (!failed && (!j || j->done)) {
+            if (j) {
+                /* the task's status rides in b of the exit frame */
+                struct sl_frame f = {SL_FR_TASK_EXIT, t->job_id, STEP_BATCH, 0,
+                                     (uint32_t)j->status, NULL, 0};
+                char buf[SL_FRAME_HDR];
+                send_to(d, &t->client, buf, sl_frame_encode(&f, buf));
+            }
+            struct sl_frame z = {SL_FR_STEP_END, t->job_id, STEP_BATCH, j ? (uint32_t)j->status : 0,
+                                 0, NULL, 0};
+            char zb[SL_FRAME_HDR];
+            send_to(d, &t->client, zb, sl_frame_encode(&z, zb));
+            failed = 1;
+        }
+        if (failed) {
+            *pp = t->next;
+            close(t->fd);
+            free(t);
+        } else {
+            pp = &t->next;
+        }
+    }
+}
+
 static void attach(struct noded *d, struct sl_msg *m, const unsigned char *id, size_t id_len)
 {
     char ebuf[512] = "";
@@ -510,9 +652,14 @@ static void attach(struct noded *d, struct sl_msg *m, const unsigned char *id, s
         client_reply(d, id, id_len, m->seq, SL_E_INVALID_CRED, ebuf, NULL);
         return;
     }
-    s = step_find(d, (uint32_t)json_integer_value(json_object_get(c, "job_id")),
-                  (uint32_t)json_integer_value(json_object_get(c, "step_id")));
+    uint32_t job_id = (uint32_t)json_integer_value(json_object_get(c, "job_id"));
+    uint32_t step_id = (uint32_t)json_integer_value(json_object_get(c, "step_id"));
     json_decref(c);
+    if (step_id == STEP_BATCH) {
+        attach_batch(d, m, job_id, id, id_len);
+        return;
+    }
+    s = step_find(d, job_id, step_id);
     if (!s || s->done || s->conn < 0) {
         client_reply(d, id, id_len, m->seq, SL_E_INVALID_STEP, "the step is not running here",
                      NULL);
@@ -644,6 +791,7 @@ void steps_tick(struct noded *d)
     int64_t now = now_s();
     static int64_t last_query;
 
+    tails_tick(d);
     for (struct dstep *s = d->steps; s; s = s->next) {
         if (s->done)
             continue;

@@ -333,6 +333,18 @@ class SessionTest(harness.ClusterTest):
         p = c.run("sacct", "-j", str(job), "-X", "-n", "-P", "-o", "State")
         self.assertEqual(p.stdout.strip(), "TIMEOUT")
 
+    def test_sattach_batch_output(self):
+        c = self.c
+        j = c.sbatch("--wrap", "echo FIRST; sleep 3; echo SECOND; exit 4")
+        out = os.path.join(c.work, "slurm-%d.out" % j)
+        c.wait_for(lambda: "FIRST" in harness.read(out) if os.path.exists(out) else False,
+                   what="the job's first line")
+        p = c.run("sattach", "%d.batch" % j, user="nobody")
+        self.assertEqual(p.returncode, 1)
+        p = c.run("sattach", "%d.batch" % j, timeout=30)
+        self.assertEqual(p.stdout, "FIRST\nSECOND\n")
+        self.assertEqual(p.returncode, 4)
+
     def test_errors(self):
         c = self.c
         p = c.run("srun", "--jobid=999999", "true")

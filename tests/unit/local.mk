@@ -38,3 +38,9 @@ TESTS += tests/unit/test_d_jobenv
 tests_unit_test_d_jobenv_SOURCES = tests/unit/test_d_jobenv.c
 tests_unit_test_d_jobenv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/slurmish-d
 tests_unit_test_d_jobenv_LDADD = slurmish-d/libnoded.la $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_stream
+TESTS += tests/unit/test_stream
+tests_unit_test_stream_SOURCES = tests/unit/test_stream.c
+tests_unit_test_stream_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_stream_LDADD = $(UNIT_LIBS)

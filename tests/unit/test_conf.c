@@ -203,6 +203,17 @@ START_TEST(test_single_partition_is_default)
     ck_assert_int_eq(c->kill_wait, 30);
     ck_assert_str_eq(c->cluster_name, "local");
     ck_assert_uint_eq(c->admin_count, 0);
+    ck_assert_ptr_null(c->node_address);
+    ck_assert_int_eq(c->parts[0].idle_timeout, -1); /* sessions are never ended for idleness */
+    ck_assert_int_eq(c->parts[0].idle_warning, 300);
+    sl_conf_destroy(c);
+    /* idle sessions: times as for time limits */
+    const char *t3 = "node_daemon:\n  address: \"*\"\n" GROUPS PARTS
+                     "    session_idle_timeout: 2:00:00\n    session_idle_warning: \"0:30\"\n";
+    ck_assert_msg(sl_conf_load_string(t3, strlen(t3), "t.yaml", &c, &errors) == 0, "%s", errors);
+    ck_assert_str_eq(c->node_address, "*");
+    ck_assert_int_eq(c->parts[0].idle_timeout, 7200);
+    ck_assert_int_eq(c->parts[0].idle_warning, 30);
     sl_conf_destroy(c);
     /* explicit nulls keep the defaults; gpus forms */
     const char *t2 = "controller:\n  port: ~\n  kill_wait:\n" GROUPS "    gpus: 3\n"
@@ -255,6 +266,10 @@ START_TEST(test_bad_files)
     expect_error("node_groups:\n  - name: a\n    cpus: 2\n    memory: 1G\n" PARTS,
                  "t.yaml:2:5: missing required key \"nodes\" in node group \"a\"");
     expect_error(GROUPS, "no partitions defined");
+    expect_error(GROUPS PARTS "    session_idle_timeout: 0\n", "session_idle_timeout of 0");
+    expect_error(GROUPS PARTS "    session_idle_warning: UNLIMITED\n",
+                 "session_idle_warning must be a finite time");
+    expect_error(GROUPS PARTS "    session_idle_timeout: soon\n", "session_idle_timeout: expected");
     expect_error(PARTS, "missing required key \"node_groups\"");
     expect_error(GROUPS "partitions:\n  - name: p\n    node_groups: [zz]\n",
                  "partition \"p\" names node group \"zz\", which is not defined");
