@@ -138,14 +138,41 @@ static void replay(void)
     send_frame(SL_FR_REPLAYED, 0, 0, NULL, 0);
 }
 
-/* Sum CPU time of the processes in the tasks' sessions, and call fn for
- * each (to signal them). */
+/* Sum the CPU time of the processes in the tasks' sessions, and signal
+ * them if sig is not 0.  Only our descendants count (we are a subreaper,
+ * so orphans stay ours): a task's pid, once free, may be reused by an
+ * unrelated process that makes itself a session leader. */
+struct proc_ent {
+    pid_t pid, ppid;
+    int sid;
+    unsigned long long ticks;
+};
+
+static bool is_descendant(const struct proc_ent *v, size_t n, pid_t pid)
+{
+    pid_t me = getpid();
+    for (int depth = 0; depth < 64 && pid > 1; depth++) {
+        pid_t parent = 0;
+        for (size_t i = 0; i < n; i++)
+            if (v[i].pid == pid) {
+                parent = v[i].ppid;
+                break;
+            }
+        if (parent == me)
+            return true;
+        pid = parent;
+    }
+    return false;
+}
+
 static uint64_t sessions_walk(int sig)
 {
     DIR *dir = opendir("/proc");
     struct dirent *de;
     uint64_t ticks = 0;
     long hz = sysconf(_SC_CLK_TCK);
+    struct proc_ent *v = NULL;
+    size_t n = 0, cap = 0;
 
     if (!dir)
         return 0;
@@ -158,26 +185,32 @@ static uint64_t sessions_walk(int sig)
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        ssize_t got = read(fd, buf, sizeof(buf) - 1);
         close(fd);
-        if (n <= 0)
+        if (got <= 0)
             continue;
-        buf[n] = 0;
+        buf[got] = 0;
         char *p = strrchr(buf, ')');
-        int sid = 0;
+        int sid = 0, ppid = 0;
         unsigned long long ut = 0, st = 0;
         /* after "pid (comm)": state ppid pgrp session ... utime(14) stime(15) */
-        if (!p || sscanf(p + 2, "%*c %*d %*d %d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &sid, &ut,
-                         &st) != 3)
+        if (!p || sscanf(p + 2, "%*c %d %*d %d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ppid,
+                         &sid, &ut, &st) != 4)
             continue;
-        for (int i = 0; i < S.a->ntasks; i++)
-            if (S.tasks[i].pid > 0 && sid == S.tasks[i].pid) {
-                ticks += ut + st;
-                if (sig)
-                    kill(pid, sig);
-            }
+        if (n == cap)
+            v = xrealloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+        v[n++] = (struct proc_ent){pid, (pid_t)ppid, sid, ut + st};
     }
     closedir(dir);
+    for (size_t k = 0; k < n; k++)
+        for (int i = 0; i < S.a->ntasks; i++)
+            if (S.tasks[i].pid > 0 && v[k].sid == S.tasks[i].pid &&
+                is_descendant(v, n, v[k].pid)) {
+                ticks += v[k].ticks;
+                if (sig)
+                    kill(v[k].pid, sig);
+            }
+    free(v);
     return hz > 0 ? ticks * 1000 / (uint64_t)hz : 0;
 }
 
@@ -424,9 +457,9 @@ void stepd_run(const struct stepd_args *a)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
     sigemptyset(&mask);
     sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM); /* from an admin or `slurmish-local down`: end the step */
     sigprocmask(SIG_SETMASK, &mask, NULL);
     sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
@@ -505,7 +538,8 @@ void stepd_run(const struct stepd_args *a)
             } else if (owner[k] == -3) {
                 struct signalfd_siginfo si;
                 while (read(sfd, &si, sizeof(si)) == sizeof(si))
-                    ;
+                    if (si.ssi_signo == SIGTERM)
+                        signal_tasks(SIGKILL);
                 int st;
                 struct rusage ru;
                 pid_t w;

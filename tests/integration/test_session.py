@@ -208,7 +208,7 @@ class SessionTest(harness.ClusterTest):
             time.sleep(1)
             t.send("\x1a")
             t.expect("Stopped")
-            t.send("kill %1; echo KILLED\n")
+            t.send("kill -9 %1; echo KILLED\n")
             t.expect("KILLED")
             t.send("exit 7\n")
             self.assertEqual(t.wait(), 7)
