@@ -166,7 +166,9 @@ long long alloc_create(const struct sbatch_opts *o, const char *name, const char
 struct node_link {
     char *name;
     void *sock;
+    void *monitor; /* connection events of sock */
     bool ended;
+    bool lost;     /* the connection dropped (the node daemon restarted?) */
     int ntasks, task_offset;
 };
 
@@ -334,6 +336,80 @@ static const char *sig_text(int sig)
     }
 }
 
+/* Watch a node connection, so a restarted node daemon can be rejoined. */
+static void monitor_node(struct stream *st, int i)
+{
+    char ep[64];
+    snprintf(ep, sizeof(ep), "inproc://node-%d", i);
+    if (zmq_socket_monitor(st->nodes[i].sock, ep,
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) == 0) {
+        st->nodes[i].monitor = zmq_socket(st->zctx, ZMQ_PAIR);
+        if (zmq_connect(st->nodes[i].monitor, ep) < 0) {
+            zmq_close(st->nodes[i].monitor);
+            st->nodes[i].monitor = NULL;
+        }
+    }
+}
+
+/* The node's daemon is back after a restart: attach again, without the
+ * replay (we have seen that output). */
+static void rejoin(struct stream *st, struct node_link *n)
+{
+    json_t *body = json_pack("{s:I, s:I}", "job_id", (json_int_t)st->job_id, "step_id",
+                             (json_int_t)st->step_id), *reply = NULL, *e;
+    sl_error_t err;
+    int rc;
+    size_t i;
+
+    if (cli_request(SL_MSG_STEP_ATTACH, body, &reply, &rc, &err) < 0) {
+        /* the step is over: it will not say so on this connection */
+        if (!n->ended && !st->so->quiet)
+            fprintf(stderr, "\r\n%s: step %lld.%u on %s: %s\r\n", cli_prog, st->job_id,
+                    st->step_id, n->name, err.text);
+        n->ended = true;
+        json_decref(body);
+        return;
+    }
+    json_array_foreach(json_object_get(reply, "nodes"), i, e)
+    {
+        if (strcmp(cli_jstr(e, "name"), n->name) != 0)
+            continue;
+        json_t *b = json_pack("{s:s, s:b}", "cred", cli_jstr(e, "cred"), "replay", 0);
+        size_t len;
+        char *msg = sl_msg_encode_request(st->auth, SL_MSG_STEP_CONNECT, 2, b, &len, &err);
+        if (msg)
+            zmq_send(n->sock, msg, len, ZMQ_DONTWAIT);
+        free(msg);
+        json_decref(b);
+    }
+    n->lost = false;
+    json_decref(reply);
+    json_decref(body);
+}
+
+static void monitor_event(struct stream *st, struct node_link *n)
+{
+    zmq_msg_t ev;
+    zmq_msg_init(&ev);
+    if (zmq_msg_recv(&ev, n->monitor, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&ev) >= 2) {
+        uint16_t event;
+        memcpy(&event, zmq_msg_data(&ev), sizeof(event));
+        if (event == ZMQ_EVENT_DISCONNECTED)
+            n->lost = true;
+        else if (event == ZMQ_EVENT_CONNECTED && n->lost)
+            rejoin(st, n);
+    }
+    zmq_msg_close(&ev);
+    /* the event's second frame, the endpoint */
+    zmq_msg_init(&ev);
+    int more = 0;
+    size_t sz = sizeof(more);
+    zmq_getsockopt(n->monitor, ZMQ_RCVMORE, &more, &sz);
+    if (more)
+        zmq_msg_recv(&ev, n->monitor, ZMQ_DONTWAIT);
+    zmq_msg_close(&ev);
+}
+
 static int relay(struct stream *st)
 {
     sigset_t mask;
@@ -352,13 +428,18 @@ static int relay(struct stream *st)
     if (st->pty)
         tty_raw(st);
 
-    zmq_pollitem_t *items = xcalloc((size_t)st->nnodes + 2, sizeof(*items));
+    for (int i = 0; i < st->nnodes; i++)
+        monitor_node(st, i);
+    zmq_pollitem_t *items = xcalloc((size_t)st->nnodes * 2 + 2, sizeof(*items));
     while (nopen > 0) {
         int k = 0;
         items[k++] = (zmq_pollitem_t){NULL, sfd, ZMQ_POLLIN, 0};
         items[k++] = (zmq_pollitem_t){NULL, stdin_open ? 0 : -1, stdin_open ? ZMQ_POLLIN : 0, 0};
         for (int i = 0; i < st->nnodes; i++)
             items[k++] = (zmq_pollitem_t){st->nodes[i].sock, 0, ZMQ_POLLIN, 0};
+        for (int i = 0; i < st->nnodes; i++)
+            items[k++] = (zmq_pollitem_t){st->nodes[i].monitor, 0,
+                                          st->nodes[i].monitor ? ZMQ_POLLIN : 0, 0};
         if (zmq_poll(items, k, 1000) < 0 && errno != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN) {
@@ -403,6 +484,13 @@ static int relay(struct stream *st)
                 stdin_open = false;
             }
         }
+        for (int i = 0; i < st->nnodes; i++)
+            if (items[2 + st->nnodes + i].revents & ZMQ_POLLIN) {
+                bool was_ended = st->nodes[i].ended;
+                monitor_event(st, &st->nodes[i]);
+                if (st->nodes[i].ended && !was_ended)
+                    nopen--;
+            }
         for (int i = 0; i < st->nnodes; i++) {
             if (!(items[2 + i].revents & ZMQ_POLLIN))
                 continue;
@@ -413,7 +501,24 @@ static int relay(struct stream *st)
                 sl_error_t err;
                 if (r < 0)
                     break;
-                if (r == 0 || buf[0] == '{' || r > (int)sizeof(buf) ||
+                if (r > 0 && r < (int)sizeof(buf) && buf[0] == '{') {
+                    /* the answer to a rejoin: if refused, the step is gone there */
+                    struct sl_msg m;
+                    int mrc;
+                    buf[r] = 0;
+                    memset(&m, 0, sizeof(m));
+                    if (sl_msg_decode(buf, (size_t)r, &m, &mrc, &err) == 0 &&
+                        m.type == SL_MSG_REPLY && m.rc != 0 && !st->nodes[i].ended) {
+                        if (!st->so->quiet)
+                            fprintf(stderr, "\r\n%s: %s: %s\r\n", cli_prog, st->nodes[i].name,
+                                    m.error ? m.error : sl_strerror(m.rc));
+                        st->nodes[i].ended = true;
+                        nopen--;
+                    }
+                    sl_msg_clear(&m);
+                    continue;
+                }
+                if (r == 0 || r > (int)sizeof(buf) ||
                     sl_frame_decode(buf, (size_t)r, &f, &err) < 0)
                     continue;
                 if (f.kind == SL_FR_OUTPUT)
@@ -457,6 +562,10 @@ static int relay(struct stream *st)
 static void stream_free(struct stream *st)
 {
     for (int i = 0; i < st->nnodes; i++) {
+        if (st->nodes[i].monitor) {
+            zmq_socket_monitor(st->nodes[i].sock, NULL, 0);
+            zmq_close(st->nodes[i].monitor);
+        }
         if (st->nodes[i].sock)
             zmq_close(st->nodes[i].sock);
         free(st->nodes[i].name);

@@ -208,6 +208,10 @@ uint64_t link_request(struct noded *d, int type, json_t *body, uint32_t job_id, 
 
 /* resources.c */
 void resources_detect(struct node_res *r);
+#define GPU_BUSY_PERCENT 5
+/* 1 if one of the GPUs listed ("0,2") is in use (utilization at least
+ * GPU_BUSY_PERCENT), 0 if not, -1 if it cannot tell (no nvidia-smi). */
+int gpus_busy(const char *ids);
 
 int64_t now_s(void);
 

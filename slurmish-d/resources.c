@@ -39,21 +39,69 @@ static long long detect_memory_mb(void)
     return kb / 1024;
 }
 
+/* nvidia-smi's path, or NULL.  $SLURMISH_NVIDIA_SMI overrides the search
+ * (a site's own location, or a stand-in for tests). */
+static bool find_nvidia_smi(char *path, size_t size)
+{
+    static const char *const dirs[] = {"/usr/bin", "/usr/local/bin", "/bin", NULL};
+    const char *env = getenv("SLURMISH_NVIDIA_SMI");
+
+    if (env && *env) {
+        snprintf(path, size, "%s", env);
+        return access(path, X_OK) == 0;
+    }
+    for (int i = 0; dirs[i]; i++) {
+        snprintf(path, size, "%s/nvidia-smi", dirs[i]);
+        if (access(path, X_OK) == 0)
+            return true;
+    }
+    return false;
+}
+
+int gpus_busy(const char *ids)
+{
+    char path[512], line[1024];
+    int busy = 0;
+    FILE *fp;
+
+    if (!ids || !*ids || !find_nvidia_smi(path, sizeof(path)))
+        return -1;
+    snprintf(line, sizeof(line),
+             "%s --query-gpu=index,utilization.gpu --format=csv,noheader,nounits 2>/dev/null",
+             path);
+    if (!(fp = popen(line, "re")))
+        return -1;
+    while (fgets(line, sizeof(line), fp)) {
+        int index, util;
+        if (sscanf(line, "%d , %d", &index, &util) != 2)
+            continue;
+        /* is this GPU one of the step's ("0,2,3")? */
+        char want[16];
+        snprintf(want, sizeof(want), "%d", index);
+        size_t wl = strlen(want);
+        for (const char *p = ids; *p;) {
+            if (!strncmp(p, want, wl) && (p[wl] == ',' || p[wl] == 0) && util >= GPU_BUSY_PERCENT)
+                busy = 1;
+            p = strchr(p, ',');
+            if (!p)
+                break;
+            p++;
+        }
+    }
+    if (pclose(fp) != 0)
+        return -1;
+    return busy;
+}
+
 /* Count "GPU <n>: ..." lines of `nvidia-smi -L`; -1 if it cannot tell. */
 static int gpus_from_nvidia_smi(void)
 {
-    static const char *const dirs[] = {"/usr/bin", "/usr/local/bin", "/bin", NULL};
-    char path[64], line[512];
+    char path[512], line[1024];
     int count = 0;
     FILE *fp;
 
-    for (int i = 0;; i++) {
-        if (!dirs[i])
-            return -1;
-        snprintf(path, sizeof(path), "%s/nvidia-smi", dirs[i]);
-        if (access(path, X_OK) == 0)
-            break;
-    }
+    if (!find_nvidia_smi(path, sizeof(path)))
+        return -1;
     snprintf(line, sizeof(line), "%s -L 2>/dev/null", path);
     if (!(fp = popen(line, "re")))
         return -1;

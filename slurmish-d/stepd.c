@@ -414,6 +414,10 @@ static void handle_conn_frame(const char *buf, size_t len)
         break;
     case SL_FR_QUERY: {
         int64_t now = time(NULL);
+        /* a busy GPU is a session in use, like typing (a training loop
+         * run from a notebook shows neither input nor much CPU) */
+        if (S.a->gpus && *S.a->gpus && gpus_busy(S.a->gpus) == 1)
+            S.last_input = now;
         uint64_t cpu = sessions_walk(0) + S.reaped_cpu_ms;
         send_frame(SL_FR_ACTIVITY, (uint32_t)(now - S.last_input), (uint32_t)cpu, NULL, 0);
         break;

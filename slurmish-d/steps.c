@@ -668,8 +668,13 @@ static void attach(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     r = json_pack("{s:b}", "pty", s->pty);
     client_reply(d, id, id_len, m->seq, 0, NULL, r);
     json_decref(r);
-    add_client(&s->replay, &s->nreplay, id, id_len, m->uid);
-    supervisor_frame(s, SL_FR_HELLO, 0, 0, NULL, 0);
+    if (json_is_false(json_object_get(m->body, "replay"))) {
+        /* a client coming back after our restart has seen the output */
+        add_client(&s->live, &s->nlive, id, id_len, m->uid);
+    } else {
+        add_client(&s->replay, &s->nreplay, id, id_len, m->uid);
+        supervisor_frame(s, SL_FR_HELLO, 0, 0, NULL, 0);
+    }
     log_info("step %u.%u: client of uid %u attached", s->job_id, s->step_id, (unsigned)m->uid);
 }
 

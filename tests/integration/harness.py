@@ -109,6 +109,17 @@ class Cluster:
             self.launcher("down", check=False)
             self.started = False
 
+    def print_logs(self, lines=40):
+        """The daemons' last log lines, for a failed test's report (CI keeps
+        nothing else)."""
+        logdir = os.path.join(self.dir, "log")
+        for name in sorted(os.listdir(logdir)) if os.path.isdir(logdir) else []:
+            if name == "munged.log":
+                continue
+            with open(os.path.join(logdir, name), errors="replace") as f:
+                tail = f.readlines()[-lines:]
+            sys.stderr.write("---- %s (last %d lines)\n%s" % (name, len(tail), "".join(tail)))
+
     def cleanup(self):
         if self.cleaned:
             return
@@ -197,8 +208,19 @@ class ClusterTest(unittest.TestCase):
             cls.c.cleanup()
             raise
 
+    failed = False
+
+    def run(self, result=None):
+        before = len(result.failures) + len(result.errors) if result else 0
+        out = super().run(result)
+        if result and len(result.failures) + len(result.errors) > before:
+            type(self).failed = True
+        return out
+
     @classmethod
     def tearDownClass(cls):
+        if cls.failed:
+            cls.c.print_logs()
         cls.c.cleanup()
 
 

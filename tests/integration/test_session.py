@@ -11,9 +11,11 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import termios
 import time
 
@@ -259,10 +261,20 @@ class SessionTest(harness.ClusterTest):
         try:
             t.expect("P> ")
             job = running_job(c, "bash")
+            t.send("echo BEFORE-$((1+2))\n")
+            t.expect("BEFORE-3")
             c.daemon("stop-daemon", "n2")
             time.sleep(0.5)
             c.daemon("start-daemon", "n2")
-            # the old client lost its route; it is killed and a new one attaches
+            # srun rejoins the restarted daemon by itself
+            t.expect("P> ")
+            deadline = time.time() + 15
+            while b"AFTER-4" not in t.buf and time.time() < deadline:
+                t.send("echo AFTER-$((2+2))\n")
+                t._read(1.0)
+            self.assertIn(b"AFTER-4", t.buf)
+            self.assertNotIn(b"BEFORE-3", t.buf)  # no replay of what it saw
+            # and sattach works too, once srun is gone
             t.kill()
         finally:
             t.close()
@@ -359,6 +371,62 @@ class SessionTest(harness.ClusterTest):
         p = c.run("srun", "-n2", "--pty", "true")
         self.assertEqual(p.returncode, 1)
         self.assertIn("--pty runs one task", p.stderr)
+
+
+GPU_CONFIG = harness.DEFAULT_CONFIG.replace("    memory: 1G\n", "    memory: 1G\n    gpus: 1\n") + """\
+  - name: gidle
+    node_groups: [n]
+    max_time: 1:00:00
+    session_idle_timeout: "0:03"
+    session_idle_warning: "0:03"
+"""
+
+
+class GpuActivityTest(harness.ClusterTest):
+    """A session whose GPU is busy is in use, even with no typing.  A
+    stand-in nvidia-smi reports the utilisation this test sets."""
+    config = GPU_CONFIG
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fake = tempfile.mkdtemp(prefix="slurmish-fake-smi-")
+        os.chmod(cls.fake, 0o755)
+        cls.util = os.path.join(cls.fake, "util")
+        with open(cls.util, "w") as f:
+            f.write("60\n")
+        smi = os.path.join(cls.fake, "nvidia-smi")
+        with open(smi, "w") as f:
+            f.write('#!/bin/sh\nif [ "$1" = -L ]; then echo "GPU 0: Fake (UUID: GPU-0)"; '
+                    'else echo "0, $(cat %s)"; fi\n' % cls.util)
+        os.chmod(smi, 0o755)
+        os.environ["SLURMISH_NVIDIA_SMI"] = smi
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        del os.environ["SLURMISH_NVIDIA_SMI"]
+        shutil.rmtree(cls.fake, ignore_errors=True)
+
+    def test_busy_gpu_keeps_session(self):
+        c = self.c
+        t = Pty(c, ["srun", "-p", "gidle", "--gres=gpu:1", "--pty", "bash", "--norc", "-i"])
+        try:
+            t.expect("P> ")
+            t.send("echo GPU=$CUDA_VISIBLE_DEVICES-$((1+1))\n")
+            t.expect("GPU=0-2")
+            job = running_job(c, "bash")
+            # no input for three times the timeout: the busy GPU keeps it
+            time.sleep(9)
+            self.assertEqual(c.state(job), "RUNNING")
+            self.assertNotIn(b"has been idle", t.buf)
+            with open(self.util, "w") as f:
+                f.write("0\n")
+            t.expect("has been idle for", timeout=20)
+            t.wait(timeout=20)
+        finally:
+            t.close()
+        self.assertEqual(c.wait_state(job, ("TIMEOUT", "COMPLETED", "FAILED")), "TIMEOUT")
 
 
 if __name__ == "__main__":
