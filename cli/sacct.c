@@ -36,7 +36,7 @@ static const struct field fields[] = {
     {"Submit", 19, false},    {"NNodes", 8, false},     {"NCPUS", 10, false},
     {"AllocCPUS", 10, false}, {"NodeList", 15, false},  {"ReqMem", 10, false},
     {"Timelimit", 10, false}, {"WorkDir", 20, false},   {"Comment", 20, false},
-    {"Priority", 10, false},  {NULL, 0, false},
+    {"Priority", 10, false},  {"Reason", 16, false},    {NULL, 0, false},
 };
 
 struct col {
@@ -177,6 +177,8 @@ static char *value(const struct field *f, const json_t *j, enum line_kind kind, 
         return xstrdup(step ? "" : cli_jstr(j, "work_dir"));
     if (!strcmp(n, "Comment"))
         return xstrdup(step ? "" : cli_jstr(j, "comment"));
+    if (!strcmp(n, "Reason")) /* why it ended (or waits): InactiveLimit, TimeLimit... */
+        return xstrdup(step ? "" : *cli_jstr(j, "reason") ? cli_jstr(j, "reason") : "None");
     if (!strcmp(n, "Priority"))
         return step ? xstrdup("") : xasprintf("%lld", cli_jint(j, "priority", 0));
     return xstrdup("");

@@ -526,6 +526,12 @@ static int relay(struct stream *st)
                 else if (f.kind == SL_FR_TASK_EXIT && f.a < (uint32_t)st->ntasks)
                     st->task_status[f.a] = (int)f.b;
                 else if (f.kind == SL_FR_STEP_END && !st->nodes[i].ended) {
+                    /* tasks whose own end was not heard get the node's worst */
+                    for (int t = 0; t < st->nodes[i].ntasks; t++) {
+                        int g = st->nodes[i].task_offset + t;
+                        if (g < st->ntasks && st->task_status[g] < 0)
+                            st->task_status[g] = (int)f.a;
+                    }
                     st->nodes[i].ended = true;
                     nopen--;
                 }

@@ -75,10 +75,14 @@ static int64_t mono_ms(void)
 
 static void send_conn(const char *buf, size_t len)
 {
+    /* if the daemon went away the frame is lost (the ring keeps output);
+     * the read side notices the end and closes */
     if (S.conn >= 0 && send(S.conn, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-        errno != EAGAIN && errno != EWOULDBLOCK) {
-        close(S.conn); /* the daemon went away; a new one will connect */
-        S.conn = -1;
+        (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        /* the daemon is behind: wait for room rather than lose a frame */
+        struct pollfd p = {.fd = S.conn, .events = POLLOUT};
+        if (poll(&p, 1, 1000) > 0)
+            send(S.conn, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
 }
 

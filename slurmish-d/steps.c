@@ -172,11 +172,12 @@ static void add_client(struct dclient **v, size_t *n, const unsigned char *id, s
 
 static void to_supervisor(struct dstep *s, const void *buf, size_t len)
 {
-    if (s->conn >= 0 && send(s->conn, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-        errno != EAGAIN) {
-        close(s->conn);
-        s->conn = -1;
-    }
+    /* a failed send (the supervisor just exited) drops only this frame:
+     * closing here would discard its last frames (task exits, the end)
+     * still waiting to be read; the read side sees the end */
+    if (s->conn >= 0 && send(s->conn, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        log_debug("step %u.%u: frame to the supervisor dropped: %s", s->job_id, s->step_id,
+                  strerror(errno));
 }
 
 static void supervisor_frame(struct dstep *s, int kind, uint32_t a, uint32_t b, const char *data,

@@ -210,8 +210,11 @@ class SessionTest(harness.ClusterTest):
             time.sleep(1)
             t.send("\x1a")
             t.expect("Stopped")
-            t.send("kill -9 %1; echo KILLED\n")
-            t.expect("KILLED")
+            t.expect("P> ")
+            t.send("fg\n")
+            t.expect("sleep 30")
+            time.sleep(0.5)
+            t.send("\x03")
             t.send("exit 7\n")
             self.assertEqual(t.wait(), 7)
             # the terminal is cooked again
@@ -242,6 +245,13 @@ class SessionTest(harness.ClusterTest):
         p = c.run("sattach", "%d.9" % job, user=harness.TEST_USER)
         self.assertEqual(p.returncode, 1)
         self.assertIn("Invalid job step id", p.stderr)
+        # a new step in the same allocation, as Slurm's srun --jobid --overlap
+        p = c.run("srun", "--jobid=%d" % job, "--overlap", "sh", "-c", "echo step=$SLURM_STEP_ID",
+                  user=harness.TEST_USER)
+        self.assertEqual((p.returncode, p.stdout), (0, "step=1\n"), p.stderr)
+        p = c.run("srun", "--jobid=%d" % job, "true", user="nobody")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("Access/permission denied", p.stderr)
         # the owner reattaches and sees the recent output first
         t = Pty(c, ["sattach", "%d.0" % job], user=harness.TEST_USER)
         try:
@@ -342,8 +352,8 @@ class SessionTest(harness.ClusterTest):
         self.assertEqual(c.wait_state(job, ("TIMEOUT", "COMPLETED", "FAILED", "CANCELLED")),
                          "TIMEOUT")
         self.assertEqual(c.show_job(job)["Reason"], "InactiveLimit")
-        p = c.run("sacct", "-j", str(job), "-X", "-n", "-P", "-o", "State")
-        self.assertEqual(p.stdout.strip(), "TIMEOUT")
+        p = c.run("sacct", "-j", str(job), "-X", "-n", "-P", "-o", "State,Reason")
+        self.assertEqual(p.stdout.strip(), "TIMEOUT|InactiveLimit")
 
     def test_sattach_batch_output(self):
         c = self.c
