@@ -8,8 +8,9 @@ tests_bench_sched_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)
 TESTS += tests/bench/smoke.sh
 TEST_EXTENSIONS += .sh
 SH_LOG_COMPILER = $(SHELL)
-EXTRA_DIST += tests/bench/smoke.sh
+EXTRA_DIST += tests/bench/smoke.sh tests/bench/session_bench.py
 
 bench: tests/bench/sched_bench
 	tests/bench/sched_bench
+	SLURMISH_BUILDDIR=$(abs_top_builddir) $(PYTHON3) $(srcdir)/tests/bench/session_bench.py
 .PHONY: bench

@@ -186,6 +186,11 @@ class Cluster:
             time.sleep(0.1)
         raise AssertionError("timed out waiting for " + what)
 
+    def wait_nodes_idle(self, timeout=30):
+        """Until no node holds a job (a cancelled job may still be completing)."""
+        self.wait_for(lambda: set(self.run("sinfo", "-h", "-N", "-o", "%t").stdout.split())
+                      == {"idle"}, timeout, "every node idle")
+
     def wait_file(self, path, timeout=30):
         return self.wait_for(lambda: os.path.exists(path) and os.path.getsize(path) > 0,
                              timeout, "file " + path)

@@ -17,6 +17,13 @@ def alive(pid):
 
 class CancelTest(harness.ClusterTest):
 
+    def tearDown(self):
+        # the next test starts on an empty cluster: a job still completing
+        # would let a later small job take the nodes a big one waits for
+        self.c.run("scancel", "-u", "root")
+        self.c.run("scancel", "-u", harness.TEST_USER)
+        self.c.wait_nodes_idle()
+
     def start_sleeper(self, user=None, cwd=None):
         """A job that starts background children and records every pid."""
         c = self.c
