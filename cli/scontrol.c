@@ -8,7 +8,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,6 +548,159 @@ static int job_action(int argc, char **argv, const char *action)
     return ret;
 }
 
+/* ---- live configuration ---- */
+
+static void print_changes(const json_t *reply, const char *none)
+{
+    json_t *changes = json_object_get(reply, "changes"), *e;
+    size_t i;
+    if (json_array_size(changes) == 0 && none)
+        printf("%s\n", none);
+    json_array_foreach(changes, i, e) printf("%s\n", json_string_value(e));
+}
+
+/* reconfigure: re-read the file and apply it */
+static int reconfigure(void)
+{
+    json_t *body = json_object(), *reply = NULL;
+    sl_error_t e;
+    int rc, ret = cli_request(SL_MSG_RECONFIGURE, body, &reply, &rc, &e) < 0;
+    if (ret)
+        fprintf(stderr, "slurm_reconfigure error: %s\n", e.text);
+    else if (!quiet)
+        print_changes(reply, "No changes");
+    json_decref(body);
+    json_decref(reply);
+    return ret;
+}
+
+/* check-config FILE: is FILE valid, and what would it change? */
+static int check_config(int argc, char **argv)
+{
+    FILE *fp;
+    char *text;
+    size_t n;
+    json_t *body, *reply = NULL;
+    sl_error_t e;
+    int rc, ret;
+
+    if (argc != 2) {
+        fprintf(stderr, "Usage: scontrol check-config FILE\n");
+        return 1;
+    }
+    if (!(fp = fopen(argv[1], "r"))) {
+        fprintf(stderr, "%s: %s\n", argv[1], strerror(errno));
+        return 1;
+    }
+    text = xmalloc(4 * 1024 * 1024 + 1);
+    n = fread(text, 1, 4 * 1024 * 1024, fp);
+    text[n] = 0;
+    fclose(fp);
+    body = json_pack("{s:s, s:b}", "text", text, "check_only", 1);
+    ret = cli_request(SL_MSG_RECONFIGURE, body, &reply, &rc, &e) < 0;
+    if (ret) {
+        /* the controller names its own file; say which one was checked */
+        fprintf(stderr, "%s: %s\n", argv[1], e.text);
+    } else {
+        printf("%s: configuration OK\n", argv[1]);
+        print_changes(reply, "No changes from the running configuration");
+    }
+    json_decref(body);
+    json_decref(reply);
+    free(text);
+    return ret;
+}
+
+/* update|create PartitionName=P Key=Value ... ; delete PartitionName=P */
+static int partition_edit(const char *action, int argc, char **argv)
+{
+    json_t *set = json_object(), *body, *reply = NULL;
+    const char *name = NULL;
+    sl_error_t e;
+    int rc, ret;
+
+    for (int i = 1; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq) {
+            fprintf(stderr, "Invalid input: %s\nRequest aborted\n", argv[i]);
+            json_decref(set);
+            return 1;
+        }
+        *eq = 0;
+        if (!strcasecmp(argv[i], "PartitionName"))
+            name = eq + 1;
+        else
+            json_object_set_new(set, argv[i], json_string(eq + 1));
+        *eq = '=';
+    }
+    if (!name) {
+        fprintf(stderr, "PartitionName is required\nRequest aborted\n");
+        json_decref(set);
+        return 1;
+    }
+    if (!strcmp(action, "update") && json_object_size(set) == 0) {
+        fprintf(stderr, "No changes specified\n");
+        json_decref(set);
+        return 1;
+    }
+    body = json_pack("{s:s, s:s, s:o}", "action", action, "name", name, "set", set);
+    ret = cli_request(SL_MSG_UPDATE_PARTITION, body, &reply, &rc, &e) < 0;
+    if (ret)
+        fprintf(stderr, "slurm_%s_partition error: %s\n", action, e.text);
+    else if (!quiet)
+        print_changes(reply, NULL);
+    json_decref(body);
+    json_decref(reply);
+    return ret;
+}
+
+/* show events: the audit log of configuration, node and job edits */
+static int show_events(void)
+{
+    json_t *body = json_pack("{s:i}", "limit", 1000), *reply = NULL, *e;
+    sl_error_t err;
+    int rc, ret = cli_request(SL_MSG_QUERY_EVENTS, body, &reply, &rc, &err) < 0;
+    size_t i;
+    char tbuf[64];
+
+    if (ret)
+        fprintf(stderr, "slurm_load_events error: %s\n", err.text);
+    json_array_foreach(json_object_get(reply, "events"), i, e)
+    {
+        struct passwd *pw = getpwuid((uid_t)cli_jint(e, "uid", 0));
+        printf("%s %s(%lld) %s: %s\n", cli_iso_time(cli_jint(e, "time", 0), "?", tbuf, sizeof(tbuf)),
+               pw ? pw->pw_name : "?", cli_jint(e, "uid", 0), cli_jstr(e, "kind"),
+               cli_jstr(e, "detail"));
+    }
+    json_decref(body);
+    json_decref(reply);
+    return ret;
+}
+
+/* write config [FILE]: the running configuration's YAML */
+static int write_config(int argc, char **argv)
+{
+    json_t *body = json_object(), *reply = NULL;
+    sl_error_t e;
+    int rc, ret = cli_request(SL_MSG_QUERY_CONFIG, body, &reply, &rc, &e) < 0;
+    json_decref(body);
+    if (ret) {
+        fprintf(stderr, "slurm_load_ctl_conf error: %s\n", e.text);
+    } else if (argc > 2) {
+        FILE *fp = fopen(argv[2], "w");
+        if (!fp || fputs(cli_jstr(reply, "text"), fp) < 0 || fclose(fp) != 0) {
+            fprintf(stderr, "%s: %s\n", argv[2], strerror(errno));
+            ret = 1;
+        } else if (!quiet) {
+            printf("Slurmish config saved to %s\n", argv[2]);
+        }
+    } else {
+        fputs(cli_jstr(reply, "text"), stdout);
+    }
+    json_decref(reply);
+    return ret;
+}
+
 /* update JobId=ID[,ID] Key=Value ... | update NodeName=LIST State=... Reason=... */
 static int update(int argc, char **argv)
 {
@@ -553,6 +708,13 @@ static int update(int argc, char **argv)
     const char *nodes = NULL, *state = NULL, *reason = NULL;
     int ret = 1;
     sl_error_t e;
+
+    for (int i = 1; i < argc; i++)
+        if (!strncasecmp(argv[i], "PartitionName=", 14)) {
+            json_decref(set);
+            json_decref(ids);
+            return partition_edit("update", argc, argv);
+        }
 
     for (int i = 1; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
@@ -747,6 +909,8 @@ static int run_command(int argc, char **argv, bool *quit)
             return show_partitions(id);
         if (keyword(ent, "config", 1))
             return show_config();
+        if (keyword(ent, "events", 2))
+            return show_events();
         if (keyword(ent, "hostnames", 5) || keyword(ent, "hostlist", 5)) {
             /* pure hostlist work, no controller needed */
             sl_error_t herr;
@@ -781,6 +945,16 @@ static int run_command(int argc, char **argv, bool *quit)
         return job_action(argc, argv, "requeue");
     if (keyword(cmd, "update", 1))
         return update(argc, argv);
+    if (keyword(cmd, "create", 2))
+        return partition_edit("create", argc, argv);
+    if (keyword(cmd, "delete", 3))
+        return partition_edit("delete", argc, argv);
+    if (keyword(cmd, "reconfigure", 3))
+        return reconfigure();
+    if (!strcmp(cmd, "check-config"))
+        return check_config(argc, argv);
+    if (keyword(cmd, "write", 1) && argc >= 2 && keyword(argv[1], "config", 1))
+        return write_config(argc, argv);
     if (keyword(cmd, "version", 2)) {
         cli_print_version();
         return 0;

@@ -9,6 +9,7 @@ lib_libslurmish_la_SOURCES = \
 	lib/util/hostlist.h lib/util/hostlist.c \
 	lib/util/parse.h lib/util/parse.c \
 	lib/conf/conf.h lib/conf/conf.c \
+	lib/conf/edit.h lib/conf/edit.c \
 	lib/proto/errors.h lib/proto/errors.c \
 	lib/proto/proto.h lib/proto/proto.c \
 	lib/proto/client.h lib/proto/client.c \

@@ -47,7 +47,9 @@ struct out_msg {
 
 struct ctld {
     struct sl_conf *conf;
-    const char *conf_path;
+    const char *conf_path; /* absolute */
+    char *conf_text;       /* the text the running configuration came from */
+    volatile int reload_requested; /* SIGHUP */
     void *zctx;
     void *router;
     struct sl_auth *auth;
@@ -135,6 +137,12 @@ void array_task_ended(struct ctld *c, struct job *task);
 /* depend.c */
 int depend_validate(struct ctld *c, const char *spec, const char **why);
 bool depend_ready(struct ctld *c, struct job *job);
+
+/* reconf.c: live configuration */
+void reconf_handle(struct ctld *c, struct request *req);
+void update_partition_handle(struct ctld *c, struct request *req);
+void query_events_handle(struct ctld *c, struct request *req);
+void reconf_reload(struct ctld *c); /* SIGHUP */
 
 /* cron.c */
 void cron_run(struct ctld *c);

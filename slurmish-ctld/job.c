@@ -35,6 +35,7 @@ static const char *reason_names[REASON_COUNT] = {
     [REASON_TIME_LIMIT] = "TimeLimit",
     [REASON_NON_ZERO_EXIT] = "NonZeroExitCode",
     [REASON_INACTIVE_LIMIT] = "InactiveLimit",
+    [REASON_PARTITION_MISSING] = "PartitionDoesNotExist",
 };
 
 const char *job_reason_name(int r)

@@ -59,6 +59,7 @@ enum job_reason {
     REASON_BEGIN_TIME,
     REASON_REQ_NODE_NOT_AVAIL,
     REASON_INACTIVE_LIMIT, /* an interactive session stayed idle past its partition's limit */
+    REASON_PARTITION_MISSING, /* its partition was removed from the configuration */
     REASON_COUNT
 };
 const char *job_reason_name(int reason);

@@ -17,7 +17,8 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/array.c \
 	slurmish-ctld/acct.c \
 	slurmish-ctld/node_rpc.c \
-	slurmish-ctld/step.h slurmish-ctld/step.c
+	slurmish-ctld/step.h slurmish-ctld/step.c \
+	slurmish-ctld/reconf.c
 slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 
 sbin_PROGRAMS += slurmish-ctld/slurmish-ctld

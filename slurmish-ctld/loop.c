@@ -46,6 +46,9 @@ static const handler_f handlers[SL_MSG_TYPE_COUNT] = {
     [SL_MSG_STEP_CREATE] = step_create_handle,
     [SL_MSG_STEP_ATTACH] = step_attach_handle,
     [SL_MSG_STEP_COMPLETE] = step_complete_handle,
+    [SL_MSG_RECONFIGURE] = reconf_handle,
+    [SL_MSG_UPDATE_PARTITION] = update_partition_handle,
+    [SL_MSG_QUERY_EVENTS] = query_events_handle,
 };
 
 int64_t ctld_now(void)
@@ -282,6 +285,11 @@ int ctld_loop(struct ctld *c)
 {
     while (!c->shutdown) {
         zmq_pollitem_t pi = {.socket = c->router, .events = ZMQ_POLLIN};
+        if (c->reload_requested) {
+            c->reload_requested = 0;
+            reconf_reload(c);
+            flush(c);
+        }
         int timeout = cron_next_timeout_ms(c);
         if (c->sched_needed)
             timeout = 0;

@@ -34,6 +34,9 @@ static void on_hup(int sig)
 {
     (void)sig;
     log_reopen();
+    /* and reload the configuration, from the loop (not in a handler) */
+    if (the_ctld)
+        the_ctld->reload_requested = 1;
 }
 
 static void usage(FILE *fp)
@@ -137,7 +140,21 @@ int main(int argc, char **argv)
     struct passwd *pw = getpwnam(c->conf->slurm_user ? c->conf->slurm_user : "root");
     c->slurm_uid = pw ? pw->pw_uid : 0;
     c->start_time = ctld_now();
-    c->conf_path = xstrdup(c->conf_path);
+    {
+        /* absolute: the daemon chdirs to / and edits write the file back */
+        char *abs = realpath(c->conf_path, NULL);
+        c->conf_path = abs ? abs : xstrdup(c->conf_path);
+        FILE *fp = fopen(c->conf_path, "re");
+        if (fp) {
+            size_t cap = 1 << 16, len = 0, n;
+            c->conf_text = xmalloc(cap + 1);
+            while ((n = fread(c->conf_text + len, 1, cap - len, fp)) > 0)
+                if ((len += n) == cap)
+                    c->conf_text = xrealloc(c->conf_text, (cap *= 2) + 1);
+            c->conf_text[len] = 0;
+            fclose(fp);
+        }
+    }
     job_table_init(&c->jobs);
     c->next_job_id = 1;
 
@@ -177,5 +194,6 @@ int main(int argc, char **argv)
     free(c->outq);
     sl_conf_destroy(c->conf);
     free((char *)c->conf_path);
+    free(c->conf_text);
     return 0;
 }

@@ -55,6 +55,18 @@ int nodes_create(struct ctld *c)
             n->reason_uid = -1;
         }
     }
+    parts_build(c);
+    return 0;
+}
+
+void parts_build(struct ctld *c)
+{
+    const struct sl_conf *conf = c->conf;
+    int total = c->nnodes;
+
+    for (int p = 0; p < c->nparts; p++)
+        free(c->parts[p].nodes);
+    free(c->parts);
     c->parts = xcalloc(conf->part_count ? conf->part_count : 1, sizeof(*c->parts));
     c->nparts = (int)conf->part_count;
     for (size_t p = 0; p < conf->part_count; p++) {
@@ -72,7 +84,6 @@ int nodes_create(struct ctld *c)
             }
         }
     }
-    return 0;
 }
 
 void nodes_destroy(struct ctld *c)

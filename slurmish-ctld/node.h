@@ -67,6 +67,8 @@ json_t *node_to_json(struct ctld *c, const struct node *n);
 json_t *part_to_json(struct ctld *c, const struct part *p);
 
 int nodes_create(struct ctld *c);
+/* (Re)build the partitions from c->conf over the existing nodes. */
+void parts_build(struct ctld *c);
 void nodes_destroy(struct ctld *c);
 
 #endif

@@ -678,3 +678,25 @@ json_t *persist_steps_json(struct ctld *c, uint32_t job_id)
     sl_db_reset(st);
     return arr;
 }
+
+json_t *persist_events(struct ctld *c, int limit)
+{
+    sqlite3_stmt *st;
+    json_t *out = json_array();
+    if (sqlite3_prepare_v2(sl_db_handle(c->db),
+                           "SELECT time, uid, kind, detail FROM (SELECT * FROM events"
+                           " ORDER BY id DESC LIMIT ?1) ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_err("events query: %s", sqlite3_errmsg(sl_db_handle(c->db)));
+        return out;
+    }
+    sqlite3_bind_int(st, 1, limit);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(
+            out, json_pack("{s:I, s:I, s:s, s:s}", "time", (json_int_t)sqlite3_column_int64(st, 0),
+                           "uid", (json_int_t)sqlite3_column_int64(st, 1), "kind",
+                           (const char *)sqlite3_column_text(st, 2), "detail",
+                           (const char *)sqlite3_column_text(st, 3)));
+    sqlite3_finalize(st);
+    return out;
+}

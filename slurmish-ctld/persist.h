@@ -39,6 +39,8 @@ int persist_acct(struct ctld *c, json_t *job_ids, json_t *user_ids, json_t *stat
 int persist_step(struct ctld *c, uint32_t job_id, const struct step *s);
 /* The recorded steps of a job, as JSON objects, for sacct. */
 json_t *persist_steps_json(struct ctld *c, uint32_t job_id);
+/* The newest `limit` events, oldest first, as {time, uid, kind, detail}. */
+json_t *persist_events(struct ctld *c, int limit);
 int persist_event(struct ctld *c, uid_t uid, const char *kind, const char *detail);
 
 #endif

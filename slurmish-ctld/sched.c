@@ -130,7 +130,7 @@ int sched_job_fits_partition(struct ctld *c, const struct part *p, const struct 
 static int partition_block(const struct job *job, const struct part *p)
 {
     if (!p)
-        return REASON_PARTITION_DOWN;
+        return REASON_PARTITION_MISSING;
     if (p->conf->state == PART_DOWN)
         return REASON_PARTITION_DOWN;
     if (p->conf->state == PART_INACTIVE)

@@ -29,6 +29,9 @@ static const struct sl_msg_info msg_table[SL_MSG_TYPE_COUNT] = {
     {SL_MSG_SESSION_WARN, "session_warn", SL_ROLE_DAEMON, 1},
     {SL_MSG_STEP_LAUNCH, "step_launch", SL_ROLE_USER, 1},
     {SL_MSG_STEP_CONNECT, "step_connect", SL_ROLE_USER, 1},
+    {SL_MSG_RECONFIGURE, "reconfigure", SL_ROLE_USER, 1},
+    {SL_MSG_UPDATE_PARTITION, "update_partition", SL_ROLE_USER, 1},
+    {SL_MSG_QUERY_EVENTS, "query_events", SL_ROLE_USER, 1},
 };
 
 const struct sl_msg_info *sl_msg_info(int type)

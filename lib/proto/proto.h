@@ -61,6 +61,10 @@ enum sl_msg_type {
     SL_MSG_SESSION_WARN,  /* ctld -> node daemon: write a notice to a job's sessions */
     SL_MSG_STEP_LAUNCH,   /* client -> node daemon: start a step's tasks */
     SL_MSG_STEP_CONNECT,  /* client -> node daemon: attach to a running step */
+    /* live configuration */
+    SL_MSG_RECONFIGURE,       /* reload the file, or check a text against the running one */
+    SL_MSG_UPDATE_PARTITION,  /* scontrol update|create|delete PartitionName=..., written back */
+    SL_MSG_QUERY_EVENTS,      /* the audit log */
     SL_MSG_TYPE_COUNT
 };
 

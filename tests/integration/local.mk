@@ -8,6 +8,7 @@ tests_integration_rawsend_LDADD = $(SL_LIBS)
 INTEGRATION_TESTS = \
 	tests/integration/test_batch.py \
 	tests/integration/test_session.py \
+	tests/integration/test_config.py \
 	tests/integration/test_cancel.py \
 	tests/integration/test_reject.py \
 	tests/integration/test_restart.py \

@@ -44,3 +44,9 @@ TESTS += tests/unit/test_stream
 tests_unit_test_stream_SOURCES = tests/unit/test_stream.c
 tests_unit_test_stream_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_stream_LDADD = $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_conf_edit
+TESTS += tests/unit/test_conf_edit
+tests_unit_test_conf_edit_SOURCES = tests/unit/test_conf_edit.c
+tests_unit_test_conf_edit_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_conf_edit_LDADD = $(UNIT_LIBS)

@@ -1,0 +1,553 @@
+/* reconf.c - live configuration changes: reload the file (scontrol
+ * reconfigure, SIGHUP), check a file against the running configuration
+ * (scontrol check-config), and partition edits (scontrol update|create|
+ * delete PartitionName=...) written back into the file, which stays the
+ * single source of truth.
+ *
+ * Every change is all or nothing: the new text is validated as a whole,
+ * compared with the running configuration, written (edits only:
+ * temporary file, fsync, rename) and only then swapped in.  Jobs are
+ * untouched: they name their partition, and the next scheduling pass sees
+ * the new limits.  What a running cluster cannot take without a restart
+ * (addresses, ports, directories, the nodes and sizes of node groups) is
+ * refused with the reason.  Each change is an event (who, what, how).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/edit.h"
+#include "ctld.h"
+#include "persist.h"
+#include "types.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define MAX_CONF_BYTES (4 * 1024 * 1024)
+
+/* ---- comparing configurations ---- */
+
+static bool str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool list_eq(char **a, size_t na, char **b, size_t nb)
+{
+    if (na != nb || (!a) != (!b))
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+static char *list_str(char **v, size_t n, const char *none)
+{
+    if (!v)
+        return xstrdup(none);
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + 2;
+    char *out = xcalloc(1, len);
+    strcat(out, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(out, ", ");
+        strcat(out, v[i]);
+    }
+    strcat(out, "]");
+    return out;
+}
+
+static char *time_str(int64_t t)
+{
+    if (t == SL_TIME_UNLIMITED)
+        return xstrdup("UNLIMITED");
+    if (t == SL_TIME_UNSET)
+        return xstrdup("(max_time)");
+    if (t >= 86400)
+        return xasprintf("%lld-%02lld:%02lld:%02lld", (long long)(t / 86400),
+                         (long long)(t % 86400 / 3600), (long long)(t % 3600 / 60),
+                         (long long)(t % 60));
+    return xasprintf("%lld:%02lld:%02lld", (long long)(t / 3600), (long long)(t % 3600 / 60),
+                     (long long)(t % 60));
+}
+
+static void change(json_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void change(json_t *out, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        fatalx("out of memory");
+    va_end(ap);
+    json_array_append_new(out, json_string(s));
+    free(s);
+}
+
+/* Can a running controller take `nc` in place of `oc`?  Anything that
+ * needs a restart is named in *why. */
+static bool compatible(const struct sl_conf *oc, const struct sl_conf *nc, char *why, size_t size)
+{
+#define NEEDS_RESTART(cond, what)                                                                  \
+    if (cond) {                                                                                    \
+        snprintf(why, size, "%s changed: that needs a restart of slurmish-ctld (running jobs "     \
+                            "survive it)",                                                         \
+                 what);                                                                            \
+        return false;                                                                              \
+    }
+    NEEDS_RESTART(!str_eq(oc->ctld_host, nc->ctld_host) || oc->ctld_port != nc->ctld_port,
+                  "controller host or port");
+    NEEDS_RESTART(!str_eq(oc->state_dir, nc->state_dir), "controller state_dir");
+    NEEDS_RESTART(!str_eq(oc->slurm_user, nc->slurm_user), "controller slurm_user");
+    NEEDS_RESTART(!str_eq(oc->munge_socket, nc->munge_socket), "munge socket");
+    NEEDS_RESTART(!str_eq(oc->cluster_name, nc->cluster_name), "cluster_name");
+    NEEDS_RESTART(oc->group_count != nc->group_count, "the number of node groups");
+    for (size_t g = 0; g < oc->group_count; g++) {
+        const struct sl_node_group *a = &oc->groups[g], *b = &nc->groups[g];
+        char what[160];
+        snprintf(what, sizeof(what), "node group \"%s\" (name, nodes, cpus, memory or gpus)",
+                 a->name);
+        NEEDS_RESTART(strcmp(a->name, b->name) || !list_eq(a->nodes, a->node_count, b->nodes,
+                                                           b->node_count) ||
+                          a->cpus != b->cpus || a->memory_mb != b->memory_mb ||
+                          a->gpus != b->gpus || !str_eq(a->gpu_type, b->gpu_type),
+                      what);
+    }
+#undef NEEDS_RESTART
+    return true;
+}
+
+static void diff_part(json_t *out, const struct sl_partition *a, const struct sl_partition *b)
+{
+    char *x, *y;
+#define TIME_FIELD(f, key)                                                                         \
+    if (a->f != b->f) {                                                                            \
+        x = time_str(a->f), y = time_str(b->f);                                                    \
+        change(out, "partition %s: %s %s -> %s", a->name, key, x, y);                              \
+        free(x), free(y);                                                                          \
+    }
+#define INT_FIELD(f, key)                                                                          \
+    if (a->f != b->f)                                                                              \
+        change(out, "partition %s: %s %lld -> %lld", a->name, key, (long long)a->f,                \
+               (long long)b->f);
+#define LIST_FIELD(f, n, key, none)                                                                \
+    if (!list_eq(a->f, a->n, b->f, b->n)) {                                                        \
+        x = list_str(a->f, a->n, none), y = list_str(b->f, b->n, none);                            \
+        change(out, "partition %s: %s %s -> %s", a->name, key, x, y);                              \
+        free(x), free(y);                                                                          \
+    }
+    TIME_FIELD(max_time, "max_time")
+    TIME_FIELD(default_time, "default_time")
+    INT_FIELD(max_nodes, "max_nodes")
+    INT_FIELD(min_nodes, "min_nodes")
+    INT_FIELD(priority_tier, "priority_tier")
+    LIST_FIELD(node_groups, node_group_count, "node_groups", "[]")
+    LIST_FIELD(allow_users, allow_user_count, "allow_users", "ALL")
+    LIST_FIELD(allow_accounts, allow_account_count, "allow_accounts", "ALL")
+    TIME_FIELD(idle_timeout, "session_idle_timeout")
+    TIME_FIELD(idle_warning, "session_idle_warning")
+    if (a->state != b->state)
+        change(out, "partition %s: state %s -> %s", a->name, part_state_name(a->state),
+               part_state_name(b->state));
+    if (a->is_default != b->is_default)
+        change(out, "partition %s: default %s -> %s", a->name, a->is_default ? "true" : "false",
+               b->is_default ? "true" : "false");
+#undef TIME_FIELD
+#undef INT_FIELD
+#undef LIST_FIELD
+}
+
+static json_t *diff(const struct sl_conf *oc, const struct sl_conf *nc)
+{
+    json_t *out = json_array();
+#define CTL(f)                                                                                     \
+    if (oc->f != nc->f)                                                                            \
+        change(out, "controller: " #f " %d -> %d", oc->f, nc->f);
+    CTL(heartbeat_interval)
+    CTL(node_timeout)
+    CTL(kill_wait)
+    CTL(message_timeout)
+    CTL(min_job_age)
+    CTL(sched_interval)
+    CTL(sched_budget_ms)
+#undef CTL
+    if (!str_eq(oc->log_level, nc->log_level))
+        change(out, "controller: log_level %s -> %s", oc->log_level ? oc->log_level : "info",
+               nc->log_level ? nc->log_level : "info");
+    if (!list_eq(oc->admins, oc->admin_count, nc->admins, nc->admin_count)) {
+        char *x = list_str(oc->admins, oc->admin_count, "[]");
+        char *y = list_str(nc->admins, nc->admin_count, "[]");
+        change(out, "controller: admins %s -> %s", x, y);
+        free(x);
+        free(y);
+    }
+    for (size_t g = 0; g < oc->group_count && g < nc->group_count; g++) {
+        const struct sl_node_group *a = &oc->groups[g], *b = &nc->groups[g];
+        if (a->price_per_hour != b->price_per_hour)
+            change(out, "node group %s: price_per_hour %.4f -> %.4f", a->name, a->price_per_hour,
+                   b->price_per_hour);
+        if (a->spot != b->spot)
+            change(out, "node group %s: spot %s -> %s", a->name, a->spot ? "true" : "false",
+                   b->spot ? "true" : "false");
+        if (!list_eq(a->features, a->feature_count, b->features, b->feature_count)) {
+            char *x = list_str(a->features, a->feature_count, "[]");
+            char *y = list_str(b->features, b->feature_count, "[]");
+            change(out, "node group %s: features %s -> %s", a->name, x, y);
+            free(x);
+            free(y);
+        }
+    }
+    for (size_t i = 0; i < oc->part_count; i++) {
+        const struct sl_partition *b = sl_conf_find_partition(nc, oc->parts[i].name);
+        if (!b)
+            change(out, "partition %s: removed", oc->parts[i].name);
+        else
+            diff_part(out, &oc->parts[i], b);
+    }
+    for (size_t i = 0; i < nc->part_count; i++)
+        if (!sl_conf_find_partition(oc, nc->parts[i].name))
+            change(out, "partition %s: added", nc->parts[i].name);
+    return out;
+}
+
+/* ---- applying ---- */
+
+static void apply(struct ctld *c, struct sl_conf *nc)
+{
+    struct sl_conf *oc = c->conf;
+    for (int i = 0; i < c->nnodes; i++)
+        c->nodes[i].group = sl_conf_find_group(nc, c->nodes[i].group->name);
+    c->conf = nc;
+    parts_build(c);
+    sl_conf_destroy(oc);
+    if (c->conf->log_level) {
+        int lvl = log_level_parse(c->conf->log_level);
+        if (lvl >= 0)
+            log_set_level(lvl);
+    }
+    c->sched_needed = true;
+}
+
+static char *read_file(const char *path, char *ebuf, size_t elen)
+{
+    FILE *fp = fopen(path, "re");
+    char *buf;
+    size_t n;
+    if (!fp) {
+        snprintf(ebuf, elen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    buf = xmalloc(MAX_CONF_BYTES + 1);
+    n = fread(buf, 1, MAX_CONF_BYTES, fp);
+    buf[n] = 0;
+    fclose(fp);
+    return buf;
+}
+
+/* Replace the file atomically: a sibling temporary file, fsync, rename,
+ * keeping the original's mode. */
+static int write_file(const char *path, const char *text, char *ebuf, size_t elen)
+{
+    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+    struct stat st;
+    mode_t mode = stat(path, &st) == 0 ? st.st_mode & 07777 : 0644;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    size_t len = strlen(text), off = 0;
+
+    if (fd < 0)
+        goto fail;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto fail;
+        off += (size_t)w;
+    }
+    if (fchmod(fd, mode) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0)
+        goto fail;
+    free(tmp);
+    return 0;
+fail:
+    snprintf(ebuf, elen, "cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
+    return -1;
+}
+
+/* Validate text, check it against the running configuration, and (unless
+ * check_only) write it to the file if write is set, then apply it.
+ * Replies to req. */
+static void change_config(struct ctld *c, struct request *req, const char *text, bool check_only,
+                          bool write, const char *how)
+{
+    struct sl_conf *nc = NULL;
+    char *errors = NULL, why[512], ebuf[600];
+    json_t *changes, *reply;
+    size_t i;
+    json_t *e;
+
+    if (sl_conf_load_string(text, strlen(text), c->conf_path, &nc, &errors) < 0) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "%s", errors ? errors : "invalid");
+        free(errors);
+        return;
+    }
+    if (!compatible(c->conf, nc, why, sizeof(why))) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "%s", why);
+        sl_conf_destroy(nc);
+        return;
+    }
+    changes = diff(c->conf, nc);
+    if (check_only) {
+        sl_conf_destroy(nc);
+    } else {
+        if (write && write_file(c->conf_path, text, ebuf, sizeof(ebuf)) < 0) {
+            ctld_reply_errorf(c, req, SL_E_GENERIC, "%s", ebuf);
+            sl_conf_destroy(nc);
+            json_decref(changes);
+            return;
+        }
+        free(c->conf_text);
+        c->conf_text = xstrdup(text);
+        apply(c, nc);
+        json_array_foreach(changes, i, e)
+        {
+            char *d = xasprintf("%s (%s)", json_string_value(e), how);
+            persist_event(c, req ? req->msg.uid : 0, "config", d);
+            log_info("configuration: %s", d);
+            free(d);
+        }
+        if (json_array_size(changes) == 0)
+            log_info("configuration reloaded (%s): no changes", how);
+    }
+    reply = json_pack("{s:o, s:b}", "changes", changes, "applied", !check_only);
+    if (req)
+        ctld_reply(c, req, 0, NULL, reply);
+    json_decref(reply);
+}
+
+void reconf_handle(struct ctld *c, struct request *req)
+{
+    const char *text = json_string_value(json_object_get(req->msg.body, "text"));
+    bool check_only = json_is_true(json_object_get(req->msg.body, "check_only"));
+    char ebuf[600];
+    char *file;
+
+    if (!check_only && !ctld_is_admin(c, req->msg.uid)) {
+        ctld_reply(c, req, SL_E_ACCESS_DENIED, NULL, NULL);
+        return;
+    }
+    if (text) {
+        if (!check_only) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                              "a configuration text can only be checked; edit the file and "
+                              "reconfigure to apply it");
+            return;
+        }
+        change_config(c, req, text, true, false, "scontrol check-config");
+        return;
+    }
+    if (!(file = read_file(c->conf_path, ebuf, sizeof(ebuf)))) {
+        ctld_reply_errorf(c, req, SL_E_GENERIC, "%s", ebuf);
+        return;
+    }
+    change_config(c, req, file, check_only, false, "scontrol reconfigure");
+    free(file);
+}
+
+/* SIGHUP: reload the file as scontrol reconfigure would, logging the outcome. */
+void reconf_reload(struct ctld *c)
+{
+    char ebuf[600], *file = read_file(c->conf_path, ebuf, sizeof(ebuf)), *errors = NULL;
+    char why[512];
+    struct sl_conf *nc = NULL;
+
+    if (!file) {
+        log_err("reload: %s", ebuf);
+        return;
+    }
+    if (sl_conf_load_string(file, strlen(file), c->conf_path, &nc, &errors) < 0) {
+        log_err("reload refused, the running configuration stays:\n%s", errors ? errors : "");
+    } else if (!compatible(c->conf, nc, why, sizeof(why))) {
+        log_err("reload refused: %s", why);
+        sl_conf_destroy(nc);
+    } else {
+        json_t *changes = diff(c->conf, nc), *e;
+        size_t i;
+        free(c->conf_text);
+        c->conf_text = xstrdup(file);
+        apply(c, nc);
+        json_array_foreach(changes, i, e)
+        {
+            char *d = xasprintf("%s (SIGHUP)", json_string_value(e));
+            persist_event(c, 0, "config", d);
+            log_info("configuration: %s", d);
+            free(d);
+        }
+        log_info("configuration reloaded on SIGHUP: %zu change%s", json_array_size(changes),
+                 json_array_size(changes) == 1 ? "" : "s");
+        json_decref(changes);
+    }
+    free(errors);
+    free(file);
+}
+
+/* scontrol's names for partition keys, and whether the value is a list. */
+static const struct {
+    const char *slurm, *key;
+    bool list;
+} part_keys[] = {
+    {"MaxTime", "max_time", false},           {"DefaultTime", "default_time", false},
+    {"MaxNodes", "max_nodes", false},         {"MinNodes", "min_nodes", false},
+    {"State", "state", false},                {"Nodes", "node_groups", true},
+    {"NodeGroups", "node_groups", true},      {"AllowAccounts", "allow_accounts", true},
+    {"AllowUsers", "allow_users", true},      {"PriorityTier", "priority_tier", false},
+    {"Default", "default", false},            {"SessionIdleTimeout", "session_idle_timeout", false},
+    {"SessionIdleWarning", "session_idle_warning", false},
+};
+
+static int key_index(const char *name)
+{
+    for (size_t i = 0; i < sizeof(part_keys) / sizeof(part_keys[0]); i++)
+        if (!strcasecmp(name, part_keys[i].slurm) || !strcmp(name, part_keys[i].key))
+            return (int)i;
+    return -1;
+}
+
+static char *yaml_value(int k, const char *v)
+{
+    /* ALL for the allow lists means "everyone": the key goes */
+    if (part_keys[k].list)
+        return sl_conf_yaml_list(v);
+    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true"))
+        return xstrdup("true");
+    if (!strcasecmp(v, "no") || !strcasecmp(v, "false"))
+        return xstrdup("false");
+    return sl_conf_yaml_scalar(v);
+}
+
+static bool partition_in_use(struct ctld *c, const char *name)
+{
+    JOB_FOREACH(&c->jobs, j)
+    {
+        if ((!job_state_is_final(j->state) || j->completing) && j->partition &&
+            !strcmp(j->partition, name))
+            return true;
+    }
+    return false;
+}
+
+void update_partition_handle(struct ctld *c, struct request *req)
+{
+    json_t *b = req->msg.body, *set = json_object_get(b, "set"), *v;
+    const char *action = json_string_value(json_object_get(b, "action"));
+    const char *name = json_string_value(json_object_get(b, "name"));
+    char ebuf[600], *text, *out = NULL, *how;
+    const char *key;
+    sl_error_t err;
+
+    if (!ctld_is_admin(c, req->msg.uid)) {
+        ctld_reply(c, req, SL_E_ACCESS_DENIED, NULL, NULL);
+        return;
+    }
+    if (!action || !name || !*name || (set && !json_is_object(set))) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "action, name and set{} are required");
+        return;
+    }
+    json_object_foreach(set, key, v)
+    {
+        if (key_index(key) < 0) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                              "%s is not a partition setting (MaxTime, DefaultTime, MaxNodes, "
+                              "MinNodes, State, Nodes, AllowAccounts, AllowUsers, PriorityTier, "
+                              "Default, SessionIdleTimeout, SessionIdleWarning)",
+                              key);
+            return;
+        }
+        if (!json_is_string(v)) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "%s needs a value", key);
+            return;
+        }
+    }
+    if (!(text = read_file(c->conf_path, ebuf, sizeof(ebuf)))) {
+        ctld_reply_errorf(c, req, SL_E_GENERIC, "%s", ebuf);
+        return;
+    }
+    how = xasprintf("scontrol %s PartitionName=%s", action, name);
+    if (!strcmp(action, "delete")) {
+        if (partition_in_use(c, name))
+            snprintf(err.text, sizeof(err.text), "Partition is in use: %s has jobs", name);
+        else
+            out = sl_conf_edit_remove(text, name, &err);
+    } else if (!strcmp(action, "create")) {
+        size_t n = json_object_size(set) + 1, i = 1;
+        const char **keys = xcalloc(n, sizeof(char *)), **vals = xcalloc(n, sizeof(char *));
+        keys[0] = "name";
+        vals[0] = sl_conf_yaml_scalar(name);
+        json_object_foreach(set, key, v)
+        {
+            int k = key_index(key);
+            keys[i] = part_keys[k].key;
+            vals[i++] = yaml_value(k, json_string_value(v));
+        }
+        if (sl_conf_find_partition(c->conf, name))
+            snprintf(err.text, sizeof(err.text), "partition %s already exists", name);
+        else
+            out = sl_conf_edit_add(text, keys, vals, (int)n, &err);
+        for (i = 0; i < n; i++)
+            free((char *)vals[i]);
+        free(keys);
+        free(vals);
+    } else if (!strcmp(action, "update")) {
+        out = xstrdup(text);
+        json_object_foreach(set, key, v)
+        {
+            int k = key_index(key);
+            const char *s = json_string_value(v);
+            char *next;
+            if (part_keys[k].list && !strcasecmp(s, "ALL") && strcmp(part_keys[k].key, "node_groups"))
+                next = sl_conf_edit_unset(out, name, part_keys[k].key, &err);
+            else {
+                char *yv = yaml_value(k, s);
+                next = sl_conf_edit_set(out, name, part_keys[k].key, yv, &err);
+                free(yv);
+            }
+            free(out);
+            out = next;
+            if (!out)
+                break;
+        }
+    } else {
+        snprintf(err.text, sizeof(err.text), "unknown action %s", action);
+    }
+    if (!out)
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "%s", err.text);
+    else
+        change_config(c, req, out, false, true, how);
+    free(out);
+    free(text);
+    free(how);
+}
+
+void query_events_handle(struct ctld *c, struct request *req)
+{
+    json_int_t limit = json_integer_value(json_object_get(req->msg.body, "limit"));
+    json_t *events = persist_events(c, limit > 0 && limit <= 100000 ? (int)limit : 100);
+    json_t *r = json_pack("{s:o}", "events", events ? events : json_array());
+    ctld_reply(c, req, 0, NULL, r);
+    json_decref(r);
+}
