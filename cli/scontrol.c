@@ -616,6 +616,7 @@ static int partition_edit(const char *action, int argc, char **argv)
 {
     json_t *set = json_object(), *body, *reply = NULL;
     const char *name = NULL;
+    bool group = false;
     sl_error_t e;
     int rc, ret;
 
@@ -629,12 +630,14 @@ static int partition_edit(const char *action, int argc, char **argv)
         *eq = 0;
         if (!strcasecmp(argv[i], "PartitionName"))
             name = eq + 1;
+        else if (!strcasecmp(argv[i], "NodeGroup"))
+            name = eq + 1, group = true;
         else
             json_object_set_new(set, argv[i], json_string(eq + 1));
         *eq = '=';
     }
     if (!name) {
-        fprintf(stderr, "PartitionName is required\nRequest aborted\n");
+        fprintf(stderr, "PartitionName (or NodeGroup) is required\nRequest aborted\n");
         json_decref(set);
         return 1;
     }
@@ -643,7 +646,8 @@ static int partition_edit(const char *action, int argc, char **argv)
         json_decref(set);
         return 1;
     }
-    body = json_pack("{s:s, s:s, s:o}", "action", action, "name", name, "set", set);
+    body = json_pack("{s:s, s:s, s:o, s:b}", "action", action, "name", name, "set", set,
+                     "node_group", group);
     ret = cli_request(SL_MSG_UPDATE_PARTITION, body, &reply, &rc, &e) < 0;
     if (ret)
         fprintf(stderr, "slurm_%s_partition error: %s\n", action, e.text);
@@ -710,7 +714,7 @@ static int update(int argc, char **argv)
     sl_error_t e;
 
     for (int i = 1; i < argc; i++)
-        if (!strncasecmp(argv[i], "PartitionName=", 14)) {
+        if (!strncasecmp(argv[i], "PartitionName=", 14) || !strncasecmp(argv[i], "NodeGroup=", 10)) {
             json_decref(set);
             json_decref(ids);
             return partition_edit("update", argc, argv);
@@ -861,11 +865,15 @@ static void help(void)
            "    Valid <COMMAND> values are:\n"
            "     exit                     terminate scontrol\n"
            "     help                     print this description of use.\n"
+           "     check-config FILE        validate FILE and show what it would change.\n"
+           "     create PartitionName=P ... add a partition (written into the config file).\n"
+           "     delete PartitionName=P   remove a partition that has no jobs.\n"
            "     hold <job_list>          prevent specified job from starting.\n"
            "     oneliner                 report output one record per line.\n"
            "     ping                     print status of slurmctld daemons.\n"
            "     quiet                    print no messages other than error messages.\n"
            "     quit                     terminate this command.\n"
+           "     reconfigure              re-read the config file and apply what changed.\n"
            "     release <job_list>       permit specified job to start.\n"
            "     requeue <job_list>       re-queue a batch job.\n"
            "     show <ENTITY> [<ID>]     display state of identified entity, default\n"
@@ -873,10 +881,18 @@ static void help(void)
            "     uhold <job_list>         place user hold on specified job.\n"
            "     update <SPECIFICATIONS>  update job or node state (JobId=... TimeLimit=...\n"
            "                              Partition= NumNodes= Priority= Nice= Name= Comment=;\n"
-           "                              NodeName=... State=DRAIN|DOWN|RESUME Reason=...).\n"
+           "                              NodeName=... State=DRAIN|DOWN|RESUME Reason=...;\n"
+           "                              PartitionName=... MaxTime= DefaultTime= MaxNodes=\n"
+           "                              MinNodes= State= Nodes= AllowUsers= AllowAccounts=\n"
+           "                              PriorityTier= Default= SessionIdleTimeout=\n"
+           "                              SessionIdleWarning=; NodeGroup=... PricePerHour=\n"
+           "                              Features= Spot=).  Partition and node group edits\n"
+           "                              are written back into the config file.\n"
            "     version                  display tool version number.\n"
+           "     write config [FILE]      print (or save) the running config file.\n"
            "\n"
-           "  <ENTITY> may be \"job\", \"node\", \"partition\", \"config\", \"hostnames\" or \"hostlist\".\n");
+           "  <ENTITY> may be \"job\", \"node\", \"partition\", \"config\", \"events\",\n"
+           "  \"hostnames\" or \"hostlist\".\n");
 }
 
 /* Slurm accepts an unambiguous prefix of a keyword, at least min long. */

@@ -9,6 +9,7 @@
  * scheduler and cron run, each committing before it talks to nodes.
  */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,7 +62,21 @@ bool ctld_is_admin(struct ctld *c, uid_t uid)
     if (uid == 0 || uid == c->slurm_uid)
         return true;
     for (size_t i = 0; i < c->conf->admin_count; i++) {
-        struct passwd *pw = getpwnam(c->conf->admins[i]);
+        const char *a = c->conf->admins[i];
+        if (a[0] == '%') {
+            /* %group: every member of that group, as in sudoers */
+            struct group *gr = getgrnam(a + 1);
+            struct passwd *pw = getpwuid(uid);
+            if (!gr || !pw)
+                continue;
+            if (pw->pw_gid == gr->gr_gid)
+                return true;
+            for (char **m = gr->gr_mem; *m; m++)
+                if (!strcmp(*m, pw->pw_name))
+                    return true;
+            continue;
+        }
+        struct passwd *pw = getpwnam(a);
         if (pw && pw->pw_uid == uid)
             return true;
     }

@@ -406,32 +406,61 @@ void reconf_reload(struct ctld *c)
     free(file);
 }
 
-/* scontrol's names for partition keys, and whether the value is a list. */
-static const struct {
+/* scontrol's names for the keys it may edit, and whether the value is a list. */
+struct edit_key {
     const char *slurm, *key;
     bool list;
-} part_keys[] = {
-    {"MaxTime", "max_time", false},           {"DefaultTime", "default_time", false},
-    {"MaxNodes", "max_nodes", false},         {"MinNodes", "min_nodes", false},
-    {"State", "state", false},                {"Nodes", "node_groups", true},
-    {"NodeGroups", "node_groups", true},      {"AllowAccounts", "allow_accounts", true},
-    {"AllowUsers", "allow_users", true},      {"PriorityTier", "priority_tier", false},
-    {"Default", "default", false},            {"SessionIdleTimeout", "session_idle_timeout", false},
-    {"SessionIdleWarning", "session_idle_warning", false},
 };
 
-static int key_index(const char *name)
+static const struct edit_key part_keys[] = {
+    {"MaxTime", "max_time", false},
+    {"DefaultTime", "default_time", false},
+    {"MaxNodes", "max_nodes", false},
+    {"MinNodes", "min_nodes", false},
+    {"State", "state", false},
+    {"Nodes", "node_groups", true},
+    {"NodeGroups", "node_groups", true},
+    {"AllowAccounts", "allow_accounts", true},
+    {"AllowUsers", "allow_users", true},
+    {"PriorityTier", "priority_tier", false},
+    {"Default", "default", false},
+    {"SessionIdleTimeout", "session_idle_timeout", false},
+    {"SessionIdleWarning", "session_idle_warning", false},
+    {NULL, NULL, false},
+};
+
+/* what a running controller can change in a node group (the rest needs a restart) */
+static const struct edit_key group_keys[] = {
+    {"PricePerHour", "price_per_hour", false},
+    {"Features", "features", true},
+    {"Spot", "spot", false},
+    {NULL, NULL, false},
+};
+
+static const struct edit_key *find_key(const struct edit_key *t, const char *name)
 {
-    for (size_t i = 0; i < sizeof(part_keys) / sizeof(part_keys[0]); i++)
-        if (!strcasecmp(name, part_keys[i].slurm) || !strcmp(name, part_keys[i].key))
-            return (int)i;
-    return -1;
+    for (; t->slurm; t++)
+        if (!strcasecmp(name, t->slurm) || !strcmp(name, t->key))
+            return t;
+    return NULL;
 }
 
-static char *yaml_value(int k, const char *v)
+static char *key_names(const struct edit_key *t)
 {
-    /* ALL for the allow lists means "everyone": the key goes */
-    if (part_keys[k].list)
+    char *out = xstrdup("");
+    for (const struct edit_key *k = t; k->slurm; k++) {
+        if (k > t && !strcmp(k->key, k[-1].key))
+            continue; /* an alias */
+        char *n = xasprintf("%s%s%s", out, *out ? ", " : "", k->slurm);
+        free(out);
+        out = n;
+    }
+    return out;
+}
+
+static char *yaml_value(const struct edit_key *k, const char *v)
+{
+    if (k->list)
         return sl_conf_yaml_list(v);
     if (!strcasecmp(v, "yes") || !strcasecmp(v, "true"))
         return xstrdup("true");
@@ -451,11 +480,40 @@ static bool partition_in_use(struct ctld *c, const char *name)
     return false;
 }
 
+/* update: set each key (or, for an allow list, ALL removes it) */
+static char *edit_keys(const char *text, const char *list, const char *name,
+                       const struct edit_key *table, json_t *set, sl_error_t *err)
+{
+    char *out = xstrdup(text);
+    const char *key;
+    json_t *v;
+    json_object_foreach(set, key, v)
+    {
+        const struct edit_key *k = find_key(table, key);
+        const char *s = json_string_value(v);
+        char *next;
+        if (k->list && !strcasecmp(s, "ALL") && strncmp(k->key, "allow_", 6) == 0) {
+            next = sl_conf_edit_unset(out, list, name, k->key, err);
+        } else {
+            char *yv = yaml_value(k, s);
+            next = sl_conf_edit_set(out, list, name, k->key, yv, err);
+            free(yv);
+        }
+        free(out);
+        if (!(out = next))
+            break;
+    }
+    return out;
+}
+
 void update_partition_handle(struct ctld *c, struct request *req)
 {
     json_t *b = req->msg.body, *set = json_object_get(b, "set"), *v;
     const char *action = json_string_value(json_object_get(b, "action"));
     const char *name = json_string_value(json_object_get(b, "name"));
+    bool group = json_is_true(json_object_get(b, "node_group"));
+    const struct edit_key *table = group ? group_keys : part_keys;
+    const char *list = group ? "node_groups" : "partitions";
     char ebuf[600], *text, *out = NULL, *how;
     const char *key;
     sl_error_t err;
@@ -468,14 +526,19 @@ void update_partition_handle(struct ctld *c, struct request *req)
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "action, name and set{} are required");
         return;
     }
+    if (group && strcmp(action, "update") != 0) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                          "node groups are added or removed in the file, with a restart of "
+                          "slurmish-ctld");
+        return;
+    }
     json_object_foreach(set, key, v)
     {
-        if (key_index(key) < 0) {
-            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
-                              "%s is not a partition setting (MaxTime, DefaultTime, MaxNodes, "
-                              "MinNodes, State, Nodes, AllowAccounts, AllowUsers, PriorityTier, "
-                              "Default, SessionIdleTimeout, SessionIdleWarning)",
-                              key);
+        if (!find_key(table, key)) {
+            char *names = key_names(table);
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "%s is not a %s setting (%s)", key,
+                              group ? "node group" : "partition", names);
+            free(names);
             return;
         }
         if (!json_is_string(v)) {
@@ -487,12 +550,12 @@ void update_partition_handle(struct ctld *c, struct request *req)
         ctld_reply_errorf(c, req, SL_E_GENERIC, "%s", ebuf);
         return;
     }
-    how = xasprintf("scontrol %s PartitionName=%s", action, name);
+    how = xasprintf("scontrol %s %s=%s", action, group ? "NodeGroup" : "PartitionName", name);
     if (!strcmp(action, "delete")) {
         if (partition_in_use(c, name))
             snprintf(err.text, sizeof(err.text), "Partition is in use: %s has jobs", name);
         else
-            out = sl_conf_edit_remove(text, name, &err);
+            out = sl_conf_edit_remove(text, list, name, &err);
     } else if (!strcmp(action, "create")) {
         size_t n = json_object_size(set) + 1, i = 1;
         const char **keys = xcalloc(n, sizeof(char *)), **vals = xcalloc(n, sizeof(char *));
@@ -500,37 +563,20 @@ void update_partition_handle(struct ctld *c, struct request *req)
         vals[0] = sl_conf_yaml_scalar(name);
         json_object_foreach(set, key, v)
         {
-            int k = key_index(key);
-            keys[i] = part_keys[k].key;
+            const struct edit_key *k = find_key(table, key);
+            keys[i] = k->key;
             vals[i++] = yaml_value(k, json_string_value(v));
         }
         if (sl_conf_find_partition(c->conf, name))
             snprintf(err.text, sizeof(err.text), "partition %s already exists", name);
         else
-            out = sl_conf_edit_add(text, keys, vals, (int)n, &err);
+            out = sl_conf_edit_add(text, list, keys, vals, (int)n, &err);
         for (i = 0; i < n; i++)
             free((char *)vals[i]);
         free(keys);
         free(vals);
     } else if (!strcmp(action, "update")) {
-        out = xstrdup(text);
-        json_object_foreach(set, key, v)
-        {
-            int k = key_index(key);
-            const char *s = json_string_value(v);
-            char *next;
-            if (part_keys[k].list && !strcasecmp(s, "ALL") && strcmp(part_keys[k].key, "node_groups"))
-                next = sl_conf_edit_unset(out, name, part_keys[k].key, &err);
-            else {
-                char *yv = yaml_value(k, s);
-                next = sl_conf_edit_set(out, name, part_keys[k].key, yv, &err);
-                free(yv);
-            }
-            free(out);
-            out = next;
-            if (!out)
-                break;
-        }
+        out = edit_keys(text, list, name, table, set, &err);
     } else {
         snprintf(err.text, sizeof(err.text), "unknown action %s", action);
     }

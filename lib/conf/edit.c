@@ -85,7 +85,7 @@ static int skip_collection(yaml_parser_t *p, const yaml_event_t *start, size_t *
 }
 
 /* Where each partition and each of its keys and values is. */
-static int index_text(const char *text, struct index *ix, sl_error_t *err)
+static int index_text(const char *text, const char *list, struct index *ix, sl_error_t *err)
 {
     yaml_parser_t p;
     yaml_event_t ev;
@@ -117,9 +117,9 @@ static int index_text(const char *text, struct index *ix, sl_error_t *err)
             want_key = false;
         } else if (depth == 1 && !want_key) {
             /* the value of a top-level key */
-            if (!strcmp(top_key, "partitions") && t == YAML_SEQUENCE_START_EVENT) {
+            if (!strcmp(top_key, list) && t == YAML_SEQUENCE_START_EVENT) {
                 if (ev.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE) {
-                    errprintf(err, "partitions are written as a flow list; edit the file by hand");
+                    errprintf(err, "%s are written as a flow list; edit the file by hand", list);
                     yaml_event_delete(&ev);
                     goto out;
                 }
@@ -137,8 +137,8 @@ static int index_text(const char *text, struct index *ix, sl_error_t *err)
             want_key = true;
         } else if (depth == 2 && in_parts && t == YAML_MAPPING_START_EVENT) {
             if (ev.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE) {
-                errprintf(err, "a partition is written in flow style ({...}); edit the file by "
-                               "hand");
+                errprintf(err, "an entry of %s is written in flow style ({...}); edit the file "
+                               "by hand", list);
                 yaml_event_delete(&ev);
                 goto out;
             }
@@ -231,12 +231,17 @@ static char *splice(const char *text, size_t from, size_t to, const char *ins)
     return out;
 }
 
-static struct item *find_item(struct index *ix, const char *part, sl_error_t *err)
+static struct item *find_item(struct index *ix, const char *list, const char *part,
+                              sl_error_t *err)
 {
     for (size_t i = 0; i < ix->n; i++)
         if (ix->items[i].name && !strcmp(ix->items[i].name, part))
             return &ix->items[i];
-    errprintf(err, "no partition \"%s\" in the file", part);
+    errprintf(err, "no %s \"%s\" in the file",
+              !strcmp(list, "partitions") ? "partition" : !strcmp(list, "node_groups")
+                                                              ? "node group"
+                                                              : list,
+              part);
     return NULL;
 }
 
@@ -254,16 +259,16 @@ static bool block_item(const char *text, const struct item *it)
     return dash;
 }
 
-char *sl_conf_edit_set(const char *text, const char *part, const char *key, const char *value,
+char *sl_conf_edit_set(const char *text, const char *list, const char *part, const char *key, const char *value,
                        sl_error_t *err)
 {
     struct index ix;
     struct item *it;
     char *out = NULL;
 
-    if (index_text(text, &ix, err) < 0)
+    if (index_text(text, list, &ix, err) < 0)
         return NULL;
-    if (!(it = find_item(&ix, part, err)))
+    if (!(it = find_item(&ix, list, part, err)))
         goto out;
     for (size_t k = 0; k < it->nkv; k++)
         if (!strcmp(it->kv[k].key, key)) {
@@ -294,15 +299,15 @@ out:
     return out;
 }
 
-char *sl_conf_edit_unset(const char *text, const char *part, const char *key, sl_error_t *err)
+char *sl_conf_edit_unset(const char *text, const char *list, const char *part, const char *key, sl_error_t *err)
 {
     struct index ix;
     struct item *it;
     char *out = NULL;
 
-    if (index_text(text, &ix, err) < 0)
+    if (index_text(text, list, &ix, err) < 0)
         return NULL;
-    if (!(it = find_item(&ix, part, err)))
+    if (!(it = find_item(&ix, list, part, err)))
         goto out;
     for (size_t k = 0; k < it->nkv; k++) {
         struct kv *kv = &it->kv[k];
@@ -322,14 +327,14 @@ out:
     return out;
 }
 
-char *sl_conf_edit_add(const char *text, const char *const *keys, const char *const *values,
+char *sl_conf_edit_add(const char *text, const char *list, const char *const *keys, const char *const *values,
                        int n, sl_error_t *err)
 {
     struct index ix;
     char *out = NULL, *block;
     size_t len = 0, cap = 256;
 
-    if (index_text(text, &ix, err) < 0)
+    if (index_text(text, list, &ix, err) < 0)
         return NULL;
     if (ix.n == 0 || !block_item(text, &ix.items[ix.n - 1])) {
         errprintf(err, "the file's partitions are not a block list to append to; edit it by "
@@ -366,15 +371,16 @@ out:
     return out;
 }
 
-char *sl_conf_edit_remove(const char *text, const char *part, sl_error_t *err)
+char *sl_conf_edit_remove(const char *text, const char *list, const char *part,
+                           sl_error_t *err)
 {
     struct index ix;
     struct item *it;
     char *out = NULL;
 
-    if (index_text(text, &ix, err) < 0)
+    if (index_text(text, list, &ix, err) < 0)
         return NULL;
-    if (!(it = find_item(&ix, part, err)))
+    if (!(it = find_item(&ix, list, part, err)))
         goto out;
     if (!block_item(text, it)) {
         errprintf(err, "partition \"%s\" is not laid out one key per line; edit the file by hand",

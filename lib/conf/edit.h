@@ -17,19 +17,22 @@
 
 #include "util/error.h"
 
-/* Set key (a partition key as in the file, e.g. "max_time") of partition
- * `part` to `value`, already YAML text (see sl_conf_yaml_scalar() and
+/* `list` is the top-level list the entry is in ("partitions" or
+ * "node_groups"); entries are found by their "name".
+ *
+ * Set key (a key as in the file, e.g. "max_time") of entry `part` to `value`, already YAML text (see sl_conf_yaml_scalar() and
  * sl_conf_yaml_list()); the key is added if the partition lacks it. */
-char *sl_conf_edit_set(const char *text, const char *part, const char *key, const char *value,
+char *sl_conf_edit_set(const char *text, const char *list, const char *part, const char *key, const char *value,
                        sl_error_t *err);
 /* Remove key from partition `part` (back to its default); no-op if absent. */
-char *sl_conf_edit_unset(const char *text, const char *part, const char *key, sl_error_t *err);
+char *sl_conf_edit_unset(const char *text, const char *list, const char *part, const char *key, sl_error_t *err);
 /* Append a partition: keys[i]: values[i] (YAML text), n of them, the
  * first should be "name". */
-char *sl_conf_edit_add(const char *text, const char *const *keys, const char *const *values,
+char *sl_conf_edit_add(const char *text, const char *list, const char *const *keys, const char *const *values,
                        int n, sl_error_t *err);
 /* Remove partition `part` and its lines. */
-char *sl_conf_edit_remove(const char *text, const char *part, sl_error_t *err);
+char *sl_conf_edit_remove(const char *text, const char *list, const char *part,
+                           sl_error_t *err);
 
 /* A value as YAML: plain when that is read back as the same string by
  * any YAML reader, else double-quoted. */

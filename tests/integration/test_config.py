@@ -92,6 +92,37 @@ class ConfigTest(harness.ClusterTest):
         self.assertNotIn("name: big", self.read_conf())
         self.assertNotEqual(c.run("scontrol", "show", "partition", "big").returncode, 0)
 
+    def test_node_group_price_and_admin_group(self):
+        c = self.c
+        p = c.run("scontrol", "update", "NodeGroup=n", "PricePerHour=1.25", "Features=fast,ssd")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("node group n: price_per_hour 0.0000 -> 1.2500", p.stdout)
+        out = c.run("scontrol", "show", "node", "n1").stdout
+        self.assertIn("PricePerHour=1.2500", out)
+        self.assertIn("price_per_hour: 1.25", self.read_conf())
+        p = c.run("scontrol", "update", "NodeGroup=n", "Cpus=8")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not a node group setting", p.stderr)
+        # admins may be named by group (%group): the test user's group becomes one
+        p = c.run("scontrol", "update", "PartitionName=debug", "PriorityTier=2",
+                  user=harness.TEST_USER)
+        self.assertEqual(p.returncode, 1)
+        text = self.read_conf()
+        with open(self.c.conf, "w") as f:
+            f.write(text.replace("controller:\n", "controller:\n  admins: ['%%%s']\n" %
+                                 harness.TEST_GROUP, 1))
+        p = c.run("scontrol", "reconfigure")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = c.run("scontrol", "update", "PartitionName=debug", "PriorityTier=2",
+                  user=harness.TEST_USER)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("slurmish-test(%d) config: partition debug: priority_tier" % self.user.pw_uid,
+                      c.run("scontrol", "show", "events").stdout)
+        with open(self.c.conf, "w") as f:
+            f.write(text)
+        p = c.run("scontrol", "reconfigure")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_bad_edits_change_nothing(self):
         c = self.c
         before = self.read_conf()

@@ -46,7 +46,7 @@ static void loads(const char *text)
 START_TEST(test_set_existing_keeps_the_rest)
 {
     sl_error_t err;
-    char *out = must(sl_conf_edit_set(FILE_TEXT, "cpu", "max_time", "\"2-00:00:00\"", &err), &err);
+    char *out = must(sl_conf_edit_set(FILE_TEXT, "partitions", "cpu", "max_time", "\"2-00:00:00\"", &err), &err);
     const char *want_line = "    max_time: \"2-00:00:00\"   # a day\n";
     ck_assert_ptr_nonnull(strstr(out, want_line));
     /* everything else byte for byte */
@@ -64,25 +64,25 @@ END_TEST
 START_TEST(test_add_key_and_unset)
 {
     sl_error_t err;
-    char *out = must(sl_conf_edit_set(FILE_TEXT, "cpu", "max_nodes", "4", &err), &err);
+    char *out = must(sl_conf_edit_set(FILE_TEXT, "partitions", "cpu", "max_nodes", "4", &err), &err);
     ck_assert_ptr_nonnull(strstr(out, "    max_time: 1-00:00:00   # a day\n    max_nodes: 4\n\n"));
     loads(out);
-    char *back = must(sl_conf_edit_unset(out, "cpu", "max_nodes", &err), &err);
+    char *back = must(sl_conf_edit_unset(out, "partitions", "cpu", "max_nodes", &err), &err);
     ck_assert_str_eq(back, FILE_TEXT);
     free(back);
     /* the last partition, whose list runs over several lines */
-    char *o2 = must(sl_conf_edit_set(FILE_TEXT, "long", "priority_tier", "3", &err), &err);
+    char *o2 = must(sl_conf_edit_set(FILE_TEXT, "partitions", "long", "priority_tier", "3", &err), &err);
     ck_assert_ptr_nonnull(strstr(o2, "    max_time: UNLIMITED\n    priority_tier: 3\n# end\n"));
     loads(o2);
     free(o2);
     /* a block list replaced by a flow list */
-    char *o3 = must(sl_conf_edit_set(FILE_TEXT, "long", "node_groups", "[n]", &err), &err);
+    char *o3 = must(sl_conf_edit_set(FILE_TEXT, "partitions", "long", "node_groups", "[n]", &err), &err);
     ck_assert_ptr_nonnull(strstr(o3, "  - name: long\n    node_groups: [n]\n    max_time:"));
     loads(o3);
     /* an indentless block list (as PyYAML writes them) */
     const char *py = "node_groups:\n- name: n\n  nodes: n1\n  cpus: 1\n  memory: 1G\n"
                      "partitions:\n- name: p\n  node_groups:\n  - n\n  max_time: '1:00'\n";
-    char *o4 = must(sl_conf_edit_set(py, "p", "node_groups", "[n, n]", &err), &err);
+    char *o4 = must(sl_conf_edit_set(py, "partitions", "p", "node_groups", "[n, n]", &err), &err);
     ck_assert_ptr_nonnull(strstr(o4, "  node_groups: [n, n]\n  max_time: '1:00'\n"));
     loads(o4);
     free(o4);
@@ -96,14 +96,14 @@ START_TEST(test_add_and_remove_partition)
     sl_error_t err;
     const char *keys[] = {"name", "node_groups", "max_time"};
     const char *vals[] = {"gpu", "[n]", "\"4:00:00\""};
-    char *out = must(sl_conf_edit_add(FILE_TEXT, keys, vals, 3, &err), &err);
+    char *out = must(sl_conf_edit_add(FILE_TEXT, "partitions", keys, vals, 3, &err), &err);
     ck_assert_ptr_nonnull(strstr(out, "    max_time: UNLIMITED\n\n  - name: gpu\n"
                                       "    node_groups: [n]\n    max_time: \"4:00:00\"\n# end\n"));
     loads(out);
-    char *back = must(sl_conf_edit_remove(out, "gpu", &err), &err);
+    char *back = must(sl_conf_edit_remove(out, "partitions", "gpu", &err), &err);
     ck_assert_str_eq(back, FILE_TEXT);
     free(back);
-    char *no_cpu = must(sl_conf_edit_remove(FILE_TEXT, "cpu", &err), &err);
+    char *no_cpu = must(sl_conf_edit_remove(FILE_TEXT, "partitions", "cpu", &err), &err);
     ck_assert_ptr_null(strstr(no_cpu, "name: cpu"));
     ck_assert_ptr_nonnull(strstr(no_cpu, "# everyday work\n  - name: long\n"));
     free(no_cpu);
@@ -114,11 +114,16 @@ END_TEST
 START_TEST(test_errors)
 {
     sl_error_t err;
-    ck_assert_ptr_null(sl_conf_edit_set(FILE_TEXT, "nope", "max_time", "1", &err));
+    ck_assert_ptr_null(sl_conf_edit_set(FILE_TEXT, "partitions", "nope", "max_time", "1", &err));
     ck_assert_str_eq(err.text, "no partition \"nope\" in the file");
-    ck_assert_ptr_null(sl_conf_edit_set("partitions: [{name: a}]\n", "a", "k", "1", &err));
+    /* node groups are edited the same way */
+    char *g = must(sl_conf_edit_set(FILE_TEXT, "node_groups", "n", "price_per_hour", "0.5", &err),
+                   &err);
+    ck_assert_ptr_nonnull(strstr(g, "    memory: 1G\n    price_per_hour: 0.5\n\npartitions:"));
+    free(g);
+    ck_assert_ptr_null(sl_conf_edit_set("partitions: [{name: a}]\n", "partitions", "a", "k", "1", &err));
     ck_assert_ptr_nonnull(strstr(err.text, "flow"));
-    ck_assert_ptr_null(sl_conf_edit_set("a: [\n", "a", "k", "1", &err));
+    ck_assert_ptr_null(sl_conf_edit_set("a: [\n", "partitions", "a", "k", "1", &err));
     ck_assert_ptr_nonnull(strstr(err.text, "syntax error"));
 }
 END_TEST
