@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "proto/stream.h"
 #include "session.h"
 
 static void usage(FILE *out)
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (!strcmp(end + 1, "batch")) {
-        step = 0xfffffffbUL;
+        step = SL_STEP_BATCH;
     } else {
         char *e2;
         step = strtoul(end + 1, &e2, 10);

@@ -617,20 +617,12 @@ int persist_acct(struct ctld *c, json_t *job_ids, json_t *user_ids, json_t *stat
 int persist_step(struct ctld *c, uint32_t job_id, const struct step *s)
 {
     sqlite3_stmt *st = c->ps->step_upsert;
-    size_t len = 1;
     char *nl;
     int rc;
 
     if (begin(c) < 0)
         return -1;
-    for (int i = 0; i < s->nnodes; i++)
-        len += strlen(s->nodes[i]) + 1;
-    nl = xcalloc(1, len);
-    for (int i = 0; i < s->nnodes; i++) {
-        if (i)
-            strcat(nl, ",");
-        strcat(nl, s->nodes[i]);
-    }
+    nl = step_nodelist(s, false);
     sqlite3_bind_int64(st, 1, job_id);
     sqlite3_bind_int64(st, 2, s->id);
     bind_text(st, 3, s->name);

@@ -8,6 +8,7 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "proto/stream.h"
 #include "step.h"
 #include "types.h"
 #include "util/hostlist.h"
@@ -83,7 +84,7 @@ struct step *step_find(const struct job *job, uint32_t id)
     return NULL;
 }
 
-static char *step_nodelist(const struct step *s, bool ranged)
+char *step_nodelist(const struct step *s, bool ranged)
 {
     struct hostlist *hl;
     char *out;
@@ -335,7 +336,6 @@ void step_create_handle(struct ctld *c, struct request *req)
 
     env = json_array();
     job_env(c, job, env);
-    nl = step_nodelist(s, false);
     nl_ranged = step_nodelist(s, true);
     tpn = step_tasks_per_node(s);
     job_env_set(env, "SLURM_STEP_ID", "%u", s->id);
@@ -355,7 +355,6 @@ void step_create_handle(struct ctld *c, struct request *req)
                       (json_int_t)s->id, "nodes", nodes, "env", env, "nodelist", nl_ranged);
     ctld_reply(c, req, 0, NULL, reply);
     json_decref(reply);
-    free(nl);
     free(nl_ranged);
     free(tpn);
 }
@@ -376,7 +375,7 @@ void step_attach_handle(struct ctld *c, struct request *req)
         return;
     }
     step_id = (uint32_t)json_integer_value(jstep);
-    if (step_id == STEP_BATCH) {
+    if (step_id == SL_STEP_BATCH) {
         if (job->interactive) {
             ctld_reply_errorf(c, req, SL_E_INVALID_STEP, "job %u has no batch step", job->id);
             return;

@@ -25,7 +25,6 @@ struct job;
 struct node;
 struct request;
 
-#define STEP_BATCH 0xfffffffbu /* the batch script's "step", as Slurm numbers it */
 #define STEP_CRED_TTL 300      /* seconds a credential may be used for */
 
 struct step {
@@ -59,6 +58,8 @@ void steps_job_ended(struct ctld *c, struct job *job);
 void sessions_check_idle(struct ctld *c, struct job *job, int64_t now);
 
 json_t *steps_to_json(const struct job *job);
+/* The step's nodes as "a,b,c", or ranged ("a[1-3]"); caller frees. */
+char *step_nodelist(const struct step *s, bool ranged);
 struct step *step_find(const struct job *job, uint32_t id);
 void step_free(struct step *s);
 /* A step rebuilt from its row at load (persist.c). */

@@ -12,11 +12,11 @@
 #include <string.h>
 
 #include "noded.h"
+#include "proto/stream.h"
 #include "util/xmalloc.h"
 
 #define PATTERN_MAX_WIDTH 10
 #define SLURM_NO_VAL 4294967294u       /* %a, %b of a job that is no array task */
-#define SLURM_BATCH_SCRIPT 4294967291u /* the batch step's id, as %s shows it */
 
 struct sbuf {
     char *s;
@@ -77,7 +77,7 @@ char *expand_pattern(const char *pat, const struct pattern_ctx *pc)
         case 'J':
             sb_num(&b, width, pc->job_id);
             sb_add(&b, ".", 1);
-            sb_num(&b, 0, SLURM_BATCH_SCRIPT);
+            sb_num(&b, 0, SL_STEP_BATCH);
             break;
         case 'A':
             sb_num(&b, width, is_array ? pc->array_job_id : pc->job_id);
@@ -89,7 +89,7 @@ char *expand_pattern(const char *pat, const struct pattern_ctx *pc)
             sb_num(&b, width, task % 10);
             break;
         case 's':
-            sb_num(&b, width, SLURM_BATCH_SCRIPT);
+            sb_num(&b, width, SL_STEP_BATCH);
             break;
         case 'n': /* node index and task id of the batch script: always 0 */
         case 't':

@@ -35,8 +35,6 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define STEP_BATCH 0xfffffffbu
-
 static char *step_dir(struct noded *d, uint32_t job, uint32_t step)
 {
     return xasprintf("%s/step.%u.%u", d->spool, job, step);
@@ -508,13 +506,12 @@ out:
 
 /* ---- sattach N.batch: follow a batch job's output file ---- */
 
-#define STEP_BATCH 0xfffffffbu
 #define TAIL_REPLAY (64 * 1024)
 
 static void tail_send(struct noded *d, struct dtail *t, int kind, uint32_t a, const char *data,
                       size_t len, int *failed)
 {
-    struct sl_frame f = {kind, t->job_id, STEP_BATCH, a, kind == SL_FR_OUTPUT ? 1 : 0, data, len};
+    struct sl_frame f = {kind, t->job_id, SL_STEP_BATCH, a, kind == SL_FR_OUTPUT ? 1 : 0, data, len};
     size_t flen;
     char *buf = sl_frame_encode_alloc(&f, &flen);
     if (send_to(d, &t->client, buf, flen) < 0 && errno == EHOSTUNREACH)
@@ -621,12 +618,12 @@ static void tails_tick(struct noded *d)
         if (!failed && (!j || j->done)) {
             if (j) {
                 /* the task's status rides in b of the exit frame */
-                struct sl_frame f = {SL_FR_TASK_EXIT, t->job_id, STEP_BATCH, 0,
+                struct sl_frame f = {SL_FR_TASK_EXIT, t->job_id, SL_STEP_BATCH, 0,
                                      (uint32_t)j->status, NULL, 0};
                 char buf[SL_FRAME_HDR];
                 send_to(d, &t->client, buf, sl_frame_encode(&f, buf));
             }
-            struct sl_frame z = {SL_FR_STEP_END, t->job_id, STEP_BATCH, j ? (uint32_t)j->status : 0,
+            struct sl_frame z = {SL_FR_STEP_END, t->job_id, SL_STEP_BATCH, j ? (uint32_t)j->status : 0,
                                  0, NULL, 0};
             char zb[SL_FRAME_HDR];
             send_to(d, &t->client, zb, sl_frame_encode(&z, zb));
@@ -656,7 +653,7 @@ static void attach(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     uint32_t job_id = (uint32_t)json_integer_value(json_object_get(c, "job_id"));
     uint32_t step_id = (uint32_t)json_integer_value(json_object_get(c, "step_id"));
     json_decref(c);
-    if (step_id == STEP_BATCH) {
+    if (step_id == SL_STEP_BATCH) {
         attach_batch(d, m, job_id, id, id_len);
         return;
     }

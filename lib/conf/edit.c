@@ -231,17 +231,21 @@ static char *splice(const char *text, size_t from, size_t to, const char *ins)
     return out;
 }
 
+/* What an entry of list is called in messages. */
+static const char *entry_kind(const char *list)
+{
+    return !strcmp(list, "partitions") ? "partition"
+           : !strcmp(list, "node_groups") ? "node group"
+                                          : list;
+}
+
 static struct item *find_item(struct index *ix, const char *list, const char *part,
                               sl_error_t *err)
 {
     for (size_t i = 0; i < ix->n; i++)
         if (ix->items[i].name && !strcmp(ix->items[i].name, part))
             return &ix->items[i];
-    errprintf(err, "no %s \"%s\" in the file",
-              !strcmp(list, "partitions") ? "partition" : !strcmp(list, "node_groups")
-                                                              ? "node group"
-                                                              : list,
-              part);
+    errprintf(err, "no %s \"%s\" in the file", entry_kind(list), part);
     return NULL;
 }
 
@@ -284,8 +288,8 @@ char *sl_conf_edit_set(const char *text, const char *list, const char *part, con
             goto out;
         }
     if (!block_item(text, it)) {
-        errprintf(err, "partition \"%s\" is not laid out one key per line; edit the file by hand",
-                  part);
+        errprintf(err, "%s \"%s\" is not laid out one key per line; edit the file by hand",
+                  entry_kind(list), part);
         goto out;
     }
     /* a new line after the partition's last, at its keys' indentation */
@@ -314,8 +318,8 @@ char *sl_conf_edit_unset(const char *text, const char *list, const char *part, c
         if (strcmp(kv->key, key) != 0)
             continue;
         if (k == 0 || !block_item(text, it)) {
-            errprintf(err, "cannot remove \"%s\" from partition \"%s\" here; edit the file by "
-                           "hand", key, part);
+            errprintf(err, "cannot remove \"%s\" from %s \"%s\" here; edit the file by hand",
+                      key, entry_kind(list), part);
             goto out;
         }
         out = splice(text, line_start(text, kv->key_start), next_line(text, kv->val_end), "");
@@ -383,8 +387,8 @@ char *sl_conf_edit_remove(const char *text, const char *list, const char *part,
     if (!(it = find_item(&ix, list, part, err)))
         goto out;
     if (!block_item(text, it)) {
-        errprintf(err, "partition \"%s\" is not laid out one key per line; edit the file by hand",
-                  part);
+        errprintf(err, "%s \"%s\" is not laid out one key per line; edit the file by hand",
+                  entry_kind(list), part);
         goto out;
     }
     size_t from = line_start(text, it->first_key), to = next_line(text, it->end);

@@ -44,6 +44,7 @@ enum sl_frame_kind {
 };
 
 #define SL_FR_ALL_TASKS 0xffffffffu
+#define SL_STEP_BATCH 0xfffffffbu /* the batch script's "step" (N.batch), as Slurm numbers it */
 #define SL_FR_REPLAY_FLAG 0x10 /* in an output frame's b: replayed from the ring */
 
 struct sl_frame {
