@@ -36,7 +36,8 @@ static const struct field fields[] = {
     {"Submit", 19, false},    {"NNodes", 8, false},     {"NCPUS", 10, false},
     {"AllocCPUS", 10, false}, {"NodeList", 15, false},  {"ReqMem", 10, false},
     {"Timelimit", 10, false}, {"WorkDir", 20, false},   {"Comment", 20, false},
-    {"Priority", 10, false},  {"Reason", 16, false},    {NULL, 0, false},
+    {"Priority", 10, false},  {"Reason", 16, false},    {"Cost", 10, false},
+    {"Interruptions", 13, false}, {NULL, 0, false},
 };
 
 struct col {
@@ -181,6 +182,11 @@ static char *value(const struct field *f, const json_t *j, enum line_kind kind, 
         return xstrdup(step ? "" : *cli_jstr(j, "reason") ? cli_jstr(j, "reason") : "None");
     if (!strcmp(n, "Priority"))
         return step ? xstrdup("") : xasprintf("%lld", cli_jint(j, "priority", 0));
+    if (!strcmp(n, "Cost")) /* slurmish: the job's share of its nodes' price per hour */
+        return step ? xstrdup("")
+                    : xasprintf("%.4f", json_number_value(json_object_get(j, "cost")));
+    if (!strcmp(n, "Interruptions")) /* slurmish: spot interruptions it went through */
+        return step ? xstrdup("") : xasprintf("%lld", cli_jint(j, "interruptions", 0));
     return xstrdup("");
 }
 

@@ -123,13 +123,18 @@ static void print_job(const json_t *j, time_t now)
                                                                           : "");
         rec_line(&r);
     }
-    rec_add(&r, "JobState=%s Reason=%s Dependency=%s", cli_jstr(j, "state"),
+    rec_add(&r, "JobState=%s Reason=%s Dependency=%s",
+            cli_jbool(j, "configuring") ? "CONFIGURING" : cli_jstr(j, "state"),
             *cli_jstr(j, "reason") ? cli_jstr(j, "reason") : "None", or_null(cli_jstr(j, "dependency")));
     rec_line(&r);
     rec_add(&r, "Requeue=%d Restarts=%lld BatchFlag=%d ExitCode=%lld:%lld",
             cli_jbool(j, "requeue") ? 1 : 0, cli_jint(j, "restarts", 0),
             cli_jbool(j, "interactive") ? 0 : 1, cli_jint(j, "exit_status", 0),
             cli_jint(j, "exit_signal", 0));
+    rec_line(&r);
+    /* slurmish: what its node-hours cost so far, and spot interruptions */
+    rec_add(&r, "Cost=%.4f Interruptions=%lld", json_number_value(json_object_get(j, "cost")),
+            cli_jint(j, "interruptions", 0));
     rec_line(&r);
     if (json_object_get(j, "last_activity")) {
         /* an allocation: when its sessions were last used, and the idle warning */
@@ -247,6 +252,14 @@ static void print_node(const json_t *n)
     rec_add(&r, "State=%s",
             *cli_jstr(n, "state_long") ? cli_jstr(n, "state_long") : cli_jstr(n, "state"));
     rec_line(&r);
+    if (cli_jbool(n, "cloud")) {
+        /* slurmish: the power manager's view */
+        rec_add(&r, "Power=%s PowerSince=%s PricePerHour=%.4f Spot=%s", cli_jstr(n, "power_state"),
+                cli_iso_time(cli_jint(n, "power_since", 0), "None", b2, sizeof(b2)),
+                json_number_value(json_object_get(n, "price_per_hour")),
+                cli_jbool(n, "spot") ? "yes" : "no");
+        rec_line(&r);
+    }
     cli_jjoin(n, "partitions", ",", b1, sizeof(b1));
     rec_add(&r, "Partitions=%s", or_null(b1));
     rec_line(&r);
@@ -882,6 +895,8 @@ static void help(void)
            "     update <SPECIFICATIONS>  update job or node state (JobId=... TimeLimit=...\n"
            "                              Partition= NumNodes= Priority= Nice= Name= Comment=;\n"
            "                              NodeName=... State=DRAIN|DOWN|RESUME Reason=...;\n"
+           "                              NodeName=... State=POWER_UP|POWER_DOWN|\n"
+           "                              POWER_DOWN_ASAP|POWER_DOWN_FORCE (cloud nodes);\n"
            "                              PartitionName=... MaxTime= DefaultTime= MaxNodes=\n"
            "                              MinNodes= State= Nodes= AllowUsers= AllowAccounts=\n"
            "                              PriorityTier= Default= SessionIdleTimeout=\n"

@@ -46,7 +46,8 @@ static json_t *query_job(long long id, bool with_env)
 char *alloc_state(long long id, long long *idle_warned)
 {
     json_t *job = query_job(id, false);
-    char *s = job ? xstrdup(cli_jstr(job, "state")) : NULL;
+    char *s = job ? xstrdup(cli_jbool(job, "configuring") ? "CONFIGURING" : cli_jstr(job, "state"))
+                  : NULL;
     if (idle_warned)
         *idle_warned = job ? cli_jint(job, "idle_warned", 0) : 0;
     json_decref(job);
@@ -130,7 +131,8 @@ long long alloc_create(const struct sbatch_opts *o, const char *name, const char
             free(state);
             break;
         }
-        if (!state || strcmp(state, "PENDING") != 0 || alloc_interrupted) {
+        if (!state || (strcmp(state, "PENDING") != 0 && strcmp(state, "CONFIGURING") != 0) ||
+            alloc_interrupted) {
             if (alloc_interrupted) {
                 fprintf(stderr, "%s: Job allocation %lld has been revoked.\n", cli_prog, id);
                 alloc_release(id, 1, 0);

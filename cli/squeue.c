@@ -183,9 +183,11 @@ static char *job_field(char t, const json_t *job, time_t now)
         return xstrdup(cli_jstr(job, "group"));
     case 'G':
         return xasprintf("%lld", cli_jint(job, "gid", -1));
-    case 'T':
-        return xstrdup(cli_jstr(job, "state"));
+    case 'T': /* nodes still booting: Slurm's CONFIGURING */
+        return xstrdup(cli_jbool(job, "configuring") ? "CONFIGURING" : cli_jstr(job, "state"));
     case 't':
+        if (cli_jbool(job, "configuring"))
+            return xstrdup("CF");
         return xstrdup(st >= 0 ? job_state_short(st) : cli_jstr(job, "state"));
     case 'M':
         return xstrdup(format_time_slurm(run_time(job, now), buf, sizeof(buf)));

@@ -49,6 +49,15 @@ const char *node_state_name(int s)
     return (s >= 0 && s < NODE_STATE_COUNT) ? node_states[s] : "UNKNOWN";
 }
 
+const char *node_power_name(int flags)
+{
+    return (flags & NODE_FLAG_POWERED_DOWN)         ? "POWERED_DOWN"
+           : (flags & NODE_FLAG_POWERING_UP)        ? "POWERING_UP"
+           : (flags & NODE_FLAG_POWERING_DOWN)      ? "POWERING_DOWN"
+           : (flags & NODE_FLAG_POWER_DOWN_PENDING) ? "POWER_DOWN"
+                                                    : "ON";
+}
+
 int node_state_from_name(const char *name)
 {
     for (int i = 0; i < NODE_STATE_COUNT; i++)
@@ -69,12 +78,24 @@ char *node_state_string(int state, int flags, bool shortform, char *buf, int siz
     else
         base = shortform ? node_states_short[state < NODE_STATE_COUNT ? state : 0]
                          : node_state_name(state);
-    if (shortform)
-        snprintf(buf, size, "%s%s", base, (flags & NODE_FLAG_NOT_RESPONDING) ? "*" : "");
-    else
-        snprintf(buf, size, "%s%s%s", base,
+    if (shortform) {
+        const char *power = (flags & NODE_FLAG_POWERED_DOWN)         ? "~"
+                            : (flags & NODE_FLAG_POWERING_UP)        ? "#"
+                            : (flags & NODE_FLAG_POWERING_DOWN)      ? "%"
+                            : (flags & NODE_FLAG_POWER_DOWN_PENDING) ? "!"
+                                                                     : "";
+        snprintf(buf, size, "%s%s%s", base, (flags & NODE_FLAG_NOT_RESPONDING) ? "*" : "",
+                 power);
+    } else {
+        snprintf(buf, size, "%s%s%s%s%s%s%s%s", base,
+                 (flags & NODE_FLAG_CLOUD) ? "+CLOUD" : "",
                  (flags & NODE_FLAG_COMPLETING) ? "+COMPLETING" : "",
-                 (flags & NODE_FLAG_NOT_RESPONDING) ? "+NOT_RESPONDING" : "");
+                 (flags & NODE_FLAG_NOT_RESPONDING) ? "+NOT_RESPONDING" : "",
+                 (flags & NODE_FLAG_POWERED_DOWN) ? "+POWERED_DOWN" : "",
+                 (flags & NODE_FLAG_POWERING_UP) ? "+POWERING_UP" : "",
+                 (flags & NODE_FLAG_POWERING_DOWN) ? "+POWERING_DOWN" : "",
+                 (flags & NODE_FLAG_POWER_DOWN_PENDING) ? "+POWER_DOWN" : "");
+    }
     return buf;
 }
 

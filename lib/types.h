@@ -50,8 +50,21 @@ enum node_state {
 #define NODE_FLAG_DRAIN 0x1          /* admin: no new jobs */
 #define NODE_FLAG_NOT_RESPONDING 0x2 /* heartbeats missed */
 #define NODE_FLAG_COMPLETING 0x4     /* jobs being killed */
+/* Power states of cloud nodes (power manager, slurmish-ctld/power.c).
+ * Slurm's short forms: "~" powered down, "#" powering up, "%" powering
+ * down, "!" power down pending (drained, goes down once empty). */
+#define NODE_FLAG_CLOUD 0x8
+#define NODE_FLAG_POWERED_DOWN 0x10
+#define NODE_FLAG_POWERING_UP 0x20
+#define NODE_FLAG_POWERING_DOWN 0x40
+#define NODE_FLAG_POWER_DOWN_PENDING 0x80
+#define NODE_POWER_FLAGS                                                                           \
+    (NODE_FLAG_POWERED_DOWN | NODE_FLAG_POWERING_UP | NODE_FLAG_POWERING_DOWN |                    \
+     NODE_FLAG_POWER_DOWN_PENDING)
 
 const char *node_state_name(int state); /* "IDLE" */
+/* "POWERED_DOWN", "POWERING_UP", "POWERING_DOWN", "POWER_DOWN" or "ON" */
+const char *node_power_name(int flags);
 int node_state_from_name(const char *name);
 
 /* Slurm's sinfo/scontrol spelling of a node's state with its flags:

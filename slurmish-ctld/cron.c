@@ -6,6 +6,7 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "power.h"
 #include "step.h"
 #include "types.h"
 #include "util/log.h"
@@ -24,8 +25,8 @@ static void check_nodes(struct ctld *c, int64_t now)
 {
     for (int i = 0; i < c->nnodes; i++) {
         struct node *n = &c->nodes[i];
-        if (n->state == NODE_DOWN)
-            continue;
+        if (n->state == NODE_DOWN || (n->flags & NODE_POWER_FLAGS & ~NODE_FLAG_POWER_DOWN_PENDING))
+            continue; /* off, booting (resume_timeout) or going off: the power manager's */
         if (n->registered && now - n->last_heartbeat > c->conf->node_timeout)
             node_set_down(c, n, "Not responding");
         else if (!n->registered && now - c->start_time > c->conf->node_timeout)
@@ -54,7 +55,7 @@ static void check_jobs(struct ctld *c, int64_t now)
                      j->warn_time);
         }
         sessions_check_idle(c, j, now);
-        if (j->state == JOB_RUNNING && j->time_limit > 0 && !j->completing &&
+        if (j->state == JOB_RUNNING && j->time_limit > 0 && !j->completing && !j->configuring &&
             now >= j->start_time + j->time_limit) {
             log_info("job %u reached its time limit", j->id);
             j->pending_end_state = JOB_TIMEOUT;
@@ -82,6 +83,7 @@ void cron_run(struct ctld *c)
     last_run = now;
     check_nodes(c, now);
     check_jobs(c, now);
+    power_tick(c, now);
     if (now - c->last_sched >= c->conf->sched_interval && c->jobs.npending > 0)
         c->sched_needed = true;
 }

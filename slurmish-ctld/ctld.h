@@ -23,6 +23,7 @@
 
 struct sl_db;
 struct persist;
+struct power;
 
 /* One received request, as handlers see it. */
 struct request {
@@ -55,6 +56,7 @@ struct ctld {
     struct sl_auth *auth;
     struct sl_db *db;
     struct persist *ps;
+    struct power *power; /* power.c */
     uid_t slurm_uid;
     int64_t start_time;
     bool shutdown;

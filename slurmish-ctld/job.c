@@ -9,6 +9,7 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "power.h"
 #include "step.h"
 #include "types.h"
 #include "util/hostlist.h"
@@ -230,6 +231,7 @@ int job_alloc(struct ctld *c, struct job *job, struct node **nodes, int n, int c
 
 void job_release(struct ctld *c, struct job *job)
 {
+    power_job_cost(c, job, job->end_time > 0 ? job->end_time : ctld_now());
     for (int i = 0; i < job->nalloc; i++) {
         struct node *n = job->alloc[i];
         n->cpus_used -= job->alloc_cpus;
@@ -287,6 +289,17 @@ void job_finish(struct ctld *c, struct job *job, int status, int64_t end_time)
         job->exit_status = 0;
         job->exit_signal = WTERMSIG(status);
     }
+    if (job->interrupted && job->state == JOB_RUNNING && !job->interactive) {
+        /* its node is being reclaimed: however the script ended, it did not finish */
+        if (job->requeue) {
+            log_info("job %u requeued after a spot interruption", job->id);
+            job_requeue(c, job, REASON_NONE);
+            return;
+        }
+        job->end_time = end_time > 0 ? end_time : ctld_now();
+        job_set_final(c, job, JOB_PREEMPTED, REASON_NODE_DOWN);
+        return;
+    }
     if (job->pending_end_state == JOB_PENDING && job->state == JOB_RUNNING) {
         log_info("job %u requeued", job->id);
         job_requeue(c, job, REASON_NONE);
@@ -329,6 +342,8 @@ void job_requeue(struct ctld *c, struct job *job, int reason)
     job->launch_seq = 0;
     job->pending_end_state = -1;
     job->kill_time = 0;
+    job->configuring = false;
+    job->interrupted = false;
     job->restarts++;
     job_queue_add(&c->jobs, job);
     persist_job_update(c, job);
@@ -573,6 +588,9 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
     json_object_set_new(o, "command", json_string(j->command ? j->command : ""));
     json_object_set_new(o, "cancelled_by", json_integer(j->cancelled_by));
     json_object_set_new(o, "held", json_boolean(j->held));
+    json_object_set_new(o, "configuring", json_boolean(j->configuring));
+    json_object_set_new(o, "cost", json_real(j->cost));
+    json_object_set_new(o, "interruptions", json_integer(j->interruptions));
     json_object_set_new(o, "nice", json_integer(j->nice));
     json_object_set_new(o, "requeue", json_boolean(j->requeue));
     if (j->state == JOB_PENDING) {

@@ -108,6 +108,10 @@ struct job {
     int64_t begin_time;     /* --begin: not before this, 0 = any time */
     bool requeue;           /* --requeue (default) / --no-requeue: back to PENDING after a node failure */
     int restarts;           /* times requeued */
+    bool configuring;       /* RUNNING on nodes still booting (power.c): launched once all are up */
+    bool interrupted;       /* its node got a spot interruption: an end means requeue */
+    int interruptions;      /* spot interruptions suffered (accounting) */
+    double cost;            /* its share of the node-hours it used, in price units */
     int sched_tier;         /* scratch for sched.c: the partition's priority tier */
     char *work_dir, *out, *err, *in, *submit_host, *account, *comment, *command;
     /* allocation */

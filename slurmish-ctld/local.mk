@@ -18,8 +18,23 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/acct.c \
 	slurmish-ctld/node_rpc.c \
 	slurmish-ctld/step.h slurmish-ctld/step.c \
-	slurmish-ctld/reconf.c
+	slurmish-ctld/reconf.c \
+	slurmish-ctld/power.h slurmish-ctld/power.c \
+	lib/power/provider.h
 slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+slurmish_ctld_libctld_la_LIBADD = -ldl
+
+# Cloud provider plugins, loaded by the power manager as
+# $(pkglibdir)/provider_<name>.so.  They link nothing from libslurmish:
+# the ctld lends them what they need (struct sl_power_env).
+pkglib_LTLIBRARIES = slurmish-ctld/cloud/provider_local.la slurmish-ctld/cloud/provider_script.la
+CLOUD_COMMON = slurmish-ctld/cloud/common.h slurmish-ctld/cloud/common.c lib/power/provider.h
+slurmish_ctld_cloud_provider_local_la_SOURCES = slurmish-ctld/cloud/local.c $(CLOUD_COMMON)
+slurmish_ctld_cloud_provider_local_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/slurmish-ctld
+slurmish_ctld_cloud_provider_local_la_LDFLAGS = -module -avoid-version -shared
+slurmish_ctld_cloud_provider_script_la_SOURCES = slurmish-ctld/cloud/script.c $(CLOUD_COMMON)
+slurmish_ctld_cloud_provider_script_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/slurmish-ctld
+slurmish_ctld_cloud_provider_script_la_LDFLAGS = -module -avoid-version -shared
 
 sbin_PROGRAMS += slurmish-ctld/slurmish-ctld
 slurmish_ctld_slurmish_ctld_SOURCES = slurmish-ctld/main.c

@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "ctld.h"
+#include "power.h"
 #include "step.h"
 #include "store/db.h"
 #include "util/log.h"
@@ -291,6 +292,8 @@ static void flush(struct ctld *c)
         free(o->buf);
     }
     c->noutq = 0;
+    if (ok)
+        power_flush(c); /* ask the cloud only for what is committed */
     if (!ok)
         fatalx("state database commit failed; restarting from the last committed state is "
                "the only safe way on");

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "ctld.h"
 #include "persist.h"
+#include "power.h"
 #include "store/db.h"
 #include "util/daemon.h"
 #include "util/log.h"
@@ -167,6 +168,11 @@ int main(int argc, char **argv)
     if (persist_open(c, dbpath, &err) < 0 || persist_load(c, &err) < 0)
         fatalx("state database %s: %s", dbpath, err.text);
     free(dbpath);
+    char perr[512];
+    if (power_init(c, perr, sizeof(perr)) < 0)
+        fatalx("%s", perr);
+    if (sl_db_in_txn(c->db) && sl_db_commit(c->db, &err) < 0)
+        fatalx("state database: %s", err.text);
     if (ctld_bind(c) < 0)
         return 1;
 
@@ -187,6 +193,7 @@ int main(int argc, char **argv)
 
     zmq_close(c->router);
     zmq_ctx_term(c->zctx);
+    power_fini(c);
     persist_close(c);
     job_table_free(&c->jobs);
     nodes_destroy(c);

@@ -53,10 +53,21 @@ int nodes_create(struct ctld *c)
             n->index = k;
             n->state = NODE_UNKNOWN;
             n->reason_uid = -1;
+            if (grp->cloud)
+                n->flags |= NODE_FLAG_CLOUD;
         }
     }
     parts_build(c);
     return 0;
+}
+
+/* Cheapest group first; equal prices keep the configured order. */
+static int cmp_price(const void *a, const void *b)
+{
+    const struct node *x = *(struct node *const *)a, *y = *(struct node *const *)b;
+    if (x->group->price_per_hour != y->group->price_per_hour)
+        return x->group->price_per_hour < y->group->price_per_hour ? -1 : 1;
+    return x->index - y->index;
 }
 
 void parts_build(struct ctld *c)
@@ -64,8 +75,10 @@ void parts_build(struct ctld *c)
     const struct sl_conf *conf = c->conf;
     int total = c->nnodes;
 
-    for (int p = 0; p < c->nparts; p++)
+    for (int p = 0; p < c->nparts; p++) {
         free(c->parts[p].nodes);
+        free(c->parts[p].by_price);
+    }
     free(c->parts);
     c->parts = xcalloc(conf->part_count ? conf->part_count : 1, sizeof(*c->parts));
     c->nparts = (int)conf->part_count;
@@ -80,9 +93,13 @@ void parts_build(struct ctld *c)
                     !part_has_node(pt, n)) {
                     pt->nodes[pt->nnodes++] = n;
                     pt->total_cpus += n->group->cpus;
+                    pt->has_cloud |= (n->flags & NODE_FLAG_CLOUD) != 0;
                 }
             }
         }
+        pt->by_price = xcalloc((size_t)pt->nnodes + 1, sizeof(*pt->by_price));
+        memcpy(pt->by_price, pt->nodes, (size_t)pt->nnodes * sizeof(*pt->by_price));
+        qsort(pt->by_price, (size_t)pt->nnodes, sizeof(*pt->by_price), cmp_price);
     }
 }
 
@@ -94,8 +111,10 @@ void nodes_destroy(struct ctld *c)
         free(c->nodes[i].address);
     }
     free(c->nodes);
-    for (int p = 0; p < c->nparts; p++)
+    for (int p = 0; p < c->nparts; p++) {
         free(c->parts[p].nodes);
+        free(c->parts[p].by_price);
+    }
     free(c->parts);
     c->nodes = NULL;
     c->parts = NULL;
@@ -105,7 +124,9 @@ void nodes_destroy(struct ctld *c)
 void node_update_state(struct ctld *c, struct node *n)
 {
     (void)c;
-    if (n->state == NODE_DOWN || !n->registered) {
+    /* a powered-down cloud node is idle as far as anyone can tell ("idle~") */
+    bool off = (n->flags & (NODE_FLAG_POWERED_DOWN | NODE_FLAG_POWERING_UP)) != 0;
+    if (n->state == NODE_DOWN || (!n->registered && !off)) {
         if (!n->registered && n->state != NODE_DOWN)
             n->state = NODE_UNKNOWN;
         return;
@@ -121,7 +142,7 @@ void node_update_state(struct ctld *c, struct node *n)
 bool node_usable(const struct node *n)
 {
     return n->registered && n->state != NODE_DOWN && n->state != NODE_UNKNOWN &&
-           !(n->flags & (NODE_FLAG_DRAIN | NODE_FLAG_NOT_RESPONDING));
+           !(n->flags & (NODE_FLAG_DRAIN | NODE_FLAG_NOT_RESPONDING | NODE_POWER_FLAGS));
 }
 
 /* Heartbeats stopped or the link failed: DOWN, and its jobs end. */
@@ -148,6 +169,10 @@ void node_set_down(struct ctld *c, struct node *n, const char *reason)
             continue;
         if (j->completing) {
             job_set_final(c, j, j->state, j->reason);
+        } else if (j->state == JOB_RUNNING && j->configuring) {
+            /* its nodes never all came up: nothing ran, place it again */
+            log_info("job %u: node %s failed while booting, requeued", j->id, n->name);
+            job_requeue(c, j, REASON_NONE);
         } else if (j->state == JOB_RUNNING && j->interactive) {
             /* a session cannot move: the allocation fails with its node */
             j->end_time = ctld_now();
@@ -194,6 +219,10 @@ json_t *node_to_json(struct ctld *c, const struct node *n)
         json_array_append_new(flags, json_string("NOT_RESPONDING"));
     if (n->flags & NODE_FLAG_COMPLETING)
         json_array_append_new(flags, json_string("COMPLETING"));
+    if (n->flags & NODE_FLAG_CLOUD)
+        json_array_append_new(flags, json_string("CLOUD"));
+    if (n->flags & NODE_POWER_FLAGS)
+        json_array_append_new(flags, json_string(node_power_name(n->flags)));
     for (int p = 0; p < c->nparts; p++)
         if (part_has_node(&c->parts[p], n))
             json_array_append_new(parts, json_string(c->parts[p].conf->name));
@@ -217,6 +246,9 @@ json_t *node_to_json(struct ctld *c, const struct node *n)
         json_object_set_new(o, "reason_uid", json_integer(n->reason_uid));
         /* live interactive sessions: such a node is in use however idle its CPUs look */
         json_object_set_new(o, "sessions", json_integer(n->nsessions));
+        json_object_set_new(o, "cloud", json_boolean(n->flags & NODE_FLAG_CLOUD));
+        json_object_set_new(o, "power_state", json_string(node_power_name(n->flags)));
+        json_object_set_new(o, "power_since", json_integer(n->power_since));
     }
     if (!o)
         fatalx("node %s: cannot build JSON", n->name);

@@ -45,12 +45,19 @@ struct node {
     uint32_t excl_job;  /* job holding the node exclusively, 0 if none */
     int njobs;
     int nsessions; /* live steps the daemon last reported (interactive sessions) */
+    /* power (cloud nodes, power.c); the state itself is in flags */
+    int64_t power_since;  /* when the power state last changed */
+    int64_t idle_since;   /* last moment it had jobs or sessions */
+    int64_t interrupt_at; /* spot interruption: when the provider takes it back; 0 = none */
+    bool power_known;     /* power state read back from the database */
 };
 
 struct part {
     const struct sl_partition *conf;
     struct node **nodes;
     int nnodes;
+    struct node **by_price; /* the same nodes, cheapest group first (which to power up) */
+    bool has_cloud;
     int total_cpus;
 };
 

@@ -11,6 +11,7 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "power.h"
 #include "step.h"
 #include "types.h"
 #include "util/log.h"
@@ -121,7 +122,8 @@ void node_rpc_register(struct ctld *c, struct request *req)
     /* Jobs we believe run there that the daemon does not have: lost. */
     JOB_FOREACH(&c->jobs, job)
     {
-        if (!running || !job->nalloc || job->alloc[0] != n || job->interactive)
+        if (!running || !job->nalloc || job->alloc[0] != n || job->interactive ||
+            job->configuring)
             continue;
         if (job->state != JOB_RUNNING && !job->completing)
             continue;
@@ -160,6 +162,7 @@ void node_rpc_register(struct ctld *c, struct request *req)
     if (json_is_array(json_object_get(body, "steps")))
         steps_activity(c, n, json_object_get(body, "steps"));
     node_update_state(c, n);
+    power_node_registered(c, n);
     c->sched_needed = true;
     log_info("node %s registered (%d cpus, %llu MiB, %d gpus detected)", n->name, n->det_cpus,
              (unsigned long long)n->det_mem, n->det_gpus);

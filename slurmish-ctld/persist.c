@@ -73,6 +73,17 @@ static const char *const migrations[] = {
     " nodelist TEXT NOT NULL, ntasks INTEGER NOT NULL, pty INTEGER NOT NULL,"
     " start_time INTEGER NOT NULL, end_time INTEGER NOT NULL, state INTEGER NOT NULL,"
     " exit_status INTEGER NOT NULL, PRIMARY KEY (job_id, step_id));",
+    /* 4: power management and cost */
+    "ALTER TABLE jobs ADD COLUMN configuring INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN cost REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE nodes ADD COLUMN power INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE nodes ADD COLUMN power_since INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE nodes ADD COLUMN down INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE node_power (node TEXT NOT NULL, grp TEXT NOT NULL, price REAL NOT NULL,"
+    " spot INTEGER NOT NULL, up INTEGER NOT NULL, down INTEGER NOT NULL DEFAULT 0,"
+    " interrupted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (node, up));"
+    "CREATE INDEX node_power_open ON node_power(down);",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -83,21 +94,22 @@ static const char *const migrations[] = {
     " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
     " exc_nodes, alloc_gpus, nice, held_admin, prio_set, dependency, kill_on_invalid_dep,"        \
     " warn_signal, warn_time, warn_flags, array_job_id, array_task_id, array_pending, array_shape,"  \
-    " begin_time, requeue, restarts, interactive, next_step"
+    " begin_time, requeue, restarts, interactive, next_step, configuring, cost, interruptions"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
     " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
-    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?61, ?62, ?63, ?64, ?65, ?46,"
-    " ?47, ?48)";
+    " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?61, ?62, ?63, ?64, ?65, ?66,"
+    " ?67, ?68, ?46, ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
     " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
     " completing=?31, exit_status=?32, exit_signal=?33, cancelled_by=?34, pending_end_state=?35,"
     " kill_time=?36, alloc_gpus=?45, nice=?49, held_admin=?50, prio_set=?51, name=?2,"
     " nodes_req=?15, comment=?26, account=?25, dependency=?52,"
-    " warn_flags=?56, array_task_id=?58, array_pending=?59, restarts=?63, next_step=?65 WHERE job_id=?1";
+    " warn_flags=?56, array_task_id=?58, array_pending=?59, restarts=?63, next_step=?65,"
+    " configuring=?66, cost=?67, interruptions=?68 WHERE job_id=?1";
 static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
 static const char SQL_JOB_LOAD[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
@@ -105,9 +117,15 @@ static const char SQL_JOB_LOAD[] =
 static const char SQL_JOB_LOAD_ONE[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE job_id=?1";
 static const char SQL_MAX_ID[] = "SELECT COALESCE(MAX(job_id), 0) FROM jobs";
 static const char SQL_NODE_UPSERT[] =
-    "INSERT INTO nodes (name, drain, reason, reason_time) VALUES (?1, ?2, ?3, ?4)"
-    " ON CONFLICT(name) DO UPDATE SET drain=?2, reason=?3, reason_time=?4";
-static const char SQL_NODE_LOAD[] = "SELECT name, drain, reason, reason_time FROM nodes";
+    "INSERT INTO nodes (name, drain, reason, reason_time, power, power_since, down)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(name) DO UPDATE SET drain=?2, reason=?3,"
+    " reason_time=?4, power=?5, power_since=?6, down=?7";
+static const char SQL_NODE_LOAD[] =
+    "SELECT name, drain, reason, reason_time, power, power_since, down FROM nodes";
+static const char SQL_POWER_UP[] =
+    "INSERT OR IGNORE INTO node_power (node, grp, price, spot, up) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_POWER_DOWN[] =
+    "UPDATE node_power SET down=?2, interrupted=interrupted+?3 WHERE node=?1 AND down=0";
 static const char SQL_STEP_UPSERT[] =
     "INSERT INTO steps (job_id, step_id, name, nodelist, ntasks, pty, start_time, end_time, state,"
     " exit_status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
@@ -121,6 +139,7 @@ static const char SQL_EVENT[] =
 struct persist {
     sqlite3_stmt *job_insert, *job_update, *job_launch, *job_load_one, *node_upsert, *event;
     sqlite3_stmt *step_upsert, *steps_of;
+    sqlite3_stmt *power_up, *power_down;
 };
 
 int persist_open(struct ctld *c, const char *path, sl_error_t *err)
@@ -137,7 +156,9 @@ int persist_open(struct ctld *c, const char *path, sl_error_t *err)
         !(ps->node_upsert = sl_db_prepare(c->db, SQL_NODE_UPSERT, err)) ||
         !(ps->event = sl_db_prepare(c->db, SQL_EVENT, err)) ||
         !(ps->step_upsert = sl_db_prepare(c->db, SQL_STEP_UPSERT, err)) ||
-        !(ps->steps_of = sl_db_prepare(c->db, SQL_STEPS_OF, err)))
+        !(ps->steps_of = sl_db_prepare(c->db, SQL_STEPS_OF, err)) ||
+        !(ps->power_up = sl_db_prepare(c->db, SQL_POWER_UP, err)) ||
+        !(ps->power_down = sl_db_prepare(c->db, SQL_POWER_DOWN, err)))
         return -1;
     return 0;
 }
@@ -239,6 +260,9 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     sqlite3_bind_int(st, 63, j->restarts);
     sqlite3_bind_int(st, 64, j->interactive);
     sqlite3_bind_int64(st, 65, j->next_step);
+    sqlite3_bind_int(st, 66, j->configuring);
+    sqlite3_bind_double(st, 67, j->cost);
+    sqlite3_bind_int(st, 68, j->interruptions);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -390,6 +414,9 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     j->restarts = sqlite3_column_int(st, 59);
     j->interactive = sqlite3_column_int(st, 60);
     j->next_step = (uint32_t)sqlite3_column_int64(st, 61);
+    j->configuring = sqlite3_column_int(st, 62) != 0;
+    j->cost = sqlite3_column_double(st, 63);
+    j->interruptions = sqlite3_column_int(st, 64);
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {
@@ -458,6 +485,13 @@ int persist_load(struct ctld *c, sl_error_t *err)
         free(nd->reason);
         nd->reason = col_str(st, 2);
         nd->reason_time = sqlite3_column_int64(st, 3);
+        if (nd->flags & NODE_FLAG_CLOUD) {
+            nd->flags |= sqlite3_column_int(st, 4) & NODE_POWER_FLAGS;
+            nd->power_since = sqlite3_column_int64(st, 5);
+            nd->power_known = true;
+            if (sqlite3_column_int(st, 6))
+                nd->state = NODE_DOWN;
+        }
     }
     sqlite3_finalize(st);
 
@@ -532,7 +566,34 @@ int persist_node_update(struct ctld *c, const struct node *n)
     sqlite3_bind_int(st, 2, (n->flags & NODE_FLAG_DRAIN) != 0);
     bind_text(st, 3, n->reason);
     sqlite3_bind_int64(st, 4, n->reason_time);
+    sqlite3_bind_int(st, 5, n->flags & NODE_POWER_FLAGS);
+    sqlite3_bind_int64(st, 6, n->power_since);
+    sqlite3_bind_int(st, 7, n->state == NODE_DOWN);
     return step_done(c, st, "node update");
+}
+
+int persist_power_up(struct ctld *c, const struct node *n, int64_t when)
+{
+    sqlite3_stmt *st = c->ps->power_up;
+    if (begin(c) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, n->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, n->group->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 3, n->group->price_per_hour);
+    sqlite3_bind_int(st, 4, n->group->spot);
+    sqlite3_bind_int64(st, 5, when);
+    return step_done(c, st, "power up");
+}
+
+int persist_power_down(struct ctld *c, const struct node *n, int64_t when, bool interrupted)
+{
+    sqlite3_stmt *st = c->ps->power_down;
+    if (begin(c) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, n->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, when);
+    sqlite3_bind_int(st, 3, interrupted);
+    return step_done(c, st, "power down");
 }
 
 int persist_event(struct ctld *c, uid_t uid, const char *kind, const char *detail)

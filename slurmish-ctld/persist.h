@@ -7,6 +7,9 @@
 #ifndef CTLD_PERSIST_H
 #define CTLD_PERSIST_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "util/error.h"
@@ -31,6 +34,9 @@ int persist_job_launch_data(struct ctld *c, uint32_t id, char **script, json_t *
 /* Load one finished job that is no longer in memory (query by id). */
 struct job *persist_job_load_one(struct ctld *c, uint32_t id);
 int persist_node_update(struct ctld *c, const struct node *n);
+/* Powered intervals of cloud nodes (node_power), for cost accounting. */
+int persist_power_up(struct ctld *c, const struct node *n, int64_t when);
+int persist_power_down(struct ctld *c, const struct node *n, int64_t when, bool interrupted);
 /* Accounting: the job records matching the filters, oldest first, as
  * job JSON objects appended to out; at most limit.  Returns the count or -1. */
 int persist_acct(struct ctld *c, json_t *job_ids, json_t *user_ids, json_t *states, int64_t start,

@@ -119,7 +119,13 @@ static bool compatible(const struct sl_conf *oc, const struct sl_conf *nc, char 
                           a->cpus != b->cpus || a->memory_mb != b->memory_mb ||
                           a->gpus != b->gpus || !str_eq(a->gpu_type, b->gpu_type),
                       what);
+        snprintf(what, sizeof(what), "node group \"%s\": cloud", a->name);
+        NEEDS_RESTART(a->cloud != b->cloud, what);
     }
+    NEEDS_RESTART(!str_eq(oc->power_provider, nc->power_provider) ||
+                      !str_eq(oc->plugin_dir, nc->plugin_dir) ||
+                      !str_eq(oc->local_daemon, nc->local_daemon),
+                  "power provider, plugin_dir or local_daemon");
 #undef NEEDS_RESTART
     return true;
 }
@@ -148,6 +154,7 @@ static void diff_part(json_t *out, const struct sl_partition *a, const struct sl
     INT_FIELD(max_nodes, "max_nodes")
     INT_FIELD(min_nodes, "min_nodes")
     INT_FIELD(priority_tier, "priority_tier")
+    INT_FIELD(warm_nodes, "warm_nodes")
     LIST_FIELD(node_groups, node_group_count, "node_groups", "[]")
     LIST_FIELD(allow_users, allow_user_count, "allow_users", "ALL")
     LIST_FIELD(allow_accounts, allow_account_count, "allow_accounts", "ALL")
@@ -177,7 +184,17 @@ static json_t *diff(const struct sl_conf *oc, const struct sl_conf *nc)
     CTL(min_job_age)
     CTL(sched_interval)
     CTL(sched_budget_ms)
+    CTL(resume_timeout)
+    CTL(suspend_timeout)
+    CTL(power_idle_time)
+    CTL(resume_rate)
+    CTL(failure_backoff)
+    CTL(program_timeout)
+    CTL(local_boot_delay)
 #undef CTL
+    if (!str_eq(oc->resume_program, nc->resume_program) ||
+        !str_eq(oc->suspend_program, nc->suspend_program))
+        change(out, "power: resume_program or suspend_program changed");
     if (!str_eq(oc->log_level, nc->log_level))
         change(out, "controller: log_level %s -> %s", oc->log_level ? oc->log_level : "info",
                nc->log_level ? nc->log_level : "info");
@@ -196,6 +213,11 @@ static json_t *diff(const struct sl_conf *oc, const struct sl_conf *nc)
         if (a->spot != b->spot)
             change(out, "node group %s: spot %s -> %s", a->name, a->spot ? "true" : "false",
                    b->spot ? "true" : "false");
+        if (a->idle_time != b->idle_time)
+            change(out, "node group %s: idle_time %d -> %d", a->name, a->idle_time, b->idle_time);
+        if (a->warm_nodes != b->warm_nodes)
+            change(out, "node group %s: warm_nodes %d -> %d", a->name, a->warm_nodes,
+                   b->warm_nodes);
         if (!list_eq(a->features, a->feature_count, b->features, b->feature_count)) {
             char *x = list_str(a->features, a->feature_count, "[]");
             char *y = list_str(b->features, b->feature_count, "[]");

@@ -21,6 +21,7 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "power.h"
 #include "types.h"
 #include "util/hostlist.h"
 #include "util/log.h"
@@ -303,7 +304,8 @@ static int find_nodes(struct pass *ps, const struct job *job, const struct part 
     for (size_t r = 0; req && r < hostlist_count(req) && ok; r++) {
         struct node *n = node_find(c, hostlist_nth(req, r));
         struct usage u;
-        ok = n && part_has_node(p, n) && (ps->use_sim || node_usable(n));
+        ok = n && part_has_node(p, n) &&
+             (ps->use_sim || node_usable(n) || power_schedulable(c, n));
         if (ok) {
             u = usage_for(ps, n, end);
             ok = node_fits(job, n, &u, cpn, exc, &ps->masks[got]);
@@ -311,17 +313,29 @@ static int find_nodes(struct pass *ps, const struct job *job, const struct part 
         if (ok)
             ps->pick[got++] = n;
     }
-    for (int i = 0; ok && i < p->nnodes && got < job->nodes_req; i++) {
-        struct node *n = p->nodes[i];
-        if (req && hostlist_find(req, n->name) >= 0)
-            continue;
-        if (!ps->use_sim && !node_usable(n))
-            continue;
-        if (ps->use_sim && !node_usable(n) && n->njobs == 0)
-            continue; /* down and empty: nothing will come back to it */
-        struct usage u = usage_for(ps, n, end);
-        if (node_fits(job, n, &u, cpn, exc, &ps->masks[got]))
-            ps->pick[got++] = n;
+    /* Nodes that are up first; then, in partitions with cloud nodes, nodes
+     * already booting (more work can share a boot), then powered-down
+     * nodes, cheapest node group first. */
+    int phases = (p->has_cloud && !ps->use_sim) ? 3 : 1;
+    for (int phase = 0; phase < phases; phase++) {
+        struct node **list = phase == 2 ? p->by_price : p->nodes;
+        for (int i = 0; ok && i < p->nnodes && got < job->nodes_req; i++) {
+            struct node *n = list[i];
+            if (req && hostlist_find(req, n->name) >= 0)
+                continue;
+            if (phase == 0 && !ps->use_sim && !node_usable(n))
+                continue;
+            if (phase == 1 && !((n->flags & NODE_FLAG_POWERING_UP) && power_schedulable(c, n)))
+                continue;
+            if (phase == 2 &&
+                !((n->flags & NODE_FLAG_POWERED_DOWN) && power_schedulable(c, n)))
+                continue;
+            if (ps->use_sim && !node_usable(n) && n->njobs == 0)
+                continue; /* down and empty: nothing will come back to it */
+            struct usage u = usage_for(ps, n, end);
+            if (node_fits(job, n, &u, cpn, exc, &ps->masks[got]))
+                ps->pick[got++] = n;
+        }
     }
     hostlist_destroy(req);
     hostlist_destroy(exc);
@@ -359,7 +373,10 @@ static void start_job(struct pass *ps, struct job *job, int got, int cpn)
     log_info("job %u started on %s (%d node%s, %d cpus/node)", job->id, pick[0]->name, got,
              got > 1 ? "s" : "", cpus);
     job->last_activity = ps->now;
-    if (!job->interactive) /* an allocation's work comes as steps from the client */
+    power_job_allocated(c, job); /* boots what is powered down: then it is CONFIGURING */
+    if (job->configuring)
+        persist_job_update(c, job);
+    else if (!job->interactive) /* an allocation's work comes as steps from the client */
         job_launch(c, job);
 }
 
@@ -448,7 +465,7 @@ static bool req_nodes_up(struct ctld *c, const struct job *job)
     bool up = req != NULL;
     for (size_t i = 0; up && i < hostlist_count(req); i++) {
         struct node *n = node_find(c, hostlist_nth(req, i));
-        up = n && node_usable(n);
+        up = n && (node_usable(n) || power_schedulable(c, n));
     }
     hostlist_destroy(req);
     return up;

@@ -225,6 +225,11 @@ static bool job_is_live(struct ctld *c, struct request *req, const struct job *j
         ctld_reply(c, req, SL_E_ALREADY_DONE, NULL, NULL);
         return false;
     }
+    if (job->configuring) {
+        ctld_reply_errorf(c, req, SL_E_JOB_PENDING, "job %u is CONFIGURING: its nodes are "
+                          "still booting", job->id);
+        return false;
+    }
     return true;
 }
 

@@ -14,6 +14,7 @@
 
 #include "ctld.h"
 #include "persist.h"
+#include "power.h"
 #include "types.h"
 #include "util/hostlist.h"
 #include "util/log.h"
@@ -213,6 +214,49 @@ void update_job(struct ctld *c, struct request *req)
     json_decref(r);
 }
 
+/* State=POWER_UP|POWER_DOWN|POWER_DOWN_ASAP|POWER_DOWN_FORCE (power.c). */
+static void update_node_power(struct ctld *c, struct request *req, const char *expr,
+                              const char *state)
+{
+    sl_error_t err;
+    struct hostlist *hl = hostlist_create(expr, &err);
+    char msg[300];
+    if (!hl) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_NODE_NAME, "%s", err.text);
+        return;
+    }
+    /* check all first: a request either applies to every node or to none */
+    for (size_t i = 0; i < hostlist_count(hl); i++) {
+        struct node *n = node_find(c, hostlist_nth(hl, i));
+        if (!n) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_NODE_NAME, "%s", hostlist_nth(hl, i));
+            hostlist_destroy(hl);
+            return;
+        }
+        if (!(n->flags & NODE_FLAG_CLOUD)) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
+                              "node %s is not in a cloud node group (cloud: true): its power is "
+                              "not managed",
+                              n->name);
+            hostlist_destroy(hl);
+            return;
+        }
+    }
+    for (size_t i = 0; i < hostlist_count(hl); i++) {
+        struct node *n = node_find(c, hostlist_nth(hl, i));
+        int rc = power_request(c, n, state, (int)req->msg.uid, msg, sizeof(msg));
+        if (rc) {
+            ctld_reply_errorf(c, req, rc, "%s", msg);
+            hostlist_destroy(hl);
+            return;
+        }
+        log_info("node %s: State=%s by uid %u", n->name, state, (unsigned)req->msg.uid);
+    }
+    hostlist_destroy(hl);
+    c->sched_needed = true;
+    ctld_reply(c, req, 0, NULL, NULL);
+}
+
 void update_node(struct ctld *c, struct request *req)
 {
     json_t *body = req->msg.body;
@@ -230,12 +274,17 @@ void update_node(struct ctld *c, struct request *req)
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "nodes and state are required");
         return;
     }
+    if (!strncasecmp(state, "POWER_", 6)) {
+        update_node_power(c, req, expr, state);
+        return;
+    }
     bool drain = !strcasecmp(state, "DRAIN"), down = !strcasecmp(state, "DOWN");
     bool resume = !strcasecmp(state, "RESUME") || !strcasecmp(state, "UNDRAIN") ||
                   !strcasecmp(state, "IDLE");
     if (!drain && !down && !resume) {
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
-                          "State=%.40s: expected DRAIN, DOWN, RESUME or UNDRAIN", state);
+                          "State=%.40s: expected DRAIN, DOWN, RESUME, UNDRAIN, POWER_UP, "
+                          "POWER_DOWN, POWER_DOWN_ASAP or POWER_DOWN_FORCE", state);
         return;
     }
     if ((drain || down) && (!reason || !*reason)) {
@@ -277,7 +326,10 @@ void update_node(struct ctld *c, struct request *req)
             n->reason = NULL;
             n->reason_time = 0;
             n->reason_uid = -1;
-            /* a DOWN node comes back when its daemon registers again */
+            /* a DOWN node comes back when its daemon registers again; a
+             * powered-down cloud node has no daemon: it is ready at once */
+            if ((n->flags & NODE_FLAG_POWERED_DOWN) && n->state == NODE_DOWN)
+                n->state = NODE_UNKNOWN;
         }
         node_update_state(c, n);
         persist_node_update(c, n);

@@ -103,6 +103,7 @@ static const struct key top_keys[] = {
     {"controller", K_SECTION},
     {"munge", K_SECTION},
     {"node_daemon", K_SECTION},
+    {"power", K_SECTION},
     {"node_groups", K_LIST, .required = true},
     {"partitions", K_LIST, .required = true},
     {NULL},
@@ -138,6 +139,22 @@ static const struct key node_daemon_keys[] = {
     {NULL},
 };
 
+static const struct key power_keys[] = {
+    {"provider", K_STR, C(power_provider)},
+    {"plugin_dir", K_STR, C(plugin_dir)},
+    {"resume_timeout", K_SECONDS, C(resume_timeout), .min = 1, .max = 86400},
+    {"suspend_timeout", K_SECONDS, C(suspend_timeout), .min = 1, .max = 86400},
+    {"idle_time", K_SECONDS, C(power_idle_time), .min = 1, .max = 86400 * 30},
+    {"resume_rate", K_INT, C(resume_rate), .min = 0, .max = 1000000},
+    {"failure_backoff", K_SECONDS, C(failure_backoff), .min = 1, .max = 86400},
+    {"resume_program", K_STR, C(resume_program)},
+    {"suspend_program", K_STR, C(suspend_program)},
+    {"program_timeout", K_SECONDS, C(program_timeout), .min = 1, .max = 86400},
+    {"local_daemon", K_STR, C(local_daemon)},
+    {"local_boot_delay", K_SECONDS, C(local_boot_delay), .min = 0, .max = 86400},
+    {NULL},
+};
+
 static const struct key group_keys[] = {
     {"name", K_STR, G(name), .required = true},
     {"nodes", K_HOSTLIST, G(nodes_expr), G(nodes), G(node_count), .required = true},
@@ -147,6 +164,9 @@ static const struct key group_keys[] = {
     {"features", K_STRLIST, G(features), G(feature_count)},
     {"price_per_hour", K_PRICE, G(price_per_hour)},
     {"spot", K_BOOL, G(spot)},
+    {"cloud", K_BOOL, G(cloud)},
+    {"idle_time", K_SECONDS, G(idle_time), .min = 1, .max = 86400 * 30},
+    {"warm_nodes", K_INT, G(warm_nodes), .min = 0, .max = 1000000},
     {NULL},
 };
 
@@ -164,6 +184,7 @@ static const struct key part_keys[] = {
     {"state", K_PSTATE, P(state)},
     {"session_idle_timeout", K_TIME, P(idle_timeout)},
     {"session_idle_warning", K_TIME, P(idle_warning)},
+    {"warm_nodes", K_INT, P(warm_nodes), .min = 0, .max = 1000000},
     {NULL},
 };
 
@@ -488,6 +509,7 @@ struct top_ctx {
 static void group_defaults(struct sl_node_group *g)
 {
     memset(g, 0, sizeof(*g));
+    g->idle_time = -1;
 }
 
 static void part_defaults(struct sl_partition *p)
@@ -561,6 +583,8 @@ static void top_sub(struct loader *ld, const char *key, yaml_node_t *v, void *ar
         load_mapping(ld, v, munge_keys, conf, "", " in munge", NULL, NULL);
     else if (!strcmp(key, "node_daemon"))
         load_mapping(ld, v, node_daemon_keys, conf, "", " in node_daemon", NULL, NULL);
+    else if (!strcmp(key, "power"))
+        load_mapping(ld, v, power_keys, conf, "", " in power", NULL, NULL);
     else
         load_list(ld, conf, key, v);
 }
@@ -602,7 +626,21 @@ static void validate(struct loader *ld, struct sl_conf *conf)
                     }
         }
     next_group:;
+        if (!g->cloud && (g->idle_time >= 0 || g->warm_nodes > 0))
+            cerr(ld, &at, "node group \"%s\": idle_time and warm_nodes apply to cloud node "
+                          "groups only (add cloud: true)", g->name);
     }
+    bool any_cloud = false;
+    for (size_t i = 0; i < conf->group_count; i++)
+        any_cloud |= conf->groups[i].cloud;
+    if (any_cloud && conf->power_provider && !strcmp(conf->power_provider, "script") &&
+        (!conf->resume_program || !conf->suspend_program))
+        cerr(ld, NULL, "power: the script provider needs resume_program and suspend_program");
+    if (conf->power_provider && strspn(conf->power_provider,
+                                       "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                    strlen(conf->power_provider))
+        cerr(ld, NULL, "power: provider \"%s\": a name of lower-case letters, digits and _",
+             conf->power_provider);
     for (size_t i = 0; i < conf->part_count; i++) {
         struct sl_partition *p = &conf->parts[i];
         yaml_node_t at = mark_node(p->line, p->col);
@@ -663,6 +701,11 @@ static void numeric_defaults(struct sl_conf *c)
     c->min_job_age = 300;
     c->sched_interval = 5;
     c->sched_budget_ms = 200;
+    c->resume_timeout = 600;   /* Slurm's ResumeTimeout default is 60; clouds boot slower */
+    c->suspend_timeout = 120;
+    c->power_idle_time = 600;
+    c->failure_backoff = 300;
+    c->program_timeout = 60;
 }
 
 /* Strings after: only those the file left unset. */
@@ -677,6 +720,7 @@ static int string_defaults(struct sl_conf *c)
     DEF_STR(log_level, "info");
     DEF_STR(slurm_user, "root");
     DEF_STR(spool_dir, LOCALSTATEDIR "/spool/slurmish");
+    DEF_STR(power_provider, "local");
 #undef DEF_STR
     return 0;
 }
@@ -833,6 +877,11 @@ void sl_conf_destroy(struct sl_conf *c)
     free(c->munge_socket);
     free(c->spool_dir);
     free(c->node_address);
+    free(c->power_provider);
+    free(c->plugin_dir);
+    free(c->resume_program);
+    free(c->suspend_program);
+    free(c->local_daemon);
     for (size_t i = 0; i < c->group_count; i++) {
         struct sl_node_group *g = &c->groups[i];
         free(g->name);

@@ -35,6 +35,9 @@ struct sl_node_group {
     size_t feature_count;
     double price_per_hour;
     bool spot;
+    bool cloud;        /* powered on demand by the power manager; starts POWERED_DOWN */
+    int idle_time;     /* cloud: seconds idle before power down; -1 = power.idle_time */
+    int warm_nodes;    /* cloud: idle nodes kept powered up */
     int line, col;     /* where the group starts in the file */
 };
 
@@ -55,6 +58,7 @@ struct sl_partition {
     int state;            /* enum part_state */
     int64_t idle_timeout; /* interactive sessions idle this long are warned; UNLIMITED = off */
     int64_t idle_warning; /* ...and ended this long after the warning if still idle */
+    int warm_nodes;       /* idle cloud nodes kept powered for this partition */
     int line, col;
 };
 
@@ -84,6 +88,19 @@ struct sl_conf {
     int node_port;          /* default port a node daemon listens on */
     char *node_address;     /* address node daemons listen on for sessions and clients
                                connect to; NULL = the controller's host */
+    /* power manager (cloud node groups): */
+    char *power_provider;   /* plugin name: "local", "script" */
+    char *plugin_dir;       /* where provider_<name>.so lives; NULL = PKGLIBDIR */
+    int resume_timeout;     /* seconds a resumed node has to register */
+    int suspend_timeout;    /* seconds a suspend may take */
+    int power_idle_time;    /* seconds idle before power down (group default) */
+    int resume_rate;        /* nodes resumed per minute, 0 = no limit */
+    int failure_backoff;    /* seconds a failing node group is skipped (doubles per failure) */
+    char *resume_program;   /* script provider: run with a hostlist */
+    char *suspend_program;
+    int program_timeout;    /* seconds before a program is killed */
+    char *local_daemon;     /* local provider: the slurmish-d to start */
+    int local_boot_delay;   /* local provider: seconds a boot takes */
     /* nodes and partitions: */
     struct sl_node_group *groups;
     size_t group_count;

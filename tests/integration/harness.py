@@ -113,10 +113,15 @@ class Cluster:
         """The daemons' last log lines, for a failed test's report (CI keeps
         nothing else)."""
         logdir = os.path.join(self.dir, "log")
-        for name in sorted(os.listdir(logdir)) if os.path.isdir(logdir) else []:
-            if name == "munged.log":
-                continue
-            with open(os.path.join(logdir, name), errors="replace") as f:
+        # node daemons the local power provider started log beside their PID files
+        pdir = os.path.join(self.dir, "state", "power", "local")
+        logs = [os.path.join(logdir, n) for n in sorted(os.listdir(logdir))
+                if n != "munged.log"] if os.path.isdir(logdir) else []
+        logs += [os.path.join(pdir, n) for n in sorted(os.listdir(pdir))
+                 if n.endswith(".log")] if os.path.isdir(pdir) else []
+        for path in logs:
+            name = os.path.basename(path)
+            with open(path, errors="replace") as f:
                 tail = f.readlines()[-lines:]
             sys.stderr.write("---- %s (last %d lines)\n%s" % (name, len(tail), "".join(tail)))
 

@@ -20,7 +20,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_array.py \
 	tests/integration/test_sacct.py \
 	tests/integration/test_tools.py \
-	tests/integration/test_partition_limits.py
+	tests/integration/test_partition_limits.py \
+	tests/integration/test_power.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py

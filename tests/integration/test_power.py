@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Power management with the `local` provider: cloud nodes start
+POWERED_DOWN, boot for the jobs that need them (cheapest group first, no
+more than needed), power down when idle but never under a live session,
+fail over when a launch fails or times out, requeue work off an
+interrupted spot node, and survive a controller restart mid-boot.  The
+`script` provider is called with the right hostlists."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import harness
+
+CONFIG = """\
+cluster_name: power
+controller:
+  heartbeat_interval: 1
+  node_timeout: 10
+  kill_wait: 2
+  sched_interval: 1
+  message_timeout: 5
+power:
+  resume_timeout: 8
+  idle_time: 4
+  failure_backoff: 4
+node_groups:
+  - name: fixed
+    nodes: f1
+    cpus: 1
+    memory: 1G
+  - name: cheap
+    nodes: c[1-3]
+    cpus: 2
+    memory: 1G
+    cloud: true
+    price_per_hour: 0.10
+  - name: spot
+    nodes: s[1-2]
+    cpus: 2
+    memory: 1G
+    cloud: true
+    spot: true
+    price_per_hour: 0.50
+partitions:
+  - name: fixed
+    node_groups: [fixed]
+    default: true
+    max_time: 1:00:00
+  - name: burst
+    node_groups: [spot, cheap]
+    max_time: 1:00:00
+  - name: spot
+    node_groups: [spot]
+    max_time: 1:00:00
+"""
+
+
+def node_states(c):
+    """{node: sinfo short state}, e.g. {"c1": "idle~", "f1": "idle"}."""
+    out = c.run("sinfo", "-h", "-N", "-o", "%N %t").stdout
+    return dict(line.split()[:2] for line in out.splitlines() if line.strip())
+
+
+def provider_daemons(c):
+    """PIDs of node daemons the local provider started that still run."""
+    pdir = os.path.join(c.dir, "state", "power", "local")
+    alive = {}
+    for name in os.listdir(pdir) if os.path.isdir(pdir) else []:
+        if name.endswith(".pid"):
+            pid = int(harness.read(os.path.join(pdir, name)).split()[0])
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if b"slurmish-d" in cmd:
+                alive[name[:-4]] = pid
+    return alive
+
+
+class PowerTest(harness.ClusterTest):
+    config = CONFIG
+
+    def setUp(self):
+        c = self.c
+        c.launcher("provider", "ok")
+        # every cloud node off and back in service before each test
+        c.wait_for(lambda: all(s == "idle~" for n, s in node_states(c).items() if n != "f1"),
+                   timeout=40, what="all cloud nodes powered down")
+
+    def power(self, node):
+        return re.search(r"Power=(\S+)", self.c.run("scontrol", "show", "node", node).stdout)
+
+    def test_burst_powers_up_only_needed_nodes_then_down(self):
+        c = self.c
+        st = node_states(c)
+        self.assertEqual(st["f1"], "idle")
+        self.assertTrue(all(st[n] == "idle~" for n in ("c1", "c2", "c3", "s1", "s2")), st)
+        self.assertIn("State=IDLE+CLOUD+POWERED_DOWN", c.run("scontrol", "show", "node",
+                                                             "c1").stdout)
+        # two whole-node jobs: two nodes of the cheaper group boot, no more
+        jobs = [c.sbatch("-p", "burst", "-n", "2", "--wrap", "sleep 2; hostname") for _ in range(2)]
+        seen = c.wait_for(lambda: set(c.run("squeue", "-h", "-o", "%t").stdout.split()) & {"CF", "R"},
+                          what="jobs configuring or running")
+        self.assertTrue(seen)
+        for j in jobs:
+            self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED"), timeout=40), "COMPLETED")
+        hosts = sorted(harness.read(os.path.join(c.work, "slurm-%d.out" % j)).strip()
+                       for j in jobs)
+        nodes = sorted(c.show_job(j)["NodeList"] for j in jobs)
+        self.assertEqual(nodes, ["c1", "c2"])
+        st = node_states(c)
+        self.assertEqual(st["c3"], "idle~")
+        self.assertEqual(st["s1"], "idle~")
+        self.assertEqual(st["s2"], "idle~")
+        # idle for idle_time (4 s): powered down again, daemons gone
+        c.wait_for(lambda: node_states(c)["c1"] == "idle~" and node_states(c)["c2"] == "idle~",
+                   timeout=30, what="c1 and c2 powered down after idle_time")
+        c.wait_for(lambda: not provider_daemons(c), timeout=15, what="daemons stopped")
+        # each job paid for its node: 2 s or more at 0.10/h on a whole node
+        for j in jobs:
+            p = c.run("sacct", "-n", "-X", "-j", str(j), "-o", "Cost", "-P")
+            self.assertGreater(float(p.stdout.strip()), 0.0, p.stdout)
+        self.assertTrue(hosts)
+
+    def test_session_keeps_node_up_past_idle_time(self):
+        c = self.c
+        # an interactive allocation whose command does nothing for 10 s
+        # (more than twice idle_time): its node must stay up throughout
+        p = subprocess.Popen([os.path.join(harness.BUILDDIR, "cli", "salloc"), "-p", "burst",
+                              "-n", "1", "sleep", "10"], cwd=c.work, env=c.env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            node = c.wait_for(lambda: [n for n, s in node_states(c).items()
+                                       if s in ("mix", "alloc")], timeout=30,
+                              what="the allocation's node up")[0]
+            t0 = time.time()
+            while time.time() - t0 < 8:
+                self.assertIn(node_states(c)[node], ("mix", "alloc"),
+                              "node powered down under a live session")
+                time.sleep(0.5)
+        finally:
+            out, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertIn("Granted job allocation", err)
+        c.wait_for(lambda: node_states(c)[node] == "idle~", timeout=30,
+                   what="node powered down after the session ended")
+
+    def test_failed_launch_fails_over_and_backs_off(self):
+        c = self.c
+        c.launcher("provider", "fail", "cheap")
+        j = c.sbatch("-p", "burst", "-n", "2", "--wrap", "hostname")
+        self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED"), timeout=40), "COMPLETED")
+        # c1 failed; the job went to the spot group of the same partition
+        self.assertIn(c.show_job(j)["NodeList"], ("s1", "s2"))
+        show = c.run("scontrol", "show", "node", "c1").stdout
+        self.assertIn("DOWN+CLOUD+POWERED_DOWN", show)
+        self.assertIn("control/fail", show)
+        # the group is backed off: a second job does not try cheap nodes again
+        j2 = c.sbatch("-p", "burst", "-n", "2", "--wrap", "hostname")
+        self.assertEqual(c.wait_state(j2, ("COMPLETED", "FAILED"), timeout=40), "COMPLETED")
+        self.assertIn(c.show_job(j2)["NodeList"], ("s1", "s2"))
+        self.assertEqual(node_states(c)["c2"], "idle~")
+        # after failure_backoff the DOWN node returns to service by itself
+        c.launcher("provider", "ok")
+        c.wait_for(lambda: node_states(c)["c1"] == "idle~", timeout=30,
+                   what="c1 back in service after the back-off")
+        events = c.run("scontrol", "show", "events").stdout
+        self.assertIn("resume failed", events)
+
+    def test_resume_timeout_marks_down_and_requeues(self):
+        c = self.c
+        c.launcher("provider", "delay", "30")  # longer than resume_timeout (8 s)
+        j = c.sbatch("-p", "spot", "-n", "2", "--wrap", "hostname")
+        c.wait_for(lambda: c.run("squeue", "-h", "-j", str(j), "-o", "%t").stdout.strip() == "CF",
+                   timeout=15, what="job CONFIGURING")
+        c.wait_for(lambda: "ResumeTimeout" in c.run("sinfo", "-R", "-h").stdout, timeout=20,
+                   what="the node marked DOWN with ResumeTimeout")
+        c.launcher("provider", "ok")
+        # requeued, not failed: it runs once a node boots in time
+        self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED"), timeout=60), "COMPLETED")
+        self.assertGreaterEqual(int(c.show_job(j)["Restarts"]), 1)
+        c.wait_for(lambda: not provider_daemons(c), timeout=40,
+                   what="no daemon left running (the late boot was stopped)")
+
+    def test_spot_interruption_requeues_job(self):
+        c = self.c
+        j = c.sbatch("-p", "spot", "-n", "2", "--wrap",
+                     "echo start $SLURM_RESTART_COUNT; sleep 6; echo done")
+        no_requeue = c.sbatch("-p", "spot", "-n", "2", "--no-requeue", "--wrap", "sleep 30")
+        c.wait_state(j, "RUNNING", timeout=30)
+        c.wait_state(no_requeue, "RUNNING", timeout=30)
+        first = c.show_job(j)["NodeList"]
+        other = c.show_job(no_requeue)["NodeList"]
+        c.launcher("provider", "--warning", "2", "interrupt", first, other)
+        # the no-requeue job is preempted; the other runs again elsewhere and completes
+        self.assertEqual(c.wait_state(no_requeue, ("PREEMPTED", "FAILED", "COMPLETED"),
+                                      timeout=30), "PREEMPTED")
+        self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED"), timeout=60), "COMPLETED")
+        out = harness.read(os.path.join(c.work, "slurm-%d.out" % j))
+        self.assertIn("done", out)
+        p = c.run("sacct", "-n", "-X", "-P", "-j", str(j), "-o", "State,Interruptions")
+        self.assertEqual(p.stdout.strip(), "COMPLETED|1")
+        self.assertIn("spot interruption", c.run("scontrol", "show", "events").stdout)
+
+    def test_admin_power_up_and_down(self):
+        c = self.c
+        p = c.run("scontrol", "update", "NodeName=c3", "State=POWER_UP")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        c.wait_for(lambda: node_states(c)["c3"] == "idle", timeout=20, what="c3 up")
+        p = c.run("scontrol", "update", "NodeName=c3", "State=POWER_DOWN")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        c.wait_for(lambda: node_states(c)["c3"] == "idle~", timeout=20, what="c3 down")
+        p = c.run("scontrol", "update", "NodeName=f1", "State=POWER_DOWN")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("not in a cloud node group", p.stderr)
+        harness.ensure_test_user()
+        p = c.run("scontrol", "update", "NodeName=c3", "State=POWER_UP", user=harness.TEST_USER)
+        self.assertNotEqual(p.returncode, 0)
+
+    def test_controller_restart_mid_boot(self):
+        c = self.c
+        c.launcher("provider", "delay", "3")
+        j = c.sbatch("-p", "spot", "-n", "2", "--wrap", "hostname")
+        c.wait_for(lambda: c.run("squeue", "-h", "-j", str(j), "-o", "%t").stdout.strip() == "CF",
+                   timeout=15, what="job CONFIGURING")
+        c.daemon("stop-daemon", "ctld", signal="KILL")
+        c.daemon("start-daemon", "ctld")
+        self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED"), timeout=40), "COMPLETED")
+        c.wait_for(lambda: all(s == "idle~" for n, s in node_states(c).items() if n != "f1"),
+                   timeout=40, what="nodes powered down after the restart")
+        c.wait_for(lambda: not provider_daemons(c), timeout=20, what="no leaked node daemon")
+
+
+SCRIPT_CONFIG = """\
+cluster_name: pscript
+controller:
+  heartbeat_interval: 1
+  node_timeout: 10
+  kill_wait: 2
+  sched_interval: 1
+  message_timeout: 5
+power:
+  provider: script
+  resume_program: @DIR@/resume.sh
+  suspend_program: @DIR@/suspend.sh
+  resume_timeout: 3
+  failure_backoff: 60
+node_groups:
+  - name: fixed
+    nodes: f1
+    cpus: 1
+    memory: 1G
+  - name: cloud
+    nodes: "vm[1-3]"
+    cpus: 1
+    memory: 1G
+    cloud: true
+  - name: flaky
+    nodes: vm4
+    cpus: 1
+    memory: 1G
+    cloud: true
+partitions:
+  - name: fixed
+    node_groups: [fixed]
+    default: true
+  - name: cloud
+    node_groups: [cloud, flaky]
+"""
+
+
+class ScriptProviderTest(harness.ClusterTest):
+    """The script provider runs the admin's programs with a hostlist."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.scripts = tempfile.mkdtemp(prefix="slurmish-pscript-")
+        os.chmod(cls.scripts, 0o755)
+        for name in ("resume", "suspend"):
+            path = os.path.join(cls.scripts, name + ".sh")
+            with open(path, "w") as f:
+                # records its argument list; a hostlist naming vm4 fails
+                f.write("#!/bin/sh\nprintf '%%s|' \"$@\" >> %s/%s.calls\necho >> %s/%s.calls\n"
+                        "echo \"%s called for $1\"\n"
+                        "case \"$1\" in *vm4*) echo 'no capacity' >&2; exit 3;; esac\n"
+                        % (cls.scripts, name, cls.scripts, name, name))
+            os.chmod(path, 0o755)
+        cls.config = SCRIPT_CONFIG.replace("@DIR@", cls.scripts)
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        import shutil
+        shutil.rmtree(cls.scripts, ignore_errors=True)
+
+    def calls(self, name):
+        path = os.path.join(self.scripts, name + ".calls")
+        return harness.read(path).splitlines() if os.path.exists(path) else []
+
+    def test_resume_and_suspend_get_hostlists(self):
+        c = self.c
+        j = c.sbatch("-p", "cloud", "-N", "3", "-n", "3", "--wrap", "hostname")
+        c.wait_for(lambda: "vm[1-3]|" in self.calls("resume"), timeout=15,
+                   what="resume_program run for vm[1-3]")
+        # nothing registers: resume_timeout (3 s) marks them DOWN, and the
+        # suspend program is asked to stop what may have started
+        c.wait_for(lambda: "vm[1-3]|" in self.calls("suspend"), timeout=20,
+                   what="suspend_program run for vm[1-3]")
+        self.assertIn("ResumeTimeout", c.run("sinfo", "-R", "-h").stdout)
+        self.assertEqual(c.state(j), "PENDING")
+        c.run("scancel", str(j))
+        log = harness.read(os.path.join(c.dir, "log", "ctld.log"))
+        self.assertIn("resume called for vm[1-3]", log)  # program output reaches the log
+
+    def test_failing_resume_program_fails_nodes_at_once(self):
+        c = self.c
+        j = c.sbatch("-p", "cloud", "-w", "vm4", "--wrap", "hostname")
+        c.wait_for(lambda: "resume_program exited with status 3" in
+                   c.run("scontrol", "show", "node", "vm4").stdout, timeout=10,
+                   what="vm4 failed by the program's exit status")
+        self.assertIn("vm4|", self.calls("resume"))
+        log = harness.read(os.path.join(c.dir, "log", "ctld.log"))
+        self.assertIn("no capacity", log)
+        c.run("scancel", str(j))
+
+
+if __name__ == "__main__":
+    harness.main()
