@@ -49,3 +49,8 @@ cli_srun_LDADD = $(CLI_LIBS)
 cli_sattach_SOURCES = cli/sattach.c
 cli_sattach_CFLAGS = $(SL_CFLAGS)
 cli_sattach_LDADD = $(CLI_LIBS)
+
+bin_PROGRAMS += cli/sreport
+cli_sreport_SOURCES = cli/sreport.c
+cli_sreport_CFLAGS = $(SL_CFLAGS)
+cli_sreport_LDADD = $(CLI_LIBS)

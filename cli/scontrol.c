@@ -133,8 +133,9 @@ static void print_job(const json_t *j, time_t now)
             cli_jint(j, "exit_signal", 0));
     rec_line(&r);
     /* slurmish: what its node-hours cost so far, and spot interruptions */
-    rec_add(&r, "Cost=%.4f Interruptions=%lld", json_number_value(json_object_get(j, "cost")),
-            cli_jint(j, "interruptions", 0));
+    rec_add(&r, "Cost=%.4f Interruptions=%lld Fallback=%s",
+            json_number_value(json_object_get(j, "cost")), cli_jint(j, "interruptions", 0),
+            *cli_jstr(j, "fallback") ? cli_jstr(j, "fallback") : "No");
     rec_line(&r);
     if (json_object_get(j, "last_activity")) {
         /* an allocation: when its sessions were last used, and the idle warning */

@@ -24,6 +24,7 @@
 struct sl_db;
 struct persist;
 struct power;
+struct budget_state;
 
 /* One received request, as handlers see it. */
 struct request {
@@ -57,6 +58,7 @@ struct ctld {
     struct sl_db *db;
     struct persist *ps;
     struct power *power; /* power.c */
+    struct budget_state *budget; /* budget.c */
     uid_t slurm_uid;
     int64_t start_time;
     bool shutdown;
@@ -126,6 +128,8 @@ uint32_t sched_priority(const struct job *job, const struct part *p, int64_t now
 void sched_priority_factors(const struct job *job, const struct part *p, int64_t now, int *age,
                             int *size);
 int64_t sched_test_start(struct ctld *c, struct job *job, char **nodes);
+const char *sched_fallback_allowed(struct ctld *c, const struct part *p, const struct job *job,
+                                   int64_t now);
 
 /* array.c */
 int array_parse(const char *spec, struct job *job, sl_error_t *err);
@@ -145,6 +149,9 @@ void reconf_handle(struct ctld *c, struct request *req);
 void update_partition_handle(struct ctld *c, struct request *req);
 void query_events_handle(struct ctld *c, struct request *req);
 void reconf_reload(struct ctld *c); /* SIGHUP */
+
+/* report.c: sreport cost */
+void cost_report_handle(struct ctld *c, struct request *req);
 
 /* cron.c */
 void cron_run(struct ctld *c);

@@ -37,6 +37,7 @@ static const char *reason_names[REASON_COUNT] = {
     [REASON_NON_ZERO_EXIT] = "NonZeroExitCode",
     [REASON_INACTIVE_LIMIT] = "InactiveLimit",
     [REASON_PARTITION_MISSING] = "PartitionDoesNotExist",
+    [REASON_BUDGET] = "AccountBudgetExceeded",
 };
 
 const char *job_reason_name(int r)
@@ -149,6 +150,7 @@ void job_free(struct job *j)
     free(j->submit_host);
     free(j->account);
     free(j->comment);
+    free(j->fallback);
     free(j->command);
     free(j->alloc);
     free(j->nodelist);
@@ -591,6 +593,8 @@ json_t *job_to_json(struct ctld *c, const struct job *j)
     json_object_set_new(o, "configuring", json_boolean(j->configuring));
     json_object_set_new(o, "cost", json_real(j->cost));
     json_object_set_new(o, "interruptions", json_integer(j->interruptions));
+    if (j->fallback)
+        json_object_set_new(o, "fallback", json_string(j->fallback));
     json_object_set_new(o, "nice", json_integer(j->nice));
     json_object_set_new(o, "requeue", json_boolean(j->requeue));
     if (j->state == JOB_PENDING) {

@@ -60,6 +60,7 @@ enum job_reason {
     REASON_REQ_NODE_NOT_AVAIL,
     REASON_INACTIVE_LIMIT, /* an interactive session stayed idle past its partition's limit */
     REASON_PARTITION_MISSING, /* its partition was removed from the configuration */
+    REASON_BUDGET,            /* its account spent its budget for the period */
     REASON_COUNT
 };
 const char *job_reason_name(int reason);
@@ -112,6 +113,7 @@ struct job {
     bool interrupted;       /* its node got a spot interruption: an end means requeue */
     int interruptions;      /* spot interruptions suffered (accounting) */
     double cost;            /* its share of the node-hours it used, in price units */
+    char *fallback;         /* placed on a fallback node group: why (sched_fallback_allowed) */
     int sched_tier;         /* scratch for sched.c: the partition's priority tier */
     char *work_dir, *out, *err, *in, *submit_host, *account, *comment, *command;
     /* allocation */

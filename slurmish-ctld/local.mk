@@ -20,6 +20,8 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/step.h slurmish-ctld/step.c \
 	slurmish-ctld/reconf.c \
 	slurmish-ctld/power.h slurmish-ctld/power.c \
+	slurmish-ctld/budget.h slurmish-ctld/budget.c \
+	slurmish-ctld/report.c \
 	lib/power/provider.h
 slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 slurmish_ctld_libctld_la_LIBADD = -ldl

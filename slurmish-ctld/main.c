@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "budget.h"
 #include "ctld.h"
 #include "persist.h"
 #include "power.h"
@@ -194,6 +195,7 @@ int main(int argc, char **argv)
     zmq_close(c->router);
     zmq_ctx_term(c->zctx);
     power_fini(c);
+    budget_free(c);
     persist_close(c);
     job_table_free(&c->jobs);
     nodes_destroy(c);

@@ -27,6 +27,14 @@ struct part *part_find(struct ctld *c, const char *name)
     return NULL;
 }
 
+bool part_is_fallback(const struct part *p, const struct node *n)
+{
+    for (size_t i = 0; i < p->conf->fallback_group_count; i++)
+        if (!strcmp(p->conf->fallback_groups[i], n->group->name))
+            return true;
+    return false;
+}
+
 bool part_has_node(const struct part *p, const struct node *n)
 {
     for (int i = 0; i < p->nnodes; i++)
@@ -86,10 +94,14 @@ void parts_build(struct ctld *c)
         struct part *pt = &c->parts[p];
         pt->conf = &conf->parts[p];
         pt->nodes = xcalloc((size_t)total ? (size_t)total : 1, sizeof(*pt->nodes));
-        for (size_t gi = 0; gi < pt->conf->node_group_count; gi++) {
+        /* fallback groups last: they serve a job only when the others cannot */
+        size_t ng = pt->conf->node_group_count, nf = pt->conf->fallback_group_count;
+        for (size_t gi = 0; gi < ng + nf; gi++) {
+            const char *gname = gi < ng ? pt->conf->node_groups[gi]
+                                        : pt->conf->fallback_groups[gi - ng];
             for (int ni = 0; ni < c->nnodes; ni++) {
                 struct node *n = &c->nodes[ni];
-                if (strcmp(n->group->name, pt->conf->node_groups[gi]) == 0 &&
+                if (strcmp(n->group->name, gname) == 0 &&
                     !part_has_node(pt, n)) {
                     pt->nodes[pt->nnodes++] = n;
                     pt->total_cpus += n->group->cpus;
@@ -286,5 +298,9 @@ json_t *part_to_json(struct ctld *c, const struct part *p)
                             : json_string("ALL"));
     json_object_set_new(o, "session_idle_timeout", json_integer(p->conf->idle_timeout));
     json_object_set_new(o, "session_idle_warning", json_integer(p->conf->idle_warning));
+    json_object_set_new(o, "warm_nodes", json_integer(p->conf->warm_nodes));
+    json_object_set_new(o, "fallback_node_groups",
+                        str_array(p->conf->fallback_groups, p->conf->fallback_group_count));
+    json_object_set_new(o, "fallback_after", json_integer(p->conf->fallback_after));
     return o;
 }

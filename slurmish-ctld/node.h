@@ -64,6 +64,8 @@ struct part {
 struct node *node_find(struct ctld *c, const char *name);
 struct part *part_find(struct ctld *c, const char *name);
 bool part_has_node(const struct part *p, const struct node *n);
+/* Is n in one of p's fallback_node_groups (used only when the rest cannot)? */
+bool part_is_fallback(const struct part *p, const struct node *n);
 
 /* Recompute the base state from registration, heartbeat and usage. */
 void node_update_state(struct ctld *c, struct node *n);

@@ -77,6 +77,7 @@ static const char *const migrations[] = {
     "ALTER TABLE jobs ADD COLUMN configuring INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN cost REAL NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN fallback TEXT;"
     "ALTER TABLE nodes ADD COLUMN power INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE nodes ADD COLUMN power_since INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE nodes ADD COLUMN down INTEGER NOT NULL DEFAULT 0;"
@@ -94,14 +95,15 @@ static const char *const migrations[] = {
     " ntasks_per_node, mem_per_cpu, gpus_per_node, gpu_type, exclusive, features, req_nodes,"     \
     " exc_nodes, alloc_gpus, nice, held_admin, prio_set, dependency, kill_on_invalid_dep,"        \
     " warn_signal, warn_time, warn_flags, array_job_id, array_task_id, array_pending, array_shape,"  \
-    " begin_time, requeue, restarts, interactive, next_step, configuring, cost, interruptions"
+    " begin_time, requeue, restarts, interactive, next_step, configuring, cost, interruptions,"  \
+    " fallback"
 
 static const char SQL_JOB_INSERT[] =
     "INSERT INTO jobs (" JOB_COLUMNS ", script, argv, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
     " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
     " ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45,"
     " ?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57, ?58, ?59, ?60, ?61, ?62, ?63, ?64, ?65, ?66,"
-    " ?67, ?68, ?46, ?47, ?48)";
+    " ?67, ?68, ?69, ?46, ?47, ?48)";
 static const char SQL_JOB_UPDATE[] =
     "UPDATE jobs SET partition=?7, state=?8, reason=?9, held=?10, start_time=?12, end_time=?13,"
     " time_limit=?14, priority=?19, alloc_nodes=?28, alloc_cpus=?29, alloc_mem=?30,"
@@ -109,7 +111,8 @@ static const char SQL_JOB_UPDATE[] =
     " kill_time=?36, alloc_gpus=?45, nice=?49, held_admin=?50, prio_set=?51, name=?2,"
     " nodes_req=?15, comment=?26, account=?25, dependency=?52,"
     " warn_flags=?56, array_task_id=?58, array_pending=?59, restarts=?63, next_step=?65,"
-    " configuring=?66, cost=?67, interruptions=?68 WHERE job_id=?1";
+    " configuring=?66, cost=?67, interruptions=?68,"
+    " fallback=?69 WHERE job_id=?1";
 static const char SQL_JOB_LAUNCH[] = "SELECT script, argv, env FROM jobs WHERE job_id=?1";
 static const char SQL_JOB_LOAD[] =
     "SELECT " JOB_COLUMNS " FROM jobs WHERE state < ?1 OR completing != 0 OR end_time >= ?2"
@@ -263,6 +266,7 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     sqlite3_bind_int(st, 66, j->configuring);
     sqlite3_bind_double(st, 67, j->cost);
     sqlite3_bind_int(st, 68, j->interruptions);
+    bind_text(st, 69, j->fallback);
 }
 
 static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
@@ -417,6 +421,7 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     j->configuring = sqlite3_column_int(st, 62) != 0;
     j->cost = sqlite3_column_double(st, 63);
     j->interruptions = sqlite3_column_int(st, 64);
+    j->fallback = col_str(st, 65);
     if (alloc && *alloc)
         j->nodelist = xstrdup(alloc);
     if (alloc && *alloc) {
@@ -570,6 +575,89 @@ int persist_node_update(struct ctld *c, const struct node *n)
     sqlite3_bind_int64(st, 6, n->power_since);
     sqlite3_bind_int(st, 7, n->state == NODE_DOWN);
     return step_done(c, st, "node update");
+}
+
+int persist_cost_jobs(struct ctld *c, int64_t start, int64_t end,
+                      void (*fn)(const struct cost_job_row *row, void *arg), void *arg)
+{
+    sqlite3_stmt *st;
+    sqlite3 *h = sl_db_handle(c->db);
+    if (sqlite3_prepare_v2(h,
+                           "SELECT user, COALESCE(account, ''), partition, cost, start_time,"
+                           " end_time, alloc_cpus, COALESCE(alloc_nodes, ''), exclusive FROM jobs"
+                           " WHERE state>=?1 AND completing=0 AND start_time>0 AND start_time<?3"
+                           " AND end_time>=?2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_err("cost report: %s", sqlite3_errmsg(h));
+        return -1;
+    }
+    sqlite3_bind_int(st, 1, JOB_COMPLETED);
+    sqlite3_bind_int64(st, 2, start);
+    sqlite3_bind_int64(st, 3, end);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct cost_job_row r = {
+            .user = (const char *)sqlite3_column_text(st, 0),
+            .account = (const char *)sqlite3_column_text(st, 1),
+            .partition = (const char *)sqlite3_column_text(st, 2),
+            .cost = sqlite3_column_double(st, 3),
+            .start_time = sqlite3_column_int64(st, 4),
+            .end_time = sqlite3_column_int64(st, 5),
+            .alloc_cpus = sqlite3_column_int(st, 6),
+            .alloc_nodes = (const char *)sqlite3_column_text(st, 7),
+            .exclusive = sqlite3_column_int(st, 8) != 0,
+        };
+        fn(&r, arg);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int persist_power_intervals(struct ctld *c, int64_t start, int64_t end,
+                            void (*fn)(const char *node, const char *group, double price,
+                                       int64_t up, int64_t down, void *arg),
+                            void *arg)
+{
+    sqlite3_stmt *st;
+    sqlite3 *h = sl_db_handle(c->db);
+    if (sqlite3_prepare_v2(h,
+                           "SELECT node, grp, price, up, down FROM node_power"
+                           " WHERE up<?2 AND (down=0 OR down>=?1)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_err("cost report: %s", sqlite3_errmsg(h));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, start);
+    sqlite3_bind_int64(st, 2, end);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+           sqlite3_column_double(st, 2), sqlite3_column_int64(st, 3),
+           sqlite3_column_int64(st, 4), arg);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int persist_account_cost(struct ctld *c, const char *account, int64_t since, double *out)
+{
+    sqlite3_stmt *st;
+    sqlite3 *h = sl_db_handle(c->db);
+    *out = 0;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT COALESCE(SUM(cost), 0) FROM jobs WHERE account=?1 AND "
+                           "end_time>=?2 AND state>=?3 AND completing=0",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_err("account cost: %s", sqlite3_errmsg(h));
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int(st, 3, JOB_COMPLETED);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int persist_power_up(struct ctld *c, const struct node *n, int64_t when)

@@ -36,6 +36,23 @@ struct job *persist_job_load_one(struct ctld *c, uint32_t id);
 int persist_node_update(struct ctld *c, const struct node *n);
 /* Powered intervals of cloud nodes (node_power), for cost accounting. */
 int persist_power_up(struct ctld *c, const struct node *n, int64_t when);
+/* Cost reports: finished jobs that ran in [start, end), and powered
+ * intervals of cloud nodes overlapping it (down == 0: still up). */
+struct cost_job_row {
+    const char *user, *account, *partition, *alloc_nodes;
+    double cost;
+    int64_t start_time, end_time;
+    int alloc_cpus;
+    bool exclusive;
+};
+int persist_cost_jobs(struct ctld *c, int64_t start, int64_t end,
+                      void (*fn)(const struct cost_job_row *row, void *arg), void *arg);
+int persist_power_intervals(struct ctld *c, int64_t start, int64_t end,
+                            void (*fn)(const char *node, const char *group, double price,
+                                       int64_t up, int64_t down, void *arg),
+                            void *arg);
+/* Cost of an account's jobs that ended at or after `since`. */
+int persist_account_cost(struct ctld *c, const char *account, int64_t since, double *out);
 int persist_power_down(struct ctld *c, const struct node *n, int64_t when, bool interrupted);
 /* Accounting: the job records matching the filters, oldest first, as
  * job JSON objects appended to out; at most limit.  Returns the count or -1. */

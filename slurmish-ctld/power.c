@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "budget.h"
 #include "ctld.h"
 #include "persist.h"
 #include "power.h"
@@ -94,6 +95,25 @@ static bool backed_off(struct ctld *c, const struct node *n, int64_t now)
     struct power *pw = c->power;
     int gi = group_index(c, n);
     return gi >= 0 && (size_t)gi < pw->ngroups && now < pw->backoff_until[gi];
+}
+
+bool power_groups_failing(struct ctld *c, const struct part *p)
+{
+    struct power *pw = c->power;
+    int64_t now = ctld_now();
+    bool any = false;
+    if (!pw || !pw->ops)
+        return false;
+    for (size_t i = 0; i < p->conf->node_group_count; i++) {
+        const struct sl_node_group *g = sl_conf_find_group(c->conf, p->conf->node_groups[i]);
+        if (!g || !g->cloud)
+            continue;
+        int gi = (int)(g - c->conf->groups);
+        if (now >= pw->backoff_until[gi])
+            return false;
+        any = true;
+    }
+    return any;
 }
 
 bool power_schedulable(struct ctld *c, const struct node *n)
@@ -516,7 +536,6 @@ void power_node_registered(struct ctld *c, struct node *n)
 
 void power_job_cost(struct ctld *c, struct job *job, int64_t end)
 {
-    (void)c;
     if (job->start_time <= 0 || job->configuring || end <= job->start_time)
         return;
     double hours = (double)(end - job->start_time) / 3600.0, cost = 0;
@@ -528,6 +547,7 @@ void power_job_cost(struct ctld *c, struct job *job, int64_t end)
         cost += hours * g->price_per_hour * share;
     }
     job->cost += cost;
+    budget_charge(c, job->account, cost);
 }
 
 int power_request(struct ctld *c, struct node *n, const char *what, int uid, char *err,

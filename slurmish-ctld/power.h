@@ -26,6 +26,7 @@
 struct ctld;
 struct node;
 struct job;
+struct part;
 
 /* Load the provider (only if a node group is cloud) and set start states.
  * Returns -1 with a message on a provider that cannot be loaded. */
@@ -37,6 +38,8 @@ void power_tick(struct ctld *c, int64_t now);
 
 /* May the scheduler place work on this (powered-down or booting) node? */
 bool power_schedulable(struct ctld *c, const struct node *n);
+/* Are all of p's (non-fallback) cloud node groups backed off after failures? */
+bool power_groups_failing(struct ctld *c, const struct part *p);
 /* Is the node up for jobs to launch on it? */
 bool power_node_on(const struct node *n);
 /* The scheduler gave job a node that is not on: boot what needs booting. */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "conf/edit.h"
+#include "budget.h"
 #include "ctld.h"
 #include "persist.h"
 #include "types.h"
@@ -155,6 +156,8 @@ static void diff_part(json_t *out, const struct sl_partition *a, const struct sl
     INT_FIELD(min_nodes, "min_nodes")
     INT_FIELD(priority_tier, "priority_tier")
     INT_FIELD(warm_nodes, "warm_nodes")
+    LIST_FIELD(fallback_groups, fallback_group_count, "fallback_node_groups", "[]")
+    TIME_FIELD(fallback_after, "fallback_after")
     LIST_FIELD(node_groups, node_group_count, "node_groups", "[]")
     LIST_FIELD(allow_users, allow_user_count, "allow_users", "ALL")
     LIST_FIELD(allow_accounts, allow_account_count, "allow_accounts", "ALL")
@@ -226,6 +229,19 @@ static json_t *diff(const struct sl_conf *oc, const struct sl_conf *nc)
             free(y);
         }
     }
+    for (size_t i = 0; i < nc->account_count; i++) {
+        const struct sl_account *a = &nc->accounts[i];
+        const struct sl_account *o = sl_conf_find_account(oc, a->name);
+        const char *np = a->budget_period ? a->budget_period : "month";
+        if (!o)
+            change(out, "account %s: added, budget %.2f per %s", a->name, a->budget, np);
+        else if (o->budget != a->budget || strcmp(o->budget_period ? o->budget_period : "month", np))
+            change(out, "account %s: budget %.2f per %s -> %.2f per %s", a->name, o->budget,
+                   o->budget_period ? o->budget_period : "month", a->budget, np);
+    }
+    for (size_t i = 0; i < oc->account_count; i++)
+        if (!sl_conf_find_account(nc, oc->accounts[i].name))
+            change(out, "account %s: removed (no budget)", oc->accounts[i].name);
     for (size_t i = 0; i < oc->part_count; i++) {
         const struct sl_partition *b = sl_conf_find_partition(nc, oc->parts[i].name);
         if (!b)
@@ -248,6 +264,7 @@ static void apply(struct ctld *c, struct sl_conf *nc)
         c->nodes[i].group = sl_conf_find_group(nc, c->nodes[i].group->name);
     c->conf = nc;
     parts_build(c);
+    budget_free(c); /* accounts may have moved: re-read spend on the next pass */
     sl_conf_destroy(oc);
     if (c->conf->log_level) {
         int lvl = log_level_parse(c->conf->log_level);

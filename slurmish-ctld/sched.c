@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "budget.h"
 #include "ctld.h"
 #include "persist.h"
 #include "power.h"
@@ -290,6 +291,22 @@ static struct usage usage_for(const struct pass *ps, const struct node *n, int64
     return effective_usage(n, &ps->resv[n->index], end);
 }
 
+/* May the job use p's fallback_node_groups?  NULL if not, else why (a
+ * word for scontrol show job): it waited past fallback_after, or every
+ * cloud group of the partition is backed off after failed launches. */
+const char *sched_fallback_allowed(struct ctld *c, const struct part *p, const struct job *job,
+                                   int64_t now)
+{
+    if (!p->conf->fallback_group_count)
+        return NULL;
+    if (p->conf->fallback_after != SL_TIME_UNLIMITED &&
+        now - job->submit_time >= p->conf->fallback_after)
+        return "WaitedPastFallbackAfter";
+    if (power_groups_failing(c, p))
+        return "NodeGroupsFailingToLaunch";
+    return NULL;
+}
+
 /* First fit of the job on partition p; fills ps->pick/masks.  Returns the
  * number of nodes picked (== nodes_req on success). */
 static int find_nodes(struct pass *ps, const struct job *job, const struct part *p, int cpn)
@@ -300,6 +317,7 @@ static int find_nodes(struct pass *ps, const struct job *job, const struct part 
     int64_t end = job_end(job, ps->now);
     int got = 0;
     bool ok = true;
+    const char *fallback = sched_fallback_allowed(c, p, job, ps->now);
 
     for (size_t r = 0; req && r < hostlist_count(req) && ok; r++) {
         struct node *n = node_find(c, hostlist_nth(req, r));
@@ -322,6 +340,8 @@ static int find_nodes(struct pass *ps, const struct job *job, const struct part 
         for (int i = 0; ok && i < p->nnodes && got < job->nodes_req; i++) {
             struct node *n = list[i];
             if (req && hostlist_find(req, n->name) >= 0)
+                continue;
+            if (!fallback && part_is_fallback(p, n))
                 continue;
             if (phase == 0 && !ps->use_sim && !node_usable(n))
                 continue;
@@ -360,6 +380,15 @@ static void start_job(struct pass *ps, struct job *job, int got, int cpn)
     }
     job_queue_del(&c->jobs, job);
     job_alloc(c, job, pick, got, cpus, mem, ps->masks);
+    struct part *p = part_find(c, job->partition);
+    free(job->fallback);
+    job->fallback = NULL;
+    for (int i = 0; p && i < got && !job->fallback; i++)
+        if (part_is_fallback(p, pick[i])) {
+            job->fallback = xstrdup(sched_fallback_allowed(c, p, job, ps->now));
+            log_info("job %u: placed on fallback node group %s (%s)", job->id,
+                     pick[i]->group->name, job->fallback);
+        }
     job->state = JOB_RUNNING;
     job->reason = REASON_NONE;
     job->start_time = ps->now;
@@ -591,6 +620,7 @@ void sched_pass(struct ctld *c)
     for (int i = 0; i < c->nparts; i++)
         min_shadow[i] = INT64_MAX;
 
+    budget_pass_begin(c, ps.now);
     order = xcalloc(c->jobs.npending + 1, sizeof(*order));
     for (struct job *j = c->jobs.qhead; j; j = j->qnext) {
         struct part *p = part_find(c, j->partition);
@@ -623,6 +653,11 @@ void sched_pass(struct ctld *c)
         int why = partition_block(job, p);
         if (why != REASON_NONE) {
             set_reason(c, job, why);
+            continue;
+        }
+        if (budget_exceeded(c, job)) {
+            /* spend is checked, never enforced on running jobs */
+            set_reason(c, job, REASON_BUDGET);
             continue;
         }
         if (job->req_nodes && !req_nodes_up(c, job)) {

@@ -106,6 +106,7 @@ static const struct key top_keys[] = {
     {"power", K_SECTION},
     {"node_groups", K_LIST, .required = true},
     {"partitions", K_LIST, .required = true},
+    {"accounts", K_LIST},
     {NULL},
 };
 
@@ -185,6 +186,16 @@ static const struct key part_keys[] = {
     {"session_idle_timeout", K_TIME, P(idle_timeout)},
     {"session_idle_warning", K_TIME, P(idle_warning)},
     {"warm_nodes", K_INT, P(warm_nodes), .min = 0, .max = 1000000},
+    {"fallback_node_groups", K_STRLIST, P(fallback_groups), P(fallback_group_count)},
+    {"fallback_after", K_TIME, P(fallback_after)},
+    {NULL},
+};
+
+#define A(f) offsetof(struct sl_account, f)
+static const struct key account_keys[] = {
+    {"name", K_STR, A(name), .required = true},
+    {"budget", K_PRICE, A(budget), .required = true},
+    {"budget_period", K_STR, A(budget_period)},
     {NULL},
 };
 
@@ -523,17 +534,22 @@ static void part_defaults(struct sl_partition *p)
     p->state = PART_UP;
     p->idle_timeout = SL_TIME_UNLIMITED;
     p->idle_warning = 300;
+    p->fallback_after = SL_TIME_UNLIMITED;
 }
 
 static void load_list(struct loader *ld, struct sl_conf *conf, const char *key, yaml_node_t *v)
 {
-    bool groups = !strcmp(key, "node_groups");
+    bool groups = !strcmp(key, "node_groups"), accounts = !strcmp(key, "accounts");
     if (v->type != YAML_SEQUENCE_NODE) {
         cerr(ld, v, "%s: expected a list (each item starting with \"- name: ...\")", key);
         return;
     }
     size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (groups) {
+    if (accounts) {
+        conf->accounts = calloc(n + 1, sizeof(*conf->accounts));
+        if (!conf->accounts)
+            return (void)(ld->oom = true);
+    } else if (groups) {
         conf->groups = calloc(n + 1, sizeof(*conf->groups));
         if (!conf->groups)
             return (void)(ld->oom = true);
@@ -554,11 +570,17 @@ static void load_list(struct loader *ld, struct sl_conf *conf, const char *key, 
                 const char *vn = scalar(yaml_document_get_node(&ld->doc, pr->value));
                 if (kn && vn && !strcmp(kn, "name"))
                     snprintf(where, sizeof(where), " in %s \"%.100s\"",
-                             groups ? "node group" : "partition", vn);
+                             accounts ? "account" : groups ? "node group" : "partition", vn);
             }
         }
         snprintf(ctx, sizeof(ctx), "%s", "");
-        if (groups) {
+        if (accounts) {
+            struct sl_account *a = &conf->accounts[conf->account_count++];
+            memset(a, 0, sizeof(*a));
+            a->line = (int)e->start_mark.line + 1;
+            a->col = (int)e->start_mark.column + 1;
+            load_mapping(ld, e, account_keys, a, ctx, where, NULL, NULL);
+        } else if (groups) {
             struct sl_node_group *g = &conf->groups[conf->group_count++];
             group_defaults(g);
             g->line = (int)e->start_mark.line + 1;
@@ -669,6 +691,30 @@ static void validate(struct loader *ld, struct sl_conf *conf)
         if (p->idle_warning < 0)
             cerr(ld, &at, "partition \"%s\": session_idle_warning must be a finite time",
                  p->name);
+        for (size_t g = 0; g < p->fallback_group_count; g++) {
+            const struct sl_node_group *fg = sl_conf_find_group(conf, p->fallback_groups[g]);
+            bool shape = false;
+            if (!fg) {
+                cerr(ld, &at, "partition \"%s\": fallback node group \"%s\" is not defined",
+                     p->name, p->fallback_groups[g]);
+                continue;
+            }
+            for (size_t k = 0; k < p->node_group_count; k++) {
+                const struct sl_node_group *pg = sl_conf_find_group(conf, p->node_groups[k]);
+                if (pg == fg)
+                    cerr(ld, &at, "partition \"%s\": node group \"%s\" is in both node_groups "
+                                  "and fallback_node_groups", p->name, fg->name);
+                else if (pg && pg->cpus == fg->cpus && pg->memory_mb == fg->memory_mb &&
+                         pg->gpus == fg->gpus)
+                    shape = true;
+            }
+            if (!shape)
+                cerr(ld, &at, "partition \"%s\": fallback node group \"%s\" has no node group of "
+                              "the same shape (cpus, memory, gpus) in node_groups", p->name,
+                     fg->name);
+        }
+        if (p->fallback_after != SL_TIME_UNLIMITED && !p->fallback_group_count)
+            cerr(ld, &at, "partition \"%s\": fallback_after needs fallback_node_groups", p->name);
         if (p->is_default) {
             if (ndefault++)
                 cerr(ld, &at, "partitions \"%s\" and \"%s\" are both marked default: true",
@@ -676,6 +722,19 @@ static void validate(struct loader *ld, struct sl_conf *conf)
             else
                 first_default = p;
         }
+    }
+    for (size_t i = 0; i < conf->account_count; i++) {
+        struct sl_account *a = &conf->accounts[i];
+        yaml_node_t at = mark_node(a->line, a->col);
+        if (!a->name)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (conf->accounts[j].name && !strcmp(conf->accounts[j].name, a->name))
+                cerr(ld, &at, "duplicate account \"%s\"", a->name);
+        if (a->budget_period && strcmp(a->budget_period, "day") &&
+            strcmp(a->budget_period, "week") && strcmp(a->budget_period, "month"))
+            cerr(ld, &at, "account \"%s\": budget_period \"%s\": expected day, week or month",
+                 a->name, a->budget_period);
     }
     if (ndefault == 0 && conf->part_count == 1)
         conf->parts[0].is_default = true;
@@ -896,8 +955,14 @@ void sl_conf_destroy(struct sl_conf *c)
         free_strlist(c->parts[i].node_groups, c->parts[i].node_group_count);
         free_strlist(c->parts[i].allow_users, c->parts[i].allow_user_count);
         free_strlist(c->parts[i].allow_accounts, c->parts[i].allow_account_count);
+        free_strlist(c->parts[i].fallback_groups, c->parts[i].fallback_group_count);
     }
     free(c->parts);
+    for (size_t i = 0; i < c->account_count; i++) {
+        free(c->accounts[i].name);
+        free(c->accounts[i].budget_period);
+    }
+    free(c->accounts);
     free(c);
     errno = saved;
 }
@@ -923,6 +988,14 @@ const struct sl_node_group *sl_conf_find_group(const struct sl_conf *conf, const
     for (size_t i = 0; i < conf->group_count; i++)
         if (conf->groups[i].name && !strcmp(conf->groups[i].name, name))
             return &conf->groups[i];
+    return NULL;
+}
+
+const struct sl_account *sl_conf_find_account(const struct sl_conf *conf, const char *name)
+{
+    for (size_t i = 0; name && i < conf->account_count; i++)
+        if (conf->accounts[i].name && !strcmp(conf->accounts[i].name, name))
+            return &conf->accounts[i];
     return NULL;
 }
 

@@ -59,6 +59,17 @@ struct sl_partition {
     int64_t idle_timeout; /* interactive sessions idle this long are warned; UNLIMITED = off */
     int64_t idle_warning; /* ...and ended this long after the warning if still idle */
     int warm_nodes;       /* idle cloud nodes kept powered for this partition */
+    char **fallback_groups; /* used only when the node_groups cannot serve a job */
+    size_t fallback_group_count;
+    int64_t fallback_after; /* ...once it waited this long (UNLIMITED: only on failures) */
+    int line, col;
+};
+
+/* An account with a budget (money per period, in price_per_hour's units). */
+struct sl_account {
+    char *name;
+    double budget;
+    char *budget_period; /* "day", "week" or "month" (default) */
     int line, col;
 };
 
@@ -106,6 +117,8 @@ struct sl_conf {
     size_t group_count;
     struct sl_partition *parts;
     size_t part_count;
+    struct sl_account *accounts;
+    size_t account_count;
 };
 
 /* Resolve which file to read: opt_file (-f) if given, else $SLURMISH_CONF,
@@ -123,6 +136,7 @@ void sl_conf_destroy(struct sl_conf *conf);
 const struct sl_partition *sl_conf_find_partition(const struct sl_conf *conf, const char *name);
 const struct sl_partition *sl_conf_default_partition(const struct sl_conf *conf);
 const struct sl_node_group *sl_conf_find_group(const struct sl_conf *conf, const char *name);
+const struct sl_account *sl_conf_find_account(const struct sl_conf *conf, const char *name);
 /* Node group holding node `name`, or NULL. */
 const struct sl_node_group *sl_conf_find_node(const struct sl_conf *conf, const char *name);
 

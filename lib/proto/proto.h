@@ -65,6 +65,7 @@ enum sl_msg_type {
     SL_MSG_RECONFIGURE,       /* reload the file, or check a text against the running one */
     SL_MSG_UPDATE_PARTITION,  /* scontrol update|create|delete PartitionName=..., written back */
     SL_MSG_QUERY_EVENTS,      /* the audit log */
+    SL_MSG_COST_REPORT,       /* sreport cost: spend and use over a period */
     SL_MSG_TYPE_COUNT
 };
 

@@ -6,6 +6,7 @@ fail over when a launch fails or times out, requeue work off an
 interrupted spot node, and survive a controller restart mid-boot.  The
 `script` provider is called with the right hostlists."""
 
+import json
 import os
 import re
 import signal
@@ -328,6 +329,156 @@ class ScriptProviderTest(harness.ClusterTest):
         log = harness.read(os.path.join(c.dir, "log", "ctld.log"))
         self.assertIn("no capacity", log)
         c.run("scancel", str(j))
+
+
+COST_CONFIG = """\
+cluster_name: pcost
+controller:
+  heartbeat_interval: 1
+  node_timeout: 10
+  kill_wait: 2
+  sched_interval: 1
+  message_timeout: 5
+power:
+  resume_timeout: 10
+  idle_time: 3
+  failure_backoff: 30
+node_groups:
+  - name: fixed
+    nodes: f1
+    cpus: 2
+    memory: 1G
+    price_per_hour: 3600
+  - name: spot
+    nodes: s[1-2]
+    cpus: 2
+    memory: 1G
+    cloud: true
+    spot: true
+    price_per_hour: 36
+  - name: ondemand
+    nodes: o[1-2]
+    cpus: 2
+    memory: 1G
+    cloud: true
+    price_per_hour: 360
+  - name: interactive
+    nodes: i[1-2]
+    cpus: 1
+    memory: 1G
+    cloud: true
+    price_per_hour: 1
+partitions:
+  - name: fixed
+    node_groups: [fixed]
+    default: true
+  - name: spot
+    node_groups: [spot]
+    fallback_node_groups: [ondemand]
+    fallback_after: 4s
+  - name: interactive
+    node_groups: [interactive]
+    warm_nodes: 1
+accounts:
+  - name: broke
+    budget: 0
+  - name: rich
+    budget: 1000000
+    budget_period: week
+"""
+
+
+class CostTest(harness.ClusterTest):
+    """Spot to on-demand fall-back, warm pools, budgets and the cost report.
+    Prices are large (3600 per hour on f1 = 1 per second) so costs show."""
+    config = COST_CONFIG
+
+    def test_warm_pool_keeps_one_idle_node_up(self):
+        c = self.c
+        c.wait_for(lambda: sorted(node_states(c)[n] for n in ("i1", "i2")) == ["idle", "idle~"],
+                   timeout=30, what="one interactive node kept warm")
+        # it stays up past idle_time (3 s)
+        time.sleep(5)
+        self.assertEqual(sorted(node_states(c)[n] for n in ("i1", "i2")), ["idle", "idle~"])
+        # taking the warm node boots another to keep one idle
+        j = c.sbatch("-p", "interactive", "--wrap", "sleep 6")
+        c.wait_state(j, "RUNNING", timeout=20)
+        c.wait_for(lambda: all(node_states(c)[n] in ("idle", "alloc") for n in ("i1", "i2")),
+                   timeout=30, what="a second warm node up")
+        c.wait_state(j, "COMPLETED", timeout=30)
+        # back to one: the spare powers down after idle_time
+        c.wait_for(lambda: sorted(node_states(c)[n] for n in ("i1", "i2")) == ["idle", "idle~"],
+                   timeout=30, what="back to one warm node")
+
+    def test_spot_falls_back_to_on_demand_after_waiting(self):
+        c = self.c
+        # both spot nodes busy; the third job waits past fallback_after (4 s)
+        busy = [c.sbatch("-p", "spot", "-n", "2", "--wrap", "sleep 15") for _ in range(2)]
+        for j in busy:
+            c.wait_state(j, "RUNNING", timeout=30)
+        j = c.sbatch("-p", "spot", "-n", "2", "--wrap", "hostname")
+        self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED"), timeout=40), "COMPLETED")
+        info = c.show_job(j)
+        self.assertIn(info["NodeList"], ("o1", "o2"))
+        self.assertEqual(info["Fallback"], "WaitedPastFallbackAfter")
+        for b in busy:
+            self.assertEqual(c.show_job(b)["Fallback"], "No")
+            c.run("scancel", str(b))
+
+    def test_spot_falls_back_when_spot_launches_fail(self):
+        c = self.c
+        c.wait_for(lambda: all(node_states(c)[n] == "idle~" for n in ("s1", "s2")), timeout=30,
+                   what="spot nodes powered down")
+        c.launcher("provider", "fail", "spot")
+        try:
+            j = c.sbatch("-p", "spot", "-n", "2", "--wrap", "hostname")
+            self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED"), timeout=40), "COMPLETED")
+            info = c.show_job(j)
+            self.assertIn(info["NodeList"], ("o1", "o2"))
+            self.assertEqual(info["Fallback"], "NodeGroupsFailingToLaunch")
+        finally:
+            c.launcher("provider", "ok")
+
+    def test_budget_blocks_new_jobs_and_report(self):
+        c = self.c
+        j = c.sbatch("-p", "fixed", "-A", "broke", "--wrap", "true")
+        c.wait_for(lambda: c.show_job(j)["Reason"] == "AccountBudgetExceeded", timeout=15,
+                   what="pending on the budget")
+        self.assertEqual(c.state(j), "PENDING")
+        ok = c.sbatch("-p", "fixed", "-A", "rich", "-n", "2", "--wrap", "sleep 2")
+        self.assertEqual(c.wait_state(ok, ("COMPLETED", "FAILED"), timeout=30), "COMPLETED")
+        cost = float(c.run("sacct", "-n", "-X", "-P", "-j", str(ok), "-o", "Cost").stdout)
+        self.assertGreaterEqual(cost, 1.5)  # >= 2 s of a whole 1-per-second node
+        rep = c.run("sreport", "-P", "-n", "cost", "account").stdout
+        rows = dict((r.split("|")[0], r.split("|")) for r in rep.splitlines())
+        self.assertEqual(rows["broke"][4:6], ["0.00", "month"])
+        self.assertEqual(rows["rich"][5], "week")
+        self.assertGreaterEqual(float(rows["rich"][6]), 1.5)  # spent this week
+        self.assertGreaterEqual(float(rows["rich"][3]), 1.5)
+        # raising the budget live lets the job run
+        text = harness.read(c.conf)
+        with open(c.conf, "w") as f:
+            f.write(text.replace("budget: '0'", "budget: '5'").replace("budget: 0\n", "budget: 5\n"))
+        p = c.run("scontrol", "reconfigure")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED"), timeout=30), "COMPLETED")
+        # the cluster report: f1 (fixed) is powered the whole window, idle cost follows
+        rep = c.run("sreport", "-P", "-n", "cost", "cluster").stdout
+        groups = dict((r.split("|")[0], r.split("|")) for r in rep.splitlines())
+        self.assertIn("TOTAL", groups)
+        self.assertGreater(float(groups["fixed"][4]), 23.9)  # a day of node-hours
+        rep = json.loads(c.run("sreport", "--json", "cost", "cluster").stdout)
+        fixed = [g for g in rep["node_groups"] if g["name"] == "fixed"][0]
+        self.assertGreater(fixed["busy_node_hours"], 0)
+        self.assertAlmostEqual(fixed["powered_cost"], fixed["busy_cost"] + fixed["idle_cost"],
+                               delta=0.01)
+        spot = [g for g in rep["node_groups"] if g["name"] == "spot"][0]
+        self.assertTrue(spot["cloud"] and spot["spot"])
+        p = c.run("sreport", "cost", "nosuch")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("expected user, account, partition or cluster", p.stderr)
+        p = c.run("sreport", "--json", "cost", "user")
+        self.assertIn('"rows"', p.stdout)
 
 
 if __name__ == "__main__":

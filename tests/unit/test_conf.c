@@ -450,6 +450,63 @@ START_TEST(test_unlimited_default_time_regression)
 }
 END_TEST
 
+/* power:, cloud node groups, fall-back groups and account budgets */
+START_TEST(test_power_and_budgets)
+{
+    const char *good =
+        "power:\n  provider: script\n  resume_program: /r\n  suspend_program: /s\n"
+        "  resume_timeout: 90\n  idle_time: 300\n  resume_rate: 10\n"
+        "node_groups:\n"
+        "  - {name: spot, nodes: \"s[1-2]\", cpus: 4, memory: 8G, cloud: true, spot: true,"
+        " warm_nodes: 1, idle_time: 60}\n"
+        "  - {name: od, nodes: o1, cpus: 4, memory: 8G, cloud: true}\n"
+        "partitions:\n"
+        "  - {name: p, node_groups: [spot], fallback_node_groups: [od], fallback_after: 10:00,"
+        " warm_nodes: 2}\n"
+        "accounts:\n  - {name: physics, budget: 250.5, budget_period: week}\n"
+        "  - {name: bio, budget: 10}\n";
+    struct sl_conf *c = NULL;
+    char *errors = NULL;
+    ck_assert_msg(sl_conf_load_string(good, strlen(good), "t.yaml", &c, &errors) == 0, "%s",
+                  errors ? errors : "");
+    ck_assert_str_eq(c->power_provider, "script");
+    ck_assert_int_eq(c->resume_timeout, 90);
+    ck_assert_int_eq(c->power_idle_time, 300);
+    ck_assert_int_eq(c->suspend_timeout, 120); /* default */
+    ck_assert_int_eq(c->resume_rate, 10);
+    ck_assert(c->groups[0].cloud && c->groups[0].spot);
+    ck_assert_int_eq(c->groups[0].warm_nodes, 1);
+    ck_assert_int_eq(c->groups[0].idle_time, 60);
+    ck_assert_int_eq(c->groups[1].idle_time, -1);
+    ck_assert_int_eq(c->parts[0].fallback_group_count, 1);
+    ck_assert_int_eq(c->parts[0].fallback_after, 600);
+    ck_assert_int_eq(c->parts[0].warm_nodes, 2);
+    ck_assert_int_eq(c->account_count, 2);
+    ck_assert(sl_conf_find_account(c, "physics")->budget == 250.5);
+    ck_assert_str_eq(sl_conf_find_account(c, "physics")->budget_period, "week");
+    ck_assert_ptr_null(sl_conf_find_account(c, "bio")->budget_period); /* = month */
+    ck_assert_ptr_null(sl_conf_find_account(c, "chem"));
+    sl_conf_destroy(c);
+
+    expect_error(GROUPS "    warm_nodes: 1\n" PARTS, "apply to cloud node groups only");
+    expect_error("power:\n  provider: script\n" GROUPS "    cloud: true\n" PARTS,
+                 "the script provider needs resume_program and suspend_program");
+    expect_error("power:\n  provider: ../evil\n" GROUPS PARTS, "a name of lower-case letters");
+    expect_error(GROUPS PARTS "    fallback_node_groups: [zz]\n",
+                 "fallback node group \"zz\" is not defined");
+    expect_error(GROUPS PARTS "    fallback_node_groups: [a]\n",
+                 "is in both node_groups and fallback_node_groups");
+    expect_error(GROUPS "  - {name: big, nodes: b1, cpus: 64, memory: 1T}\n" PARTS
+                        "    fallback_node_groups: [big]\n",
+                 "has no node group of the same shape");
+    expect_error(GROUPS PARTS "    fallback_after: 5:00\n", "fallback_after needs");
+    expect_error(GROUPS PARTS "accounts:\n  - {name: x, budget: 1, budget_period: year}\n",
+                 "budget_period \"year\": expected day, week or month");
+    expect_error(GROUPS PARTS "accounts:\n  - {name: x}\n", "missing required key \"budget\"");
+    expect_error(GROUPS PARTS "accounts:\n  - {name: x, budget: -3}\n", "budget:");
+}
+END_TEST
+
 START_TEST(test_all_errors_reported)
 {
     struct sl_conf *c = NULL;
@@ -482,6 +539,7 @@ int main(void)
     tcase_add_test(tc, test_bad_files);
     tcase_add_test(tc, test_bad_files_exact);
     tcase_add_test(tc, test_all_errors_reported);
+    tcase_add_test(tc, test_power_and_budgets);
     suite_add_tcase(s, tc);
     /* tests of known bugs, reported and not yet fixed: they fail */
     TCase *tb = tcase_create("regressions");
