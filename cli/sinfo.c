@@ -169,7 +169,14 @@ static char *state_long(const struct node_info *ni)
         base = busy ? "draining" : "drained";
     else
         base = node_state_name(ni->state);
-    snprintf(buf, sizeof(buf), "%s%s", base, ni->not_responding ? "*" : "");
+    /* power states carry Slurm's suffix in the long form too: "idle~" */
+    const char *pw = cli_jstr(ni->obj, "power_state");
+    const char *suffix = !strcmp(pw, "POWERED_DOWN")    ? "~"
+                         : !strcmp(pw, "POWERING_UP")   ? "#"
+                         : !strcmp(pw, "POWERING_DOWN") ? "%"
+                         : !strcmp(pw, "POWER_DOWN")    ? "!"
+                                                        : "";
+    snprintf(buf, sizeof(buf), "%s%s%s", base, ni->not_responding ? "*" : "", suffix);
     for (char *p = buf; *p; p++)
         *p = tolower((unsigned char)*p);
     return xstrdup(buf);
@@ -407,8 +414,14 @@ static bool state_matches(char **states, const struct node_info *ni)
     bool ok;
 
     s[strcspn(s, "*~#$@%!^-")] = '\0';
-    l[strcspn(l, "*")] = '\0';
+    l[strcspn(l, "*~#$@%!^-")] = '\0';
+    char power[32];
+    snprintf(power, sizeof(power), "%s", cli_jstr(ni->obj, "power_state"));
+    for (char *p = power; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
     ok = in_list(states, s) || in_list(states, l) || in_list(states, node_state_name(ni->state)) ||
+         (*power && strcmp(power, "on") && in_list(states, power)) ||
+         (cli_jbool(ni->obj, "cloud") && in_list(states, "cloud")) ||
          (ni->drain && in_list(states, "drain")) ||
          (ni->not_responding && in_list(states, "no_respond"));
     free(s);

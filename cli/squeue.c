@@ -518,6 +518,11 @@ int main(int argc, char **argv)
                     all_states = true;
                     continue;
                 }
+                if (!strcasecmp(*p, "CF") || !strcasecmp(*p, "CONFIGURING")) {
+                    /* running on nodes still booting: part of RUNNING here */
+                    state_wanted[JOB_RUNNING] = true;
+                    continue;
+                }
                 if ((s = job_state_from_name(*p)) < 0) {
                     cli_error("Invalid job state specified: %s", *p);
                     fprintf(stderr, "Valid job states include: PENDING, RUNNING, SUSPENDED, "

@@ -37,10 +37,10 @@ echo
 echo "== squeue"
 squeue
 echo
-echo "== sinfo while jobs run"
+echo "== sinfo while jobs run (lm1 and gpu1 are cloud nodes: # = powering up)"
 sinfo
 i=0
-while [ -n "$(squeue -h -t PD,R)" ] && [ $i -lt 60 ]; do sleep 0.5; i=$((i + 1)); done
+while [ -n "$(squeue -h -t PD,CF,R)" ] && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
 echo
 echo "== Finished jobs (squeue -t all)"
 squeue -t all
@@ -52,6 +52,9 @@ done
 echo
 echo "== scontrol show job 1"
 scontrol show job 1
+echo
+echo "== What it cost (sreport cost cluster; cloud nodes power down after power.idle_time)"
+sreport cost cluster
 cat <<EOT
 
 The cluster is still running.  To use it:

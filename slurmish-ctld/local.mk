@@ -42,3 +42,8 @@ sbin_PROGRAMS += slurmish-ctld/slurmish-ctld
 slurmish_ctld_slurmish_ctld_SOURCES = slurmish-ctld/main.c
 slurmish_ctld_slurmish_ctld_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 slurmish_ctld_slurmish_ctld_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)
+
+# Example resume/suspend programs and a spot watcher for the script provider.
+powerexamplesdir = $(pkgdatadir)/examples/power
+dist_powerexamples_SCRIPTS = etc/power/aws-resume.sh etc/power/aws-suspend.sh \
+	etc/power/aws-spot-watch.sh

@@ -84,7 +84,10 @@ static const char *const migrations[] = {
     "CREATE TABLE node_power (node TEXT NOT NULL, grp TEXT NOT NULL, price REAL NOT NULL,"
     " spot INTEGER NOT NULL, up INTEGER NOT NULL, down INTEGER NOT NULL DEFAULT 0,"
     " interrupted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (node, up));"
-    "CREATE INDEX node_power_open ON node_power(down);",
+    "CREATE INDEX node_power_open ON node_power(down);"
+    /* when this database began keeping cost records (fixed nodes count from here) */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO meta VALUES ('cost_since', CAST(strftime('%s', 'now') AS INTEGER));",
 };
 
 #define JOB_COLUMNS                                                                                \
@@ -636,6 +639,19 @@ int persist_power_intervals(struct ctld *c, int64_t start, int64_t end,
            sqlite3_column_int64(st, 4), arg);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int64_t persist_cost_since(struct ctld *c)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(sl_db_handle(c->db), "SELECT value FROM meta WHERE key='cost_since'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
 }
 
 int persist_account_cost(struct ctld *c, const char *account, int64_t since, double *out)

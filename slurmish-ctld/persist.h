@@ -51,6 +51,8 @@ int persist_power_intervals(struct ctld *c, int64_t start, int64_t end,
                             void (*fn)(const char *node, const char *group, double price,
                                        int64_t up, int64_t down, void *arg),
                             void *arg);
+/* When cost records began (the database's migration to cost accounting). */
+int64_t persist_cost_since(struct ctld *c);
 /* Cost of an account's jobs that ended at or after `since`. */
 int persist_account_cost(struct ctld *c, const char *account, int64_t since, double *out);
 int persist_power_down(struct ctld *c, const struct node *n, int64_t when, bool interrupted);

@@ -5,7 +5,8 @@
  * memory), each counted for the part of its run inside the window.  For
  * accounts with a budget, the spend of the current budget period is
  * added.  by cluster: per node group, node-hours powered (cloud groups:
- * from the node_power intervals; fixed groups: the whole window) and busy
+ * from the node_power intervals; fixed groups: the window, from when cost
+ * records began) and busy
  * (the jobs' shares of their nodes), what each cost, and the idle cost
  * (powered but unused).
  */
@@ -174,7 +175,9 @@ void cost_report_handle(struct ctld *c, struct request *req)
                                 "budget_period", a->budget_period ? a->budget_period : "month",
                                 "budget_spent", budget_spent(c, a->name) < 0 ? 0 : budget_spent(c, a->name)));
         }
-    double window_h = (double)(r.end - r.start) / 3600.0;
+    /* fixed nodes are powered all the time, since records began */
+    int64_t since = persist_cost_since(c);
+    double window_h = overlap_hours(since > 0 ? since : r.start, r.end, r.start, r.end);
     for (size_t g = 0; g < ng; g++) {
         const struct sl_node_group *grp = &c->conf->groups[g];
         double powered = grp->cloud ? r.powered_h[g] : window_h * (double)grp->node_count;
