@@ -91,6 +91,8 @@ void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *
  * Returns the seq used, or 0 if the node has no route. */
 uint64_t ctld_send_node(struct ctld *c, struct node *n, int type, json_t *body);
 int64_t ctld_now(void);
+/* Benchmarks only: when set, ctld_now() returns it (a simulated clock). */
+extern int64_t ctld_clock_override;
 bool ctld_is_admin(struct ctld *c, uid_t uid);
 
 /* handlers: one file per message family */

@@ -54,9 +54,11 @@ static const handler_f handlers[SL_MSG_TYPE_COUNT] = {
     [SL_MSG_COST_REPORT] = cost_report_handle,
 };
 
+int64_t ctld_clock_override;
+
 int64_t ctld_now(void)
 {
-    return (int64_t)time(NULL);
+    return ctld_clock_override ? ctld_clock_override : (int64_t)time(NULL);
 }
 
 bool ctld_is_admin(struct ctld *c, uid_t uid)

@@ -605,6 +605,12 @@ int power_request(struct ctld *c, struct node *n, const char *what, int uid, cha
 
 int power_init(struct ctld *c, char *err, size_t errsize)
 {
+    return power_init_with(c, NULL, err, errsize);
+}
+
+int power_init_with(struct ctld *c, const struct sl_power_ops *builtin, char *err,
+                    size_t errsize)
+{
     struct power *pw = xcalloc(1, sizeof(*pw));
     int64_t now = ctld_now();
     bool any = false;
@@ -628,16 +634,15 @@ int power_init(struct ctld *c, char *err, size_t errsize)
     if (!any)
         return 0;
 
-    const char *name = c->conf->power_provider;
+    const char *name = builtin ? builtin->name : c->conf->power_provider;
     const char *dir = c->conf->plugin_dir ? c->conf->plugin_dir : PKGLIBDIR;
-    char *path = xasprintf("%s/provider_%s.so", dir, name);
-    pw->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!pw->dl) {
+    char *path = builtin ? xstrdup("(built in)") : xasprintf("%s/provider_%s.so", dir, name);
+    if (!builtin && !(pw->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
         snprintf(err, errsize, "power provider %s: %s", name, dlerror());
         free(path);
         return -1;
     }
-    pw->ops = dlsym(pw->dl, SL_POWER_SYMBOL);
+    pw->ops = builtin ? builtin : dlsym(pw->dl, SL_POWER_SYMBOL);
     if (!pw->ops || pw->ops->abi != SL_POWER_ABI) {
         snprintf(err, errsize, "power provider %s: %s is not a slurmish provider (ABI %d)", name,
                  path, SL_POWER_ABI);

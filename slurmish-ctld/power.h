@@ -31,6 +31,10 @@ struct part;
 /* Load the provider (only if a node group is cloud) and set start states.
  * Returns -1 with a message on a provider that cannot be loaded. */
 int power_init(struct ctld *c, char *err, size_t errsize);
+/* The same with a provider linked in rather than loaded (benchmarks). */
+struct sl_power_ops;
+int power_init_with(struct ctld *c, const struct sl_power_ops *builtin, char *err,
+                    size_t errsize);
 void power_fini(struct ctld *c);
 
 /* Once a second, from cron: provider events, timeouts, idle nodes. */

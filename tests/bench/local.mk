@@ -10,7 +10,13 @@ TEST_EXTENSIONS += .sh
 SH_LOG_COMPILER = $(SHELL)
 EXTRA_DIST += tests/bench/smoke.sh tests/bench/session_bench.py
 
-bench: tests/bench/sched_bench
+bench: tests/bench/sched_bench tests/bench/power_bench
 	tests/bench/sched_bench
+	tests/bench/power_bench
 	SLURMISH_BUILDDIR=$(abs_top_builddir) $(PYTHON3) $(srcdir)/tests/bench/session_bench.py
 .PHONY: bench
+
+check_PROGRAMS += tests/bench/power_bench
+tests_bench_power_bench_SOURCES = tests/bench/power_bench.c
+tests_bench_power_bench_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_bench_power_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS) -lm
