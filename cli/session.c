@@ -125,6 +125,7 @@ long long alloc_create(const struct sbatch_opts *o, const char *name, const char
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    bool booting = false;
     for (int i = 0;; i++) {
         char *state = alloc_state(id, NULL);
         if (state && !strcmp(state, "RUNNING")) {
@@ -145,8 +146,13 @@ long long alloc_create(const struct sbatch_opts *o, const char *name, const char
             sigaction(SIGTERM, &old_term, NULL);
             return -1;
         }
+        if (!strcmp(state, "CONFIGURING") && !booting) {
+            /* its nodes are powering up (cloud nodes): say so, as Slurm does */
+            fprintf(stderr, "%s: Waiting for resource configuration\n", cli_prog);
+            booting = true;
+        }
         free(state);
-        if (i == 2 && !said_waiting) {
+        if (i == 2 && !said_waiting && !booting) {
             if (salloc_style)
                 fprintf(stderr, "%s: Pending job allocation %lld\n", cli_prog, id);
             fprintf(stderr, "%s: job %lld queued and waiting for resources\n", cli_prog, id);
@@ -158,6 +164,12 @@ long long alloc_create(const struct sbatch_opts *o, const char *name, const char
     sigaction(SIGTERM, &old_term, NULL);
     if (said_waiting)
         fprintf(stderr, "%s: job %lld has been allocated resources\n", cli_prog, id);
+    if (booting) {
+        json_t *job = query_job(id, false);
+        fprintf(stderr, "%s: Nodes %s are ready for job\n", cli_prog,
+                job ? cli_jstr(job, "nodes") : "?");
+        json_decref(job);
+    }
     if (salloc_style)
         fprintf(stderr, "%s: Granted job allocation %lld\n", cli_prog, id);
     return id;

@@ -147,6 +147,8 @@ class PowerTest(harness.ClusterTest):
             out, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 0, err)
         self.assertIn("Granted job allocation", err)
+        self.assertIn("Waiting for resource configuration", err)  # the node booted
+        self.assertRegex(err, r"Nodes c\d are ready for job")
         c.wait_for(lambda: node_states(c)[node] == "idle~", timeout=30,
                    what="node powered down after the session ended")
 
@@ -250,6 +252,7 @@ power:
   suspend_program: @DIR@/suspend.sh
   resume_timeout: 3
   failure_backoff: 60
+  program_timeout: 2
 node_groups:
   - name: fixed
     nodes: f1
@@ -265,12 +268,17 @@ node_groups:
     cpus: 1
     memory: 1G
     cloud: true
+  - name: slow
+    nodes: vm5
+    cpus: 1
+    memory: 1G
+    cloud: true
 partitions:
   - name: fixed
     node_groups: [fixed]
     default: true
   - name: cloud
-    node_groups: [cloud, flaky]
+    node_groups: [cloud, flaky, slow]
 """
 
 
@@ -289,6 +297,7 @@ class ScriptProviderTest(harness.ClusterTest):
                 f.write("#!/bin/sh\nprintf '%%s|' \"$@\" >> %s/%s.calls\necho >> %s/%s.calls\n"
                         "echo \"%s called for $1\"\n"
                         "case \"$1\" in *vm4*) echo 'no capacity' >&2; exit 3;; esac\n"
+                        "case \"$1\" in *vm5*) exec sleep 60;; esac\n"
                         % (cls.scripts, name, cls.scripts, name, name))
             os.chmod(path, 0o755)
         cls.config = SCRIPT_CONFIG.replace("@DIR@", cls.scripts)
@@ -318,6 +327,16 @@ class ScriptProviderTest(harness.ClusterTest):
         c.run("scancel", str(j))
         log = harness.read(os.path.join(c.dir, "log", "ctld.log"))
         self.assertIn("resume called for vm[1-3]", log)  # program output reaches the log
+
+    def test_hung_resume_program_is_killed(self):
+        c = self.c
+        j = c.sbatch("-p", "cloud", "-w", "vm5", "--wrap", "hostname")
+        c.wait_for(lambda: "resume_program timed out" in
+                   c.run("scontrol", "show", "node", "vm5").stdout, timeout=15,
+                   what="vm5 failed by program_timeout (2 s)")
+        self.assertIn("killed after program_timeout",
+                      harness.read(os.path.join(c.dir, "log", "ctld.log")))
+        c.run("scancel", str(j))
 
     def test_failing_resume_program_fails_nodes_at_once(self):
         c = self.c
