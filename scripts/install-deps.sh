@@ -7,7 +7,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 PKGS="build-essential autoconf automake libtool pkg-config
       libzmq3-dev libsqlite3-dev libyaml-dev libmunge-dev munge libjansson-dev check
-      python3 python3-yaml procps util-linux passwd"
+      python3 python3-yaml procps util-linux passwd
+      snakemake
+      systemd bash-completion"
+# snakemake: tests/integration/test_workflows.py runs a workflow through its
+# Slurm executor against slurmish, unchanged
+# systemd (systemd-analyze), bash-completion: tests/integration/test_ops.py
+# verifies the units and the completion script
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

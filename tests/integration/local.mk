@@ -21,7 +21,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_sacct.py \
 	tests/integration/test_tools.py \
 	tests/integration/test_partition_limits.py \
-	tests/integration/test_power.py
+	tests/integration/test_power.py \
+	tests/integration/test_workflows.py \
+	tests/integration/test_ops.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py
