@@ -247,8 +247,8 @@ static void print_node(const json_t *n)
     rec_add(&r, "NodeAddr=%s NodeHostName=%s Port=%lld", or_null(cli_jstr(n, "address")),
             cli_jstr(n, "name"), cli_jint(n, "port", 0));
     rec_line(&r);
-    rec_add(&r, "RealMemory=%lld AllocMem=%lld", cli_jint(n, "memory_mb", 0),
-            cli_jint(n, "memory_alloc_mb", 0));
+    rec_add(&r, "RealMemory=%lld AllocMem=%lld MemoryEnforcement=%s", cli_jint(n, "memory_mb", 0),
+            cli_jint(n, "memory_alloc_mb", 0), cli_jstr(n, "memory_enforcement"));
     rec_line(&r);
     rec_add(&r, "State=%s",
             *cli_jstr(n, "state_long") ? cli_jstr(n, "state_long") : cli_jstr(n, "state"));

@@ -316,6 +316,11 @@ void job_finish(struct ctld *c, struct job *job, int status, int64_t end_time)
     if (job->pending_end_state >= 0) {
         state = job->pending_end_state;
         reason = state == JOB_TIMEOUT ? REASON_TIME_LIMIT : REASON_NONE;
+    } else if (job->oom) {
+        /* the kernel killed it (or part of it) at its memory limit; Slurm's 0:125 */
+        state = JOB_OUT_OF_MEMORY;
+        job->exit_status = 0;
+        job->exit_signal = 125;
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         state = JOB_COMPLETED;
     } else {

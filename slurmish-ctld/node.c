@@ -259,6 +259,8 @@ json_t *node_to_json(struct ctld *c, const struct node *n)
         /* live interactive sessions: such a node is in use however idle its CPUs look */
         json_object_set_new(o, "sessions", json_integer(n->nsessions));
         json_object_set_new(o, "cloud", json_boolean(n->flags & NODE_FLAG_CLOUD));
+        json_object_set_new(o, "memory_enforcement",
+                            json_string(n->mem_enforcement[0] ? n->mem_enforcement : "unknown"));
         json_object_set_new(o, "power_state", json_string(node_power_name(n->flags)));
         json_object_set_new(o, "power_since", json_integer(n->power_since));
     }

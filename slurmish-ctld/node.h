@@ -50,6 +50,7 @@ struct node {
     int64_t idle_since;   /* last moment it had jobs or sessions */
     int64_t interrupt_at; /* spot interruption: when the provider takes it back; 0 = none */
     bool power_known;     /* power state read back from the database */
+    char mem_enforcement[16]; /* how its daemon limits job memory: cgroup-v2|cgroup-v1|none */
 };
 
 struct part {

@@ -45,7 +45,8 @@ static bool node_has_job(const struct node *n, const struct job *j)
 }
 
 /* A completion report, from job_complete or a registration's list. */
-static void complete_job(struct ctld *c, struct node *n, uint32_t id, int status, int64_t end)
+static void complete_job(struct ctld *c, struct node *n, uint32_t id, int status, int64_t end,
+                         bool oom)
 {
     struct job *job = job_find(&c->jobs, id);
     if (!job || !node_has_job(n, job) || job->alloc[0] != n ||
@@ -54,6 +55,7 @@ static void complete_job(struct ctld *c, struct node *n, uint32_t id, int status
         return; /* a resend: the daemon may forget it */
     }
     job->launch_seq = 0;
+    job->oom = oom;
     job_finish(c, job, status, end);
 }
 
@@ -86,6 +88,8 @@ void node_rpc_register(struct ctld *c, struct request *req)
     n->det_cpus = (int)json_integer_value(json_object_get(body, "cpus"));
     n->det_mem = (uint64_t)json_integer_value(json_object_get(body, "memory_mb"));
     n->det_gpus = (int)json_integer_value(json_object_get(body, "gpus"));
+    const char *enf = json_string_value(json_object_get(body, "memory_enforcement"));
+    snprintf(n->mem_enforcement, sizeof(n->mem_enforcement), "%s", enf ? enf : "none");
     if (n->det_cpus && n->det_cpus < n->group->cpus)
         log_warn("node %s: configured with %d CPUs, daemon found %d", n->name, n->group->cpus,
                  n->det_cpus);
@@ -99,7 +103,8 @@ void node_rpc_register(struct ctld *c, struct request *req)
         json_t *jid = json_object_get(e, "job_id"), *st = json_object_get(e, "status");
         if (json_is_integer(jid) && json_is_integer(st))
             complete_job(c, n, (uint32_t)json_integer_value(jid), (int)json_integer_value(st),
-                         json_integer_value(json_object_get(e, "end_time")));
+                         json_integer_value(json_object_get(e, "end_time")),
+                         json_is_true(json_object_get(e, "oom")));
     }
     /* Jobs the daemon runs that we do not believe in: stop them. */
     json_array_foreach(running, i, e)
@@ -197,7 +202,8 @@ void node_rpc_complete(struct ctld *c, struct request *req)
     if (error)
         log_warn("job %lld on %s: %s", (long long)json_integer_value(jid), n->name, error);
     complete_job(c, n, (uint32_t)json_integer_value(jid), (int)json_integer_value(st),
-                 json_integer_value(json_object_get(body, "end_time")));
+                 json_integer_value(json_object_get(body, "end_time")),
+                 json_is_true(json_object_get(body, "oom")));
     ctld_reply(c, req, 0, NULL, NULL);
 }
 

@@ -167,13 +167,13 @@ static json_t *node_entries(struct ctld *c, const struct job *job, uint32_t step
                 off += (size_t)snprintf(gpus + off, sizeof(gpus) - off, "%s%d", off ? "," : "", g);
         json_t *payload = json_pack(
             "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:i,"
-            " s:s, s:I}",
+            " s:s, s:I, s:I}",
             "cred", "step", "purpose", purpose, "job_id", (json_int_t)job->id, "step_id",
             (json_int_t)step_id, "uid", (json_int_t)job->uid, "gid", (json_int_t)job->gid,
             "client_uid", (json_int_t)client_uid, "user", job->user, "node", name, "node_id", i,
             "ntasks", ntasks, "task_offset", offset, "step_tasks", s ? s->ntasks : 1, "step_nodes",
             nnodes, "pty", s ? s->pty : false, "cpus", job->alloc_cpus, "gpus", gpus, "expires",
-            (json_int_t)(ctld_now() + STEP_CRED_TTL));
+            (json_int_t)(ctld_now() + STEP_CRED_TTL), "mem_mb", (json_int_t)job->alloc_mem);
         char *text = json_dumps(payload, JSON_COMPACT);
         char *cred = text ? sl_auth_encode(c->auth, text, strlen(text), err) : NULL;
         free(text);

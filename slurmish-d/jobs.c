@@ -213,11 +213,13 @@ static bool read_status(struct noded *d, struct djob *j)
 {
     char *dir = djob_dir(d, j->id), *s = read_small(dir, "status");
     long long st = 0, end = 0;
-    bool done = s && sscanf(s, "%lld %lld", &st, &end) >= 1;
+    int oom = 0;
+    bool done = s && sscanf(s, "%lld %lld %d", &st, &end, &oom) >= 1;
 
     free(s);
     if (done) {
         j->status = (int)st;
+        j->oom = oom != 0;
         j->end_time = end ? end : now_s();
         free(j->error);
         j->error = read_small(dir, "error");

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "noded.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -224,7 +225,13 @@ supervise(struct noded *d, json_t *body, const char *user, int script_fd, int re
     uint32_t id = ju32(body, "job_id");
     char *dir = djob_dir(d, id), *path, num[32], ebuf[1100], rec[64];
     int pfd[2], status = 0;
+    bool oom = false;
     pid_t pid;
+    /* the job's memory cgroup: its allocation is its limit */
+    json_t *jm = json_object_get(body, "mem_mb");
+    char *cg = d->conf->enforce_memory && json_is_integer(jm)
+                   ? cg_job_create(d->name, id, (uint64_t)json_integer_value(jm))
+                   : NULL;
 
     setsid();
     /* orphans of the job reparent to us, so we reap them and kill them at the end */
@@ -245,6 +252,9 @@ supervise(struct noded *d, json_t *body, const char *user, int script_fd, int re
     else if ((pid = fork()) == 0) {
         close(pfd[0]);
         close(report_fd);
+        /* in its cgroup before the script runs: everything it starts stays there */
+        if (cg && cg_attach(cg, 0) < 0)
+            log_warn("job %u: cannot enter memory cgroup %s: %s", id, cg, strerror(errno));
         run_job(d, body, user, script_fd, pfd[1]);
     }
     close(script_fd);
@@ -274,6 +284,7 @@ supervise(struct noded *d, json_t *body, const char *user, int script_fd, int re
                 break;
         }
         kill(-pid, SIGKILL); /* what the script left behind ends with it */
+        oom = cg && cg_oom_killed(cg);
         /* reap what is left (re-parented to us), for a second at most */
         for (int i = 0; i < 20; i++) {
             pid_t w;
@@ -292,7 +303,11 @@ supervise(struct noded *d, json_t *body, const char *user, int script_fd, int re
         spool_write_file(path, ebuf, 0600);
         free(path);
     }
-    snprintf(rec, sizeof(rec), "%d %lld\n", status, (long long)time(NULL));
+    if (cg) {
+        cg_remove(cg); /* also kills what escaped the process group */
+        free(cg);
+    }
+    snprintf(rec, sizeof(rec), "%d %lld %d\n", status, (long long)time(NULL), oom);
     path = xasprintf("%s/status", dir);
     if (spool_write_file(path, rec, 0600) < 0)
         _exit(1); /* the daemon reports the job as lost */

@@ -25,6 +25,7 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "cgroup.h"
 #include "noded.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -178,9 +179,10 @@ static void send_register(struct noded *d)
 
     for (struct djob *j = d->jobs; j; j = j->next)
         if (j->done)
-            json_array_append_new(completed, json_pack("{s:I, s:i, s:I}", "job_id",
+            json_array_append_new(completed, json_pack("{s:I, s:i, s:I, s:b}", "job_id",
                                                        (json_int_t)j->id, "status", j->status,
-                                                       "end_time", (json_int_t)j->end_time));
+                                                       "end_time", (json_int_t)j->end_time,
+                                                       "oom", j->oom));
     /* where clients reach our session socket */
     const char *addr = d->conf->node_address ? d->conf->node_address : d->conf->ctld_host;
     if (!strcmp(addr, "*"))
@@ -190,6 +192,8 @@ static void send_register(struct noded *d)
                      (json_int_t)d->res.memory_mb, "gpus", d->res.gpus, "version", PACKAGE_VERSION,
                      "running", running_ids(d), "completed", completed);
     json_object_set_new(body, "steps", steps_activity_json(d));
+    json_object_set_new(body, "memory_enforcement",
+                        json_string(d->conf->enforce_memory ? cg_probe() : "none"));
     seq = send_request(d, SL_MSG_NODE_REGISTER, body, 0, 0);
     d->last_register = now_s();
     /* a successful reply to this registration (or a later one) records these completions */
@@ -210,6 +214,8 @@ void link_send_complete(struct noded *d, struct djob *j)
                      j->status, "end_time", (json_int_t)j->end_time);
     if (j->error)
         json_object_set_new(body, "error", json_string(j->error));
+    if (j->oom)
+        json_object_set_new(body, "oom", json_true());
     send_request(d, SL_MSG_JOB_COMPLETE, body, j->id, 0);
     json_decref(body);
 }

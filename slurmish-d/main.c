@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "config.h"
+#include "cgroup.h"
 #include "noded.h"
 #include "util/daemon.h"
 #include "util/log.h"
@@ -280,6 +281,8 @@ int main(int argc, char **argv)
             fatal("cannot open log file %s", logfile);
     }
     d->port = port ? port : d->conf->node_port;
+    if (d->conf->enforce_memory)
+        cg_probe(); /* once, here: the job supervisors are forks and inherit it */
     struct passwd *pw = getpwnam(d->conf->slurm_user ? d->conf->slurm_user : "root");
     d->slurm_uid = pw ? pw->pw_uid : 0;
     d->spool = xasprintf("%s/%s", d->conf->spool_dir, d->name);

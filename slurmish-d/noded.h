@@ -34,6 +34,7 @@ struct djob {
     pid_t pgid;          /* the batch script's pid = its process group (0: not known yet) */
     bool done;           /* status is known */
     int status;          /* raw wait status of the batch script */
+    bool oom;            /* the kernel killed part of it for exceeding its memory */
     int64_t end_time;
     char *error;           /* launch error, if any */
     int64_t complete_sent; /* when job_complete was last sent, 0 = never */
@@ -139,6 +140,8 @@ struct stepd_args {
     json_t *env;  /* "K=V" strings from the client and the ctld */
     char **argv;
     int ntasks, task_offset, node_id, cpus, rows, cols;
+    uint64_t mem_mb;     /* the job's memory on this node: its cgroup's limit */
+    bool enforce_memory;
     bool pty;
     int listen_fd; /* the step's Unix socket, listening */
     int conn_fd;   /* the launching daemon's connection */

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "noded.h"
 #include "proto/stream.h"
 #include "util/xmalloc.h"
@@ -64,6 +65,7 @@ static struct {
     size_t ring_n, ring_cap, ring_bytes;
     int64_t last_input;
     uint64_t reaped_cpu_ms;
+    char *cg; /* the job's memory cgroup, shared with its batch script and other steps */
 } S;
 
 static int64_t mono_ms(void)
@@ -263,6 +265,8 @@ static void __attribute__((noreturn)) run_task(int i, int slave, int in, int out
     char **envp;
 
     setsid();
+    if (S.cg)
+        cg_attach(S.cg, 0); /* before exec: all it starts counts against the job */
     if (slave >= 0) {
         ioctl(slave, TIOCSCTTY, 0);
         in = out = err = slave;
@@ -303,6 +307,8 @@ static int start_tasks(void)
                          .ws_col = (unsigned short)(a->cols ? a->cols : 80)};
 
     S.tasks = xcalloc((size_t)a->ntasks, sizeof(*S.tasks));
+    if (a->enforce_memory && a->mem_mb)
+        S.cg = cg_job_create(a->node, a->job_id, a->mem_mb);
     for (int i = 0; i < a->ntasks; i++) {
         struct task *t = &S.tasks[i];
         int master = -1, slave = -1, pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
@@ -600,5 +606,7 @@ void stepd_run(const struct stepd_args *a)
     char *sock = xasprintf("%s/sock", a->dir);
     unlink(sock);
     free(sock);
+    if (S.cg)
+        rmdir(S.cg); /* the last one out removes it; busy while others run */
     _exit(0);
 }

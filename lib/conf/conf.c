@@ -137,6 +137,7 @@ static const struct key node_daemon_keys[] = {
     {"spool_dir", K_STR, C(spool_dir)},
     {"port", K_PORT, C(node_port)},
     {"address", K_STR, C(node_address)},
+    {"enforce_memory", K_BOOL, C(enforce_memory)},
     {NULL},
 };
 
@@ -765,6 +766,7 @@ static void numeric_defaults(struct sl_conf *c)
     c->power_idle_time = 600;
     c->failure_backoff = 300;
     c->program_timeout = 60;
+    c->enforce_memory = true;
 }
 
 /* Strings after: only those the file left unset. */

@@ -99,6 +99,7 @@ struct sl_conf {
     int node_port;          /* default port a node daemon listens on */
     char *node_address;     /* address node daemons listen on for sessions and clients
                                connect to; NULL = the controller's host */
+    bool enforce_memory;    /* limit jobs to their memory with cgroups (default true) */
     /* power manager (cloud node groups): */
     char *power_provider;   /* plugin name: "local", "script" */
     char *plugin_dir;       /* where provider_<name>.so lives; NULL = PKGLIBDIR */

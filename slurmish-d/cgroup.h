@@ -1,0 +1,37 @@
+/* cgroup.h - memory enforcement with the kernel's memory controller.
+ *
+ * Each job gets a memory cgroup, <base>/slurmish/<node>/job_<id>, limited
+ * to the memory the controller allocated to it on this node (swap
+ * included, so a job cannot page its way past the limit).  The kernel
+ * kills a job that goes over; the supervisor reads the cgroup's oom_kill
+ * count when the job ends, and the job is recorded OUT_OF_MEMORY.
+ *
+ * Both hierarchies are supported: cgroup v2 (Debian 12's default; the
+ * tree lives under the root, /sys/fs/cgroup/slurmish, with the memory
+ * controller enabled down to it) and cgroup v1 (the memory controller's
+ * own mount; the tree lives under the daemon's own memory cgroup).  When
+ * neither can be used (no controller, not root, a container without
+ * cgroup writes) jobs run without enforcement and the node says so
+ * (scontrol show node: MemoryEnforcement=none).
+ */
+#ifndef NODED_CGROUP_H
+#define NODED_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Probe once; returns "cgroup-v2", "cgroup-v1" or "none". */
+const char *cg_probe(void);
+
+/* Create (or reuse) the cgroup of a job on `node` with a limit of mem_mb
+ * MiB.  Returns its malloc'd path, or NULL when memory is not enforced. */
+char *cg_job_create(const char *node, uint32_t job_id, uint64_t mem_mb);
+/* Move process pid (0: the caller) into it. */
+int cg_attach(const char *path, pid_t pid);
+/* Did the kernel kill anything in it for running out of memory? */
+bool cg_oom_killed(const char *path);
+/* Remove it (retrying briefly while the last processes exit). */
+void cg_remove(const char *path);
+
+#endif
