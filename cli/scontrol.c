@@ -329,8 +329,18 @@ static void print_partition(const json_t *p)
     rec_line(&r);
     rec_add(&r, "Nodes=%s", or_null(cli_jstr(p, "nodes")));
     rec_line(&r);
-    rec_add(&r, "PriorityTier=%lld", cli_jint(p, "priority_tier", 1));
+    rec_add(&r, "PriorityTier=%lld PreemptMode=%s", cli_jint(p, "priority_tier", 1),
+            *cli_jstr(p, "preempt_mode") ? cli_jstr(p, "preempt_mode") : "OFF");
     rec_line(&r);
+    if (cli_jint(p, "warm_nodes", 0) || json_array_size(json_object_get(p, "fallback_node_groups"))) {
+        char fb[512];
+        cli_jjoin(p, "fallback_node_groups", ",", fb, sizeof(fb));
+        long long after = cli_jint(p, "fallback_after", -1);
+        rec_add(&r, "WarmNodes=%lld FallbackNodeGroups=%s FallbackAfter=%s",
+                cli_jint(p, "warm_nodes", 0), or_null(fb),
+                limit_str(after, "UNLIMITED", b1, sizeof(b1)));
+        rec_line(&r);
+    }
     rec_add(&r, "State=%s TotalCPUs=%lld TotalNodes=%lld", cli_jstr(p, "state"),
             cli_jint(p, "total_cpus", 0), cli_jint(p, "total_nodes", 0));
     rec_print(&r);
@@ -900,7 +910,8 @@ static void help(void)
            "                              POWER_DOWN_ASAP|POWER_DOWN_FORCE (cloud nodes);\n"
            "                              PartitionName=... MaxTime= DefaultTime= MaxNodes=\n"
            "                              MinNodes= State= Nodes= AllowUsers= AllowAccounts=\n"
-           "                              PriorityTier= Default= SessionIdleTimeout=\n"
+           "                              PriorityTier= PreemptMode= Default=\n"
+           "                              SessionIdleTimeout=\n"
            "                              SessionIdleWarning=; NodeGroup=... PricePerHour=\n"
            "                              Features= Spot=).  Partition and node group edits\n"
            "                              are written back into the config file.\n"

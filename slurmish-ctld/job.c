@@ -351,6 +351,7 @@ void job_requeue(struct ctld *c, struct job *job, int reason)
     job->kill_time = 0;
     job->configuring = false;
     job->interrupted = false;
+    job->preempted = false;
     job->restarts++;
     job_queue_add(&c->jobs, job);
     persist_job_update(c, job);

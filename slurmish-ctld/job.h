@@ -112,6 +112,7 @@ struct job {
     bool configuring;       /* RUNNING on nodes still booting (power.c): launched once all are up */
     bool interrupted;       /* its node got a spot interruption: an end means requeue */
     bool oom;               /* its node reported an out-of-memory kill (job_finish) */
+    bool preempted;         /* being taken off its nodes for a higher tier's job */
     int interruptions;      /* spot interruptions suffered (accounting) */
     double cost;            /* its share of the node-hours it used, in price units */
     char *fallback;         /* placed on a fallback node group: why (sched_fallback_allowed) */

@@ -301,6 +301,7 @@ json_t *part_to_json(struct ctld *c, const struct part *p)
     json_object_set_new(o, "session_idle_timeout", json_integer(p->conf->idle_timeout));
     json_object_set_new(o, "session_idle_warning", json_integer(p->conf->idle_warning));
     json_object_set_new(o, "warm_nodes", json_integer(p->conf->warm_nodes));
+    json_object_set_new(o, "preempt_mode", json_string(sl_preempt_mode_name(p->conf->preempt_mode)));
     json_object_set_new(o, "fallback_node_groups",
                         str_array(p->conf->fallback_groups, p->conf->fallback_group_count));
     json_object_set_new(o, "fallback_after", json_integer(p->conf->fallback_after));

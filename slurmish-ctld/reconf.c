@@ -156,6 +156,9 @@ static void diff_part(json_t *out, const struct sl_partition *a, const struct sl
     INT_FIELD(min_nodes, "min_nodes")
     INT_FIELD(priority_tier, "priority_tier")
     INT_FIELD(warm_nodes, "warm_nodes")
+    if (a->preempt_mode != b->preempt_mode)
+        change(out, "partition %s: preempt_mode %s -> %s", a->name,
+               sl_preempt_mode_name(a->preempt_mode), sl_preempt_mode_name(b->preempt_mode));
     LIST_FIELD(fallback_groups, fallback_group_count, "fallback_node_groups", "[]")
     TIME_FIELD(fallback_after, "fallback_after")
     LIST_FIELD(node_groups, node_group_count, "node_groups", "[]")
@@ -462,6 +465,7 @@ static const struct edit_key part_keys[] = {
     {"AllowAccounts", "allow_accounts", true},
     {"AllowUsers", "allow_users", true},
     {"PriorityTier", "priority_tier", false},
+    {"PreemptMode", "preempt_mode", false},
     {"Default", "default", false},
     {"SessionIdleTimeout", "session_idle_timeout", false},
     {"SessionIdleWarning", "session_idle_warning", false},

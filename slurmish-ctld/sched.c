@@ -409,6 +409,140 @@ static void start_job(struct pass *ps, struct job *job, int got, int cpn)
         job_launch(c, job);
 }
 
+/* ---- preemption (Slurm's preempt/partition_prio) ---- */
+
+static int job_tier(struct ctld *c, const struct job *j)
+{
+    struct part *p = part_find(c, j->partition);
+    return p ? p->conf->priority_tier : 0;
+}
+
+static int preempt_mode(struct ctld *c, const struct job *j)
+{
+    struct part *p = part_find(c, j->partition);
+    return p ? p->conf->preempt_mode : SL_PREEMPT_OFF;
+}
+
+static bool on_part(const struct job *j, const struct part *p)
+{
+    for (int i = 0; i < j->nalloc; i++)
+        if (part_has_node(p, j->alloc[i]))
+            return true;
+    return false;
+}
+
+static void sim_release(struct pass *ps, const struct job *j)
+{
+    for (int i = 0; i < j->nalloc; i++) {
+        struct usage *u = &ps->sim[j->alloc[i]->index];
+        u->cpus -= j->alloc_cpus;
+        u->mem -= j->alloc_mem;
+        if (j->gpu_masks)
+            u->gpus &= ~j->gpu_masks[i];
+        u->njobs--;
+        if (j->exclusive)
+            u->excl = false;
+    }
+}
+
+/* Preempted and not yet off its nodes (requeue pending, or ending PREEMPTED). */
+static bool being_preempted(const struct job *j)
+{
+    return (j->state == JOB_RUNNING && j->preempted) ||
+           (j->completing && j->state == JOB_PREEMPTED);
+}
+
+/* Victims first: lowest tier, then the latest started (the least work lost). */
+static struct ctld *cmp_victim_ctx;
+static int cmp_victim(const void *a, const void *b)
+{
+    const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
+    int tx = job_tier(cmp_victim_ctx, x), ty = job_tier(cmp_victim_ctx, y);
+    if (tx != ty)
+        return tx - ty;
+    return x->start_time > y->start_time ? -1 : x->start_time < y->start_time;
+}
+
+/* The job cannot start: can it by taking nodes from running jobs of lower
+ * priority tiers whose partitions allow it (preempt_mode CANCEL or
+ * REQUEUE)?  If so, preempt the fewest needed and return true: the job
+ * starts when they are gone.  Jobs already being preempted count as gone,
+ * so a waiting job never takes more than it needs. */
+static bool try_preempt(struct pass *ps, struct job *job, const struct part *p, int cpn)
+{
+    struct ctld *c = ps->c;
+    int tier = p->conf->priority_tier;
+    size_t n = 0, cap = 16;
+    struct job **victims = xcalloc(cap, sizeof(*victims));
+    bool freeing = false;
+
+    JOB_FOREACH(&c->jobs, j)
+    {
+        if (!j->nalloc || !on_part(j, p))
+            continue;
+        if (being_preempted(j)) {
+            freeing = true;
+            continue;
+        }
+        if (j->state != JOB_RUNNING || j->completing)
+            continue;
+        if (job_tier(c, j) >= tier || preempt_mode(c, j) == SL_PREEMPT_OFF)
+            continue;
+        if (n == cap)
+            victims = xrealloc(victims, (cap *= 2) * sizeof(*victims));
+        victims[n++] = j;
+    }
+    if (!n && !freeing) {
+        free(victims);
+        return false;
+    }
+    for (int i = 0; i < p->nnodes; i++) {
+        const struct node *nd = p->nodes[i];
+        ps->sim[nd->index] = (struct usage){nd->cpus_used, nd->mem_used, nd->gpus_used,
+                                            nd->njobs, nd->excl_job != 0};
+    }
+    JOB_FOREACH(&c->jobs, j) if (being_preempted(j) && j->nalloc) sim_release(ps, j);
+    ps->use_sim = true;
+    int got = find_nodes(ps, job, p, cpn);
+    size_t k = 0;
+    cmp_victim_ctx = c;
+    qsort(victims, n, sizeof(*victims), cmp_victim);
+    while (got < job->nodes_req && k < n) {
+        sim_release(ps, victims[k++]);
+        got = find_nodes(ps, job, p, cpn);
+    }
+    ps->use_sim = false;
+    if (got < job->nodes_req) {
+        free(victims);
+        return false; /* even all of them would not do */
+    }
+    for (size_t v = 0; v < k; v++) {
+        struct job *j = victims[v];
+        bool needed = false; /* only jobs on the nodes the job would get */
+        for (int i = 0; i < j->nalloc && !needed; i++)
+            for (int g = 0; g < got && !needed; g++)
+                needed = j->alloc[i] == ps->pick[g];
+        if (!needed)
+            continue;
+        char detail[200];
+        snprintf(detail, sizeof(detail), "job %u preempted for job %u (%s)", j->id, job->id,
+                 preempt_mode(c, j) == SL_PREEMPT_REQUEUE && j->requeue && !j->interactive
+                     ? "requeued"
+                     : "cancelled");
+        log_info("%s", detail);
+        persist_event(c, 0, "preempt", detail);
+        j->preempted = true;
+        if (preempt_mode(c, j) == SL_PREEMPT_REQUEUE && j->requeue && !j->interactive) {
+            job_requeue_running(c, j);
+        } else {
+            j->preempted = false; /* completing from here: its end state is PREEMPTED */
+            job_terminate(c, j, JOB_PREEMPTED, REASON_NONE, -1);
+        }
+    }
+    free(victims);
+    return true;
+}
+
 static int cmp_end(const void *a, const void *b)
 {
     const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
@@ -695,6 +829,12 @@ void sched_pass(struct ctld *c)
             int got = find_nodes(&ps, job, p, cpn);
             if (got >= job->nodes_req) {
                 start_job(&ps, job, got, cpn);
+                continue;
+            }
+            if (try_preempt(&ps, job, p, cpn)) {
+                /* it starts on the next passes, as the preempted jobs leave */
+                job->expected_start = 0;
+                set_reason(c, job, REASON_RESOURCES);
                 continue;
             }
         }

@@ -79,6 +79,7 @@ enum ktype {
     K_GPUS,     /* int gpus + char *gpu_type (offset2) */
     K_HOSTLIST, /* char *expr + char **nodes (offset2) + count */
     K_PSTATE,   /* int enum part_state */
+    K_PMODE,    /* int enum sl_preempt_mode */
     K_MAXNODES, /* int, -1 unlimited */
     K_INT,      /* int in bounds */
     K_LOGLEVEL, /* char *, validated */
@@ -187,6 +188,7 @@ static const struct key part_keys[] = {
     {"session_idle_timeout", K_TIME, P(idle_timeout)},
     {"session_idle_warning", K_TIME, P(idle_warning)},
     {"warm_nodes", K_INT, P(warm_nodes), .min = 0, .max = 1000000},
+    {"preempt_mode", K_PMODE, P(preempt_mode)},
     {"fallback_node_groups", K_STRLIST, P(fallback_groups), P(fallback_group_count)},
     {"fallback_after", K_TIME, P(fallback_after)},
     {NULL},
@@ -440,6 +442,18 @@ static void set_value(struct loader *ld, const struct key *k, void *base, yaml_n
             return;
         }
         *(int *)(p + k->off) = st;
+        break;
+    }
+    case K_PMODE: {
+        int m = !strcasecmp(s, "OFF") ? SL_PREEMPT_OFF
+                : !strcasecmp(s, "CANCEL") ? SL_PREEMPT_CANCEL
+                : !strcasecmp(s, "REQUEUE") ? SL_PREEMPT_REQUEUE
+                                            : -1;
+        if (m < 0) {
+            cerr(ld, v, "%s%s: expected OFF, CANCEL or REQUEUE, found \"%s\"", ctx, k->name, s);
+            return;
+        }
+        *(int *)(p + k->off) = m;
         break;
     }
     case K_MAXNODES: {
@@ -991,6 +1005,11 @@ const struct sl_node_group *sl_conf_find_group(const struct sl_conf *conf, const
         if (conf->groups[i].name && !strcmp(conf->groups[i].name, name))
             return &conf->groups[i];
     return NULL;
+}
+
+const char *sl_preempt_mode_name(int mode)
+{
+    return mode == SL_PREEMPT_CANCEL ? "CANCEL" : mode == SL_PREEMPT_REQUEUE ? "REQUEUE" : "OFF";
 }
 
 const struct sl_account *sl_conf_find_account(const struct sl_conf *conf, const char *name)

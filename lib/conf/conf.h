@@ -41,6 +41,11 @@ struct sl_node_group {
     int line, col;     /* where the group starts in the file */
 };
 
+/* What happens to a partition's running jobs when a job of a higher
+ * priority_tier needs their nodes (Slurm's preempt/partition_prio). */
+enum sl_preempt_mode { SL_PREEMPT_OFF = 0, SL_PREEMPT_CANCEL, SL_PREEMPT_REQUEUE };
+const char *sl_preempt_mode_name(int mode); /* "OFF", "CANCEL", "REQUEUE" */
+
 struct sl_partition {
     char *name;
     char **node_groups; /* names of node groups */
@@ -59,6 +64,7 @@ struct sl_partition {
     int64_t idle_timeout; /* interactive sessions idle this long are warned; UNLIMITED = off */
     int64_t idle_warning; /* ...and ended this long after the warning if still idle */
     int warm_nodes;       /* idle cloud nodes kept powered for this partition */
+    int preempt_mode;     /* enum sl_preempt_mode: may higher tiers take its nodes? */
     char **fallback_groups; /* used only when the node_groups cannot serve a job */
     size_t fallback_group_count;
     int64_t fallback_after; /* ...once it waited this long (UNLIMITED: only on failures) */

@@ -24,6 +24,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_power.py \
 	tests/integration/test_workflows.py \
 	tests/integration/test_memory.py \
+	tests/integration/test_preempt.py \
 	tests/integration/test_ops.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py

@@ -462,7 +462,7 @@ START_TEST(test_power_and_budgets)
         "  - {name: od, nodes: o1, cpus: 4, memory: 8G, cloud: true}\n"
         "partitions:\n"
         "  - {name: p, node_groups: [spot], fallback_node_groups: [od], fallback_after: 10:00,"
-        " warm_nodes: 2}\n"
+        " warm_nodes: 2, preempt_mode: requeue}\n"
         "accounts:\n  - {name: physics, budget: 250.5, budget_period: week}\n"
         "  - {name: bio, budget: 10}\n";
     struct sl_conf *c = NULL;
@@ -481,6 +481,8 @@ START_TEST(test_power_and_budgets)
     ck_assert_int_eq(c->parts[0].fallback_group_count, 1);
     ck_assert_int_eq(c->parts[0].fallback_after, 600);
     ck_assert_int_eq(c->parts[0].warm_nodes, 2);
+    ck_assert_int_eq(c->parts[0].preempt_mode, SL_PREEMPT_REQUEUE);
+    ck_assert_str_eq(sl_preempt_mode_name(c->parts[0].preempt_mode), "REQUEUE");
     ck_assert_int_eq(c->account_count, 2);
     ck_assert(sl_conf_find_account(c, "physics")->budget == 250.5);
     ck_assert_str_eq(sl_conf_find_account(c, "physics")->budget_period, "week");
@@ -504,6 +506,8 @@ START_TEST(test_power_and_budgets)
                  "budget_period \"year\": expected day, week or month");
     expect_error(GROUPS PARTS "accounts:\n  - {name: x}\n", "missing required key \"budget\"");
     expect_error(GROUPS PARTS "accounts:\n  - {name: x, budget: -3}\n", "budget:");
+    expect_error(GROUPS PARTS "    preempt_mode: suspend\n",
+                 "preempt_mode: expected OFF, CANCEL or REQUEUE, found \"suspend\"");
 }
 END_TEST
 
