@@ -117,12 +117,29 @@ const char *cg_probe(void)
     return version == 2 ? "cgroup-v2" : version == 1 ? "cgroup-v1" : "none";
 }
 
-char *cg_job_create(const char *node, uint32_t job_id, uint64_t mem_mb)
+static char *node_dir(const char *node, const char *spool)
+{
+    uint32_t h = 2166136261u; /* FNV-1a of the spool path */
+    for (const char *s = spool ? spool : ""; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return xasprintf("%s/%s-%08x", base, node, h);
+}
+
+void cg_node_cleanup(const char *node, const char *spool)
+{
+    if (version <= 0)
+        return;
+    char *ndir = node_dir(node, spool);
+    rmdir(ndir); /* only if empty: jobs still running keep it */
+    free(ndir);
+}
+
+char *cg_job_create(const char *node, const char *spool, uint32_t job_id, uint64_t mem_mb)
 {
     cg_probe();
     if (!version || !mem_mb)
         return NULL;
-    char *ndir = xasprintf("%s/%s", base, node);
+    char *ndir = node_dir(node, spool);
     char *path = xasprintf("%s/job_%u", ndir, job_id);
     char limit[32], file[4096];
     snprintf(limit, sizeof(limit), "%llu", (unsigned long long)mem_mb * 1024 * 1024);

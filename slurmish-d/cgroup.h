@@ -1,6 +1,6 @@
 /* cgroup.h - memory enforcement with the kernel's memory controller.
  *
- * Each job gets a memory cgroup, <base>/slurmish/<node>/job_<id>, limited
+ * Each job gets a memory cgroup, <base>/slurmish/<node>-<spool hash>/job_<id>, limited
  * to the memory the controller allocated to it on this node (swap
  * included, so a job cannot page its way past the limit).  The kernel
  * kills a job that goes over; the supervisor reads the cgroup's oom_kill
@@ -25,8 +25,13 @@
 const char *cg_probe(void);
 
 /* Create (or reuse) the cgroup of a job on `node` with a limit of mem_mb
- * MiB.  Returns its malloc'd path, or NULL when memory is not enforced. */
-char *cg_job_create(const char *node, uint32_t job_id, uint64_t mem_mb);
+ * MiB.  `spool` (the node's spool directory) makes the node's tree unique
+ * to its cluster, so clusters sharing a machine (tests, slurmish-local)
+ * never meet in a cgroup.  Returns its malloc'd path, or NULL when memory
+ * is not enforced. */
+char *cg_job_create(const char *node, const char *spool, uint32_t job_id, uint64_t mem_mb);
+/* The daemon stops: remove the node's tree if no job is left in it. */
+void cg_node_cleanup(const char *node, const char *spool);
 /* Move process pid (0: the caller) into it. */
 int cg_attach(const char *path, pid_t pid);
 /* Did the kernel kill anything in it for running out of memory? */

@@ -230,7 +230,7 @@ supervise(struct noded *d, json_t *body, const char *user, int script_fd, int re
     /* the job's memory cgroup: its allocation is its limit */
     json_t *jm = json_object_get(body, "mem_mb");
     char *cg = d->conf->enforce_memory && json_is_integer(jm)
-                   ? cg_job_create(d->name, id, (uint64_t)json_integer_value(jm))
+                   ? cg_job_create(d->name, d->spool, id, (uint64_t)json_integer_value(jm))
                    : NULL;
 
     setsid();

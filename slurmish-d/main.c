@@ -184,6 +184,8 @@ static void noded_destroy(struct noded *d)
     if (d->sigfd >= 0)
         close(d->sigfd);
     sl_auth_destroy(d->auth);
+    if (d->conf && d->conf->enforce_memory)
+        cg_node_cleanup(d->name, d->spool);
     sl_conf_destroy(d->conf);
     free(d->conf_path);
     free(d->spool);

@@ -137,6 +137,7 @@ struct stepd_args {
     uid_t uid;
     gid_t gid;
     const char *user, *node, *conf_path, *cwd, *dir, *gpus, *term;
+    const char *spool; /* the node's spool: names its memory cgroups */
     json_t *env;  /* "K=V" strings from the client and the ctld */
     char **argv;
     int ntasks, task_offset, node_id, cpus, rows, cols;

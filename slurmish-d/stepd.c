@@ -308,7 +308,7 @@ static int start_tasks(void)
 
     S.tasks = xcalloc((size_t)a->ntasks, sizeof(*S.tasks));
     if (a->enforce_memory && a->mem_mb)
-        S.cg = cg_job_create(a->node, a->job_id, a->mem_mb);
+        S.cg = cg_job_create(a->node, a->spool, a->job_id, a->mem_mb);
     for (int i = 0; i < a->ntasks; i++) {
         struct task *t = &S.tasks[i];
         int master = -1, slave = -1, pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};

@@ -430,6 +430,7 @@ static void launch(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     a.cpus = (int)json_integer_value(json_object_get(c, "cpus"));
     a.mem_mb = (uint64_t)json_integer_value(json_object_get(c, "mem_mb"));
     a.enforce_memory = d->conf->enforce_memory;
+    a.spool = d->spool;
     a.pty = json_is_true(json_object_get(c, "pty"));
     a.rows = (int)json_integer_value(json_object_get(b, "rows"));
     a.cols = (int)json_integer_value(json_object_get(b, "cols"));

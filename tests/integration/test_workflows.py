@@ -44,7 +44,7 @@ class WorkflowTest(harness.ClusterTest):
             f.write(SNAKEFILE)
         env = c.env({"USER": "root", "HOME": c.work})
         p = subprocess.run([SNAKEMAKE, "--slurm", "--jobs", "4", "--default-resources",
-                            "runtime=5", "mem_mb=100", "slurm_partition=debug"],
+                            "runtime=5", "mem_mb=450", "slurm_partition=debug"],
                            cwd=wf, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=400)
         self.assertEqual(p.returncode, 0, p.stdout[-4000:])
