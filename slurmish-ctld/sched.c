@@ -468,7 +468,8 @@ static int cmp_victim(const void *a, const void *b)
  * REQUEUE)?  If so, preempt the fewest needed and return true: the job
  * starts when they are gone.  Jobs already being preempted count as gone,
  * so a waiting job never takes more than it needs. */
-static bool try_preempt(struct pass *ps, struct job *job, const struct part *p, int cpn)
+static bool try_preempt(struct pass *ps, struct job *job, const struct part *p, int cpn,
+                        bool *any)
 {
     struct ctld *c = ps->c;
     int tier = p->conf->priority_tier;
@@ -493,6 +494,7 @@ static bool try_preempt(struct pass *ps, struct job *job, const struct part *p, 
         victims[n++] = j;
     }
     if (!n && !freeing) {
+        *any = false;
         free(victims);
         return false;
     }
@@ -738,6 +740,13 @@ void sched_pass(struct ctld *c)
     size_t n = 0;
     struct job **order;
     bool *reserved = xcalloc((size_t)c->nparts + 1, sizeof(*reserved));
+    /* per partition: might a job there preempt?  Only if a lower tier allows it */
+    bool *can_preempt = xcalloc((size_t)c->nparts + 1, sizeof(*can_preempt));
+    for (int a = 0; a < c->nparts; a++)
+        for (int b = 0; b < c->nparts; b++)
+            if (c->parts[b].conf->preempt_mode != SL_PREEMPT_OFF &&
+                c->parts[b].conf->priority_tier < c->parts[a].conf->priority_tier)
+                can_preempt[a] = true;
     int64_t *min_shadow = xcalloc((size_t)c->nparts + 1, sizeof(*min_shadow));
     uint64_t *failed = xcalloc(FAILED_SLOTS, sizeof(*failed));
     size_t nfailed = 0;
@@ -831,7 +840,8 @@ void sched_pass(struct ctld *c)
                 start_job(&ps, job, got, cpn);
                 continue;
             }
-            if (try_preempt(&ps, job, p, cpn)) {
+            /* a partition with nothing to preempt stays so for the rest of the pass */
+            if (can_preempt[pi] && try_preempt(&ps, job, p, cpn, &can_preempt[pi])) {
                 /* it starts on the next passes, as the preempted jobs leave */
                 job->expected_start = 0;
                 set_reason(c, job, REASON_RESOURCES);
@@ -858,6 +868,7 @@ void sched_pass(struct ctld *c)
     free(ps.resv);
     free(ps.sim);
     free(reserved);
+    free(can_preempt);
     free(min_shadow);
     free(failed);
 }
