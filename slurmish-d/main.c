@@ -36,7 +36,8 @@ static void usage(FILE *fp)
             "The slurmish node daemon: runs jobs on one node.\n\n"
             "  -f, --config=FILE     configuration file (default: $SLURMISH_CONF or %s)\n"
             "  -N, --node=NAME       this node's name (default: the short hostname)\n"
-            "  -p, --port=PORT       port for interactive sessions (default: node_daemon.port)\n"
+            "  -p, --port=PORT       port for interactive sessions, 0 for any free one\n"
+            "                        (default: node_daemon.port)\n"
             "  -D, --foreground      do not daemonize; log to stderr\n"
             "  -L, --logfile=FILE    log to FILE\n"
             "  -v, --verbose         more logging (repeat for more)\n"
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     const char *conf_file = NULL, *name = NULL;
     char *logfile = NULL, *errors = NULL, *prog, *end, host[256];
-    int port = 0, verbose = 0, opt, lvl;
+    int port = -1, verbose = 0, opt, lvl;
     bool foreground = false;
     struct noded ctx = {.sigfd = -1}, *d = &ctx;
     sl_error_t err;
@@ -221,7 +222,7 @@ int main(int argc, char **argv)
         case 'p':
             errno = 0;
             port = (int)strtol(optarg, &end, 10);
-            if (errno || *end || port <= 0 || port > 65535) {
+            if (errno || *end || port < 0 || port > 65535) {
                 fprintf(stderr, "slurmish-d: invalid port: %s\n", optarg);
                 return 1;
             }
@@ -282,7 +283,7 @@ int main(int argc, char **argv)
         if (log_set_file(logfile) < 0)
             fatal("cannot open log file %s", logfile);
     }
-    d->port = port ? port : d->conf->node_port;
+    d->port = port >= 0 ? port : d->conf->node_port;
     if (d->conf->enforce_memory)
         cg_probe(); /* once, here: the job supervisors are forks and inherit it */
     struct passwd *pw = getpwnam(d->conf->slurm_user ? d->conf->slurm_user : "root");

@@ -59,10 +59,20 @@ int steps_open(struct noded *d)
     zmq_setsockopt(d->srv, ZMQ_LINGER, &zero, sizeof(zero));
     /* a send to a client that is gone fails, so it is dropped from its step */
     zmq_setsockopt(d->srv, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
-    snprintf(ep, sizeof(ep), "tcp://%s:%d", strcmp(addr, "*") ? addr : "*", d->port);
+    if (d->port)
+        snprintf(ep, sizeof(ep), "tcp://%s:%d", strcmp(addr, "*") ? addr : "*", d->port);
+    else /* port 0: any free one, registered with the controller like a fixed one */
+        snprintf(ep, sizeof(ep), "tcp://%s:*", strcmp(addr, "*") ? addr : "*");
     if (zmq_bind(d->srv, ep) < 0) {
         log_err("cannot listen for sessions on %s: %s", ep, zmq_strerror(errno));
         return -1;
+    }
+    if (!d->port) {
+        size_t len = sizeof(ep);
+        const char *colon;
+        if (zmq_getsockopt(d->srv, ZMQ_LAST_ENDPOINT, ep, &len) < 0 || !(colon = strrchr(ep, ':')))
+            return -1;
+        d->port = atoi(colon + 1);
     }
     return 0;
 }

@@ -15,17 +15,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <arpa/inet.h>
 
 #include "cloud/common.h"
 #include "conf/conf.h"
@@ -124,21 +120,6 @@ static int control_delay(const struct local *l)
     return v > 0 ? v : 0;
 }
 
-/* A free TCP port on loopback for the daemon's session listener. */
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = 0;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (s < 0)
-        return 0;
-    if (bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(s);
-    return port;
-}
-
 static void *local_init(const struct sl_power_env *env, char **err)
 {
     struct local *l = calloc(1, sizeof(*l));
@@ -192,9 +173,11 @@ static int start_one(struct local *l, const char *node)
                  "local: launch of %s failed (control/fail names it)", node);
         return 0;
     }
-    int port = free_port(), delay = conf->local_boot_delay + control_delay(l);
-    char portstr[16], logpath[4096];
-    snprintf(portstr, sizeof(portstr), "%d", port);
+    int delay = conf->local_boot_delay + control_delay(l);
+    /* port 0: the daemon binds any free port and registers it; a port
+     * picked here could be taken by someone else before the daemon binds it */
+    const char *portstr = "0";
+    char logpath[4096];
     snprintf(logpath, sizeof(logpath), "%s/%s.log", l->env->dir, node);
     const char *prog = daemon_path(l);
     pid_t pid = fork();
@@ -246,8 +229,8 @@ static int start_one(struct local *l, const char *node)
         fprintf(f, "%d\n", (int)pid);
         fclose(f);
     }
-    l->env->log(SL_PWR_LOG_INFO, "local: started %s for %s (pid %d, port %d, boot delay %d s)",
-                prog, node, (int)pid, port, delay);
+    l->env->log(SL_PWR_LOG_INFO, "local: started %s for %s (pid %d, boot delay %d s)", prog,
+                node, (int)pid, delay);
     return 0;
 }
 
