@@ -111,7 +111,7 @@ int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **rep
         zmq_msg_t part;
         int more = 1, idx = 0;
         struct sl_msg m;
-        int drc, got = 0;
+        int drc, got = 0, bad = 0;
         zmq_msg_init(&part);
         while (more) {
             if (zmq_msg_recv(&part, cl->sock, 0) < 0) {
@@ -120,13 +120,19 @@ int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **rep
             }
             more = zmq_msg_more(&part);
             if (idx++ == 1 && !more) {
-                got = (sl_msg_decode(zmq_msg_data(&part), zmq_msg_size(&part), &m, &drc, err) ==
-                       0);
+                got = sl_msg_decode_max(zmq_msg_data(&part), zmq_msg_size(&part),
+                                        SL_REPLY_MAX_BYTES, &m, &drc, err) == 0;
+                bad = !got;
             }
         }
         zmq_msg_close(&part);
+        if (bad) { /* say why rather than time out as if nobody answered */
+            char why[sizeof(err->text)];
+            snprintf(why, sizeof(why), "%s", err->text);
+            return errprintf(err, "bad reply from the controller: %s", why);
+        }
         if (!got)
-            continue; /* not a well-formed reply; keep waiting */
+            continue; /* not a reply frame; keep waiting */
         if (m.type != SL_MSG_REPLY || m.re != seq) {
             sl_msg_clear(&m);
             continue; /* stale reply to an earlier, timed-out request */

@@ -122,6 +122,12 @@ void sl_msg_clear(struct sl_msg *m)
 
 int sl_msg_decode(const void *buf, size_t len, struct sl_msg *m, int *rc, sl_error_t *err)
 {
+    return sl_msg_decode_max(buf, len, SL_MSG_MAX_BYTES, m, rc, err);
+}
+
+int sl_msg_decode_max(const void *buf, size_t len, size_t max, struct sl_msg *m, int *rc,
+                      sl_error_t *err)
+{
     json_error_t jerr;
     json_t *env = NULL, *v, *t, *o;
     const char *tname;
@@ -129,8 +135,8 @@ int sl_msg_decode(const void *buf, size_t len, struct sl_msg *m, int *rc, sl_err
 
     memset(m, 0, sizeof(*m));
     *rc = SL_E_PROTOCOL;
-    if (len > SL_MSG_MAX_BYTES) {
-        errprintf(err, "message too large (%zu bytes, limit %d)", len, SL_MSG_MAX_BYTES);
+    if (len > max) {
+        errprintf(err, "message too large (%zu bytes, limit %zu)", len, max);
         goto error;
     }
     env = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);

@@ -30,7 +30,10 @@
 #include "util/error.h"
 
 #define SL_PROTO_VERSION 1
-#define SL_MSG_MAX_BYTES (4 * 1024 * 1024) /* larger messages are refused */
+#define SL_MSG_MAX_BYTES (4 * 1024 * 1024) /* larger requests are refused */
+/* Replies to queries grow with the queue (squeue over 100k jobs): a client
+ * accepts far larger ones from the ctld it asked. */
+#define SL_REPLY_MAX_BYTES ((size_t)1 << 30)
 
 /* Message types.  Add a type here and one row in proto.c's table. */
 enum sl_msg_type {
@@ -112,6 +115,9 @@ char *sl_msg_encode_reply(uint64_t re, int rc, const char *error, json_t *body, 
 /* Parse an envelope.  On failure returns -1, fills err, and sets *rc to
  * the SL_E_* code to reply with; m->seq is set when it could be read. */
 int sl_msg_decode(const void *buf, size_t len, struct sl_msg *m, int *rc, sl_error_t *err);
+/* The same with another size limit (clients reading replies). */
+int sl_msg_decode_max(const void *buf, size_t len, size_t max, struct sl_msg *m, int *rc,
+                      sl_error_t *err);
 
 /* Verify a decoded request's credential and parse its body. */
 int sl_msg_verify(struct sl_auth *auth, struct sl_msg *m, int *rc, sl_error_t *err);

@@ -20,3 +20,13 @@ check_PROGRAMS += tests/bench/power_bench
 tests_bench_power_bench_SOURCES = tests/bench/power_bench.c
 tests_bench_power_bench_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 tests_bench_power_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS) -lm
+
+# Scale tools for the benchmark suite (tests/bench/suite.py): a simulated
+# fleet of node daemons, and a pipelined submitter (the API path).
+check_PROGRAMS += tests/bench/fleet tests/bench/submit_bench
+tests_bench_fleet_SOURCES = tests/bench/fleet.c
+tests_bench_fleet_CFLAGS = $(SL_CFLAGS) $(MUNGE_CFLAGS)
+tests_bench_fleet_LDADD = $(SL_LIBS) $(ZMQ_LIBS) $(JANSSON_LIBS)
+tests_bench_submit_bench_SOURCES = tests/bench/submit_bench.c
+tests_bench_submit_bench_CFLAGS = $(SL_CFLAGS) $(MUNGE_CFLAGS)
+tests_bench_submit_bench_LDADD = $(SL_LIBS) $(ZMQ_LIBS) $(JANSSON_LIBS)

@@ -190,6 +190,16 @@ START_TEST(test_rejects)
     ck_assert_int_eq(m.seq, 2);
     ck_assert_str_eq(m.cred, "x");
     sl_msg_clear(&m);
+    /* a reply past the request limit is read by a client, up to its own limit */
+    const char *rep = "{\"v\":1,\"type\":\"reply\",\"re\":3,\"rc\":0,\"body\":{}}";
+    memset(buf, ' ', big);
+    memcpy(buf, rep, strlen(rep));
+    ck_assert_int_eq(sl_msg_decode(buf, big, &m, &rc, &err), -1);
+    ck_assert_int_eq(sl_msg_decode_max(buf, big, SL_REPLY_MAX_BYTES, &m, &rc, &err), 0);
+    ck_assert_int_eq(m.re, 3);
+    sl_msg_clear(&m);
+    ck_assert_int_eq(sl_msg_decode_max(buf, big, 1000, &m, &rc, &err), -1);
+    ck_assert_str_eq(err.text, "message too large (4194305 bytes, limit 1000)");
     free(buf);
     /* error texts name the problem */
     const char *u = "{\"v\":1,\"type\":\"launch_rockets\",\"seq\":4,\"cred\":\"x\"}";
