@@ -183,9 +183,13 @@ static char *job_field(char t, const json_t *job, time_t now)
         return xstrdup(cli_jstr(job, "group"));
     case 'G':
         return xasprintf("%lld", cli_jint(job, "gid", -1));
-    case 'T': /* nodes still booting: Slurm's CONFIGURING */
+    case 'T': /* nodes still booting: Slurm's CONFIGURING; being cleaned up: COMPLETING */
+        if (cli_jbool(job, "completing"))
+            return xstrdup("COMPLETING");
         return xstrdup(cli_jbool(job, "configuring") ? "CONFIGURING" : cli_jstr(job, "state"));
     case 't':
+        if (cli_jbool(job, "completing"))
+            return xstrdup("CG");
         if (cli_jbool(job, "configuring"))
             return xstrdup("CF");
         return xstrdup(st >= 0 ? job_state_short(st) : cli_jstr(job, "state"));
@@ -462,7 +466,7 @@ int main(int argc, char **argv)
     json_t *job_ids = json_array(), *user_ids = json_array(), *states = json_array();
     json_t *parts = json_array();
     char **part_list = NULL;
-    bool state_wanted[JOB_STATE_COUNT] = {false};
+    bool state_wanted[JOB_STATE_COUNT] = {false}, want_completing = false;
     bool states_given = false, start_view = false, expand_arrays = false, json_out = false;
     bool steps_view = false;
     json_t *id_filters = json_array();
@@ -518,6 +522,11 @@ int main(int argc, char **argv)
                     all_states = true;
                     continue;
                 }
+                if (!strcasecmp(*p, "CG") || !strcasecmp(*p, "COMPLETING")) {
+                    /* ended, nodes still cleaning up: a flag on a final state */
+                    want_completing = true;
+                    continue;
+                }
                 if (!strcasecmp(*p, "CF") || !strcasecmp(*p, "CONFIGURING")) {
                     /* running on nodes still booting: part of RUNNING here */
                     state_wanted[JOB_RUNNING] = true;
@@ -526,8 +535,9 @@ int main(int argc, char **argv)
                 if ((s = job_state_from_name(*p)) < 0) {
                     cli_error("Invalid job state specified: %s", *p);
                     fprintf(stderr, "Valid job states include: PENDING, RUNNING, SUSPENDED, "
-                                    "COMPLETED, CANCELLED, FAILED, TIMEOUT, NODE_FAIL, "
-                                    "PREEMPTED, BOOT_FAIL, DEADLINE, OUT_OF_MEMORY\n");
+                                    "COMPLETING, CONFIGURING, COMPLETED, CANCELLED, FAILED, "
+                                    "TIMEOUT, NODE_FAIL, PREEMPTED, BOOT_FAIL, DEADLINE, "
+                                    "OUT_OF_MEMORY\n");
                     return 1;
                 }
                 state_wanted[s] = true;
@@ -614,7 +624,8 @@ int main(int argc, char **argv)
         cli_error("%s", err.text);
         goto done;
     }
-    if (states_given && !all_states)
+    /* completing jobs have a final state: the ctld's state filter would drop them */
+    if (states_given && !all_states && !want_completing)
         for (int s = 0; s < JOB_STATE_COUNT; s++)
             if (state_wanted[s])
                 json_array_append_new(states, json_string(job_state_name(s)));
@@ -668,12 +679,14 @@ int main(int argc, char **argv)
             continue;
         if (name_list && !in_list(name_list, cli_jstr(job, "name")))
             continue;
+        bool completing = cli_jbool(job, "completing");
         if (states_given && !all_states) {
-            if (st < 0 || !state_wanted[st])
+            /* as Slurm: the base state matches, or CG matches a completing job */
+            if (!(st >= 0 && state_wanted[st]) && !(want_completing && completing))
                 continue;
         } else if (!states_given && !json_array_size(job_ids) && st >= 0 &&
-                   job_state_is_final(st)) {
-            continue; /* finished jobs show only when asked for */
+                   job_state_is_final(st) && !completing) {
+            continue; /* finished jobs show only when asked for; completing ones still do */
         }
         if (expand_arrays && cli_jint(job, "array_job_id", 0) &&
             cli_jint(job, "array_task_id", -1) < 0) {

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -264,6 +265,8 @@ static int recv_one(struct ctld *c)
     return 0;
 }
 
+#define BIG_REPLY_BYTES (1 << 20)
+
 /* Commit the turn's writes, then send (or, on failure, turn into errors)
  * everything queued. */
 static void flush(struct ctld *c)
@@ -275,8 +278,10 @@ static void flush(struct ctld *c)
         log_err("commit failed, replies turned into errors: %s", err.text);
         ok = false;
     }
+    bool big = false;
     for (size_t i = 0; i < c->noutq; i++) {
         struct out_msg *o = &c->outq[i];
+        big |= o->len > BIG_REPLY_BYTES;
         if (ok) {
             send_raw(c, o->route, o->route_len, o->delim, o->buf, o->len);
         } else if (!o->needs_commit) {
@@ -295,6 +300,11 @@ static void flush(struct ctld *c)
         free(o->buf);
     }
     c->noutq = 0;
+    /* a reply to a query over a big queue was built from many small
+     * allocations, now free: hand them back, or the ctld keeps the RSS of
+     * its largest query for good */
+    if (big)
+        malloc_trim(0);
     if (ok)
         power_flush(c); /* ask the cloud only for what is committed */
     if (!ok)

@@ -8,10 +8,12 @@ tests_bench_sched_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)
 TESTS += tests/bench/smoke.sh
 TEST_EXTENSIONS += .sh
 SH_LOG_COMPILER = $(SHELL)
-EXTRA_DIST += tests/bench/smoke.sh tests/bench/session_bench.py
+EXTRA_DIST += tests/bench/smoke.sh tests/bench/session_bench.py tests/bench/suite.py
 
-bench: tests/bench/sched_bench tests/bench/power_bench
-	tests/bench/sched_bench
+# The suite (tests/bench/suite.py) prints one table of items 1-9, the
+# scheduling pass among them; the power and session benchmarks follow.
+bench: tests/bench/sched_bench tests/bench/power_bench tests/bench/fleet tests/bench/submit_bench
+	SLURMISH_BUILDDIR=$(abs_top_builddir) $(PYTHON3) $(srcdir)/tests/bench/suite.py $(BENCH_ARGS)
 	tests/bench/power_bench
 	SLURMISH_BUILDDIR=$(abs_top_builddir) $(PYTHON3) $(srcdir)/tests/bench/session_bench.py
 .PHONY: bench

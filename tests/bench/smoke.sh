@@ -7,4 +7,5 @@ set -e
 # interactive latency on a real local cluster (needs root, as the integration tests)
 if [ "$(id -u)" = 0 ]; then
     python3 "$(dirname "$0")/session_bench.py" --quick
+    python3 "$(dirname "$0")/suite.py" --quick
 fi

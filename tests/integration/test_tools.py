@@ -26,6 +26,26 @@ class ToolsTest(harness.ClusterTest):
         self.assertEqual(doc["partitions"][0]["name"], "debug")
         c.run("scancel", str(j))
 
+    def test_completing_state(self):
+        """A cancelled job whose processes ignore SIGTERM is COMPLETING (CG)
+        until kill_wait's SIGKILL: squeue shows it by default and with -t CG,
+        as Slurm's does, and -t CA still matches its base state."""
+        c = self.c
+        j = c.sbatch("-o", "/dev/null", "--wrap", "trap '' TERM; sleep 60")
+        c.wait_state(j, "RUNNING")
+        time.sleep(0.5)  # the shell has set its trap
+        c.run("scancel", str(j))
+        p = c.run("squeue", "-h", "-o", "%i %t %T")
+        self.assertIn("%d CG COMPLETING" % j, p.stdout)
+        for states, shown in (("CG", True), ("COMPLETING", True), ("PD,R,CG", True),
+                              ("CA", True), ("R", False), ("PD", False)):
+            p = c.run("squeue", "-h", "-t", states, "-o", "%i")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(str(j) in p.stdout.split(), shown, states)
+        c.wait_for(lambda: c.run("squeue", "-h", "-j", str(j), "-o", "%t").stdout.strip() == "CA",
+                   what="the kill after kill_wait")
+        self.assertNotIn(str(j), c.run("squeue", "-h", "-o", "%i").stdout.split())
+
     def test_wait_returns_the_exit_code(self):
         c = self.c
         p = c.run("sbatch", "-W", "--wrap", "exit 7")

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""The benchmark suite: one command, one table of figures (never asserted).
+
+  1. sequential CLI submission (sbatch --wrap true in a loop; held, running)
+  2. concurrent CLI submission (8 submitters)
+  3. bulk: a 100,000-task array; the API path (pipelined, tests/bench/submit_bench)
+  4. submit-to-start latency on an idle cluster (p50, p99)
+  5. short-job throughput (jobs of `true` until all COMPLETED)
+  6. squeue, squeue -r and squeue --json latency under a big pending queue
+  7. controller resident memory per pending job
+  8. one scheduling pass (tests/bench/sched_bench, the real scheduler code)
+  9. controller restart with a big queue in SQLite
+
+Items 1-5 run on a local cluster of real node daemons; 6, 7 and 9 on a
+simulated fleet (tests/bench/fleet: 1,000 nodes registered with the real
+ctld over the real protocol), so queue sizes reach what one machine's
+processes could not.
+
+  suite.py [--quick] [--full] [--queue N,N,...] [--fleet-nodes N]
+
+--quick is the smoke run of `make check` (tiny sizes); --full adds the
+1,000,000-job queue.  Needs root and a built tree (as the integration tests).
+"""
+
+import argparse
+import atexit
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                "integration"))
+import harness  # noqa: E402
+
+BENCH = os.path.join(harness.BUILDDIR, "tests", "bench")
+
+LOCAL_CONFIG = """\
+cluster_name: bench
+controller:
+  heartbeat_interval: 5
+  node_timeout: 60
+  kill_wait: 2
+  sched_interval: 1
+  message_timeout: 60
+node_groups:
+  - name: n
+    nodes: n[1-2]
+    cpus: 2
+    memory: 2G
+partitions:
+  - name: debug
+    node_groups: [n]
+    default: true
+    max_time: 1:00:00
+"""
+
+FLEET_CONFIG = """\
+cluster_name: fleet
+controller:
+  heartbeat_interval: 30
+  node_timeout: 300
+  kill_wait: 2
+  sched_interval: 5
+  message_timeout: 120
+node_groups:
+  - name: sim
+    nodes: sim[1-%d]
+    cpus: 32
+    memory: 128G
+partitions:
+  - name: batch
+    node_groups: [sim]
+    default: true
+    max_time: UNLIMITED
+"""
+
+rows = []  # (item, figure, value)
+
+
+def report(item, figure, value):
+    rows.append((item, figure, value))
+    print("  %-44s %s" % (figure, value), flush=True)
+
+
+def pct(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round((len(v) - 1) * p)))]
+
+
+def run(c, *args, check=True, timeout=600):
+    p = c.run(*args, timeout=timeout)
+    if check and p.returncode:
+        raise RuntimeError("%s failed: %s" % (" ".join(args), p.stderr.strip()))
+    return p
+
+
+def start(c, no_node_daemons=False):
+    atexit.register(c.cleanup)
+    c.started = True
+    args = ["up", "--config", c.config_src, "--timeout", "60"]
+    if no_node_daemons:
+        args.append("--no-node-daemons")
+    c.launcher(*args)
+
+
+def ctld_pid(c):
+    import json
+    with open(os.path.join(c.dir, "cluster.json")) as f:
+        return json.load(f)["procs"]["ctld"]["pid"]
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def queue_empty(c):
+    p = c.run("squeue", "-h", "-t", "PD,R,CG", "-o", "%i", timeout=600)
+    return p.returncode == 0 and not p.stdout.strip()
+
+
+def cancel_all(c):
+    run(c, "scancel", "-u", "root", check=False)
+    c.wait_for(lambda: queue_empty(c), timeout=300, what="an empty queue")
+
+
+def submit_bench(c, n, *extra):
+    p = subprocess.run([os.path.join(BENCH, "submit_bench"), "-n", str(n)] + list(extra),
+                       cwd=c.work, env=c.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=3600)
+    if p.returncode:
+        raise RuntimeError("submit_bench failed: %s%s" % (p.stdout, p.stderr))
+    m = re.search(r"in ([\d.]+) s: (\d+) jobs/s", p.stdout)
+    return float(m.group(1)), int(m.group(2))
+
+
+def sbatch_loop(c, n, hold):
+    args = ["sbatch", "--wrap", "true", "-o", "/dev/null"] + (["--hold"] if hold else [])
+    t0 = time.monotonic()
+    for _ in range(n):
+        run(c, *args)
+    return n / (time.monotonic() - t0)
+
+
+def local_items(a):
+    c = harness.Cluster(LOCAL_CONFIG)
+    start(c)
+    try:
+        n = 20 if a.quick else 200
+        if 1 in a.only:
+            item1(a, c, n)
+        if 2 in a.only:
+            item2(a, c, n)
+        if 3 in a.only:
+            item3(a, c)
+        if 4 in a.only:
+            item4(a, c)
+        if 5 in a.only:
+            item5(a, c)
+    finally:
+        c.cleanup()
+
+
+def item1(a, c, n):
+    print("1. sequential CLI submission (%d sbatch)" % n, flush=True)
+    report(1, "sbatch in a loop, held (jobs/s)", "%.0f" % sbatch_loop(c, n, True))
+    cancel_all(c)
+    report(1, "sbatch in a loop, running (jobs/s)", "%.0f" % sbatch_loop(c, n, False))
+    cancel_all(c)
+
+
+def item2(a, c, n):
+    print("2. concurrent CLI submission (8 submitters, %d sbatch each)" % (n // 8), flush=True)
+    errors = []
+
+    def submitter():
+        try:
+            for _ in range(n // 8):
+                run(c, "sbatch", "--wrap", "true", "--hold", "-o", "/dev/null")
+        except Exception as e:  # reported below
+            errors.append(e)
+    threads = [threading.Thread(target=submitter) for _ in range(8)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    el = time.monotonic() - t0
+    report(2, "8 concurrent sbatch loops (jobs/s)",
+           "%.0f" % (8 * (n // 8) / el) if not errors else "failed: %s" % errors[0])
+    cancel_all(c)
+
+
+def item3(a, c):
+    tasks = 1000 if a.quick else 100000
+    print("3. bulk submission", flush=True)
+    t0 = time.monotonic()
+    run(c, "sbatch", "--array=0-%d" % (tasks - 1), "--hold", "--wrap", "true", "-o",
+        "/dev/null")
+    report(3, "sbatch --array=0-%d (s)" % (tasks - 1), "%.3f" % (time.monotonic() - t0))
+    cancel_all(c)
+    napi = 2000 if a.quick else 20000
+    _, rate = submit_bench(c, napi, "--hold")
+    report(3, "API, %d pipelined submissions (jobs/s)" % napi, "%d" % rate)
+    cancel_all(c)
+
+
+def item4(a, c):
+    samples = 5 if a.quick else 30
+    print("4. submit-to-start latency (%d jobs, one at a time)" % samples, flush=True)
+    lat = []
+    for i in range(samples):
+        stamp = os.path.join(c.work, "start.%d" % i)
+        t0 = time.time()
+        run(c, "sbatch", "-o", "/dev/null", "--wrap",
+            "python3 -c 'import time; print(time.time())' > %s" % stamp)
+        c.wait_file(stamp, timeout=60)
+        with open(stamp) as f:
+            lat.append(float(f.read()) - t0)
+    # python's own start is part of the figure; a shell `date` is coarser
+    report(4, "submit to start, p50 (ms)", "%.0f" % (1000 * statistics.median(lat)))
+    report(4, "submit to start, p99 (ms)", "%.0f" % (1000 * pct(lat, 0.99)))
+    c.wait_nodes_idle(timeout=60)
+
+
+def item5(a, c):
+    nshort = 100 if a.quick else 1000
+    print("5. short-job throughput (%d jobs of true)" % nshort, flush=True)
+    t0 = time.monotonic()
+    submit_bench(c, nshort)
+    c.wait_for(lambda: queue_empty(c), timeout=1800, what="all short jobs to end")
+    el = time.monotonic() - t0
+    states = run(c, "squeue", "-h", "-t", "all", "-n", "bench", "-o", "%T").stdout.split()
+    report(5, "jobs of true until all ended (jobs/s)", "%.0f" % (nshort / el))
+    if states.count("COMPLETED") < nshort:
+        report(5, "  (but not all COMPLETED)",
+               ", ".join("%s %d" % (s, states.count(s)) for s in sorted(set(states))))
+
+
+def timed(c, *args, reps=3):
+    best = []
+    for _ in range(reps):
+        t0 = time.monotonic()
+        p = c.run(*args, timeout=600)
+        best.append(time.monotonic() - t0)
+        if p.returncode:
+            return "failed: %s" % p.stderr.strip()[:80]
+    return "%.3f" % statistics.median(best)
+
+
+def fleet_items(a):
+    c = harness.Cluster(FLEET_CONFIG % a.fleet_nodes)
+    start(c, no_node_daemons=True)
+    fleet = None
+    try:
+        fleet = subprocess.Popen([os.path.join(BENCH, "fleet"), "-f", c.conf], env=c.env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = fleet.stdout.readline()
+        if "registered" not in line:
+            raise RuntimeError("fleet did not register: %s" % line)
+        print("6, 7, 9 on a simulated fleet of %d nodes" % a.fleet_nodes, flush=True)
+        pid = ctld_pid(c)
+        time.sleep(1)
+        rss0 = rss_kib(pid)
+        report(7, "ctld RSS with 0 jobs (MiB)", "%.1f" % (rss0 / 1024))
+        have = 0
+        for size in a.queue:
+            _, rate = submit_bench(c, size - have, "--hold")
+            have = size
+            report(6, "queue %d: pipelined submission (jobs/s)" % size, "%d" % rate)
+            time.sleep(1)
+            rss = rss_kib(pid)
+            report(7, "queue %d: ctld RSS (MiB), bytes/job" % size,
+                   "%.1f, %.0f" % (rss / 1024, (rss - rss0) * 1024 / size))
+            for args in (("squeue",), ("squeue", "-r"), ("squeue", "--json")):
+                if args[-1] == "--json" and size > 100000:
+                    continue
+                report(6, "queue %d: %s (s)" % (size, " ".join(args)),
+                       timed(c, *args, reps=1 if size > 100000 else 3))
+            time.sleep(1)
+            report(7, "queue %d: ctld RSS after the queries (MiB)" % size,
+                   "%.1f" % (rss_kib(pid) / 1024))
+        # 9: restart with the queue in SQLite
+        c.launcher("stop-daemon", "ctld")
+        t0 = time.monotonic()
+        c.launcher("start-daemon", "ctld")
+        c.wait_for(lambda: c.run("squeue", "-h", "-j", "1", "-o", "%i",
+                                 timeout=600).returncode == 0, timeout=600,
+                   what="the restarted ctld to answer")
+        report(9, "restart with %d jobs until it answers (s)" % have,
+               "%.2f" % (time.monotonic() - t0))
+    finally:
+        if fleet:
+            fleet.terminate()
+            fleet.wait()
+        c.cleanup()
+
+
+def sched_item(a):
+    print("8. scheduling pass (sched_bench)", flush=True)
+    p = subprocess.run([os.path.join(BENCH, "sched_bench")] + (["--smoke"] if a.quick else []),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in p.stdout.splitlines():
+        m = re.match(r"\s*(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)", line)
+        if m:
+            report(8, "pass: %s pending jobs, %s nodes (ms)" % (m.group(1), m.group(2)),
+                   "%s (next pass %s)" % (m.group(3), m.group(4)))
+    if not any(r[0] == 8 for r in rows):
+        print(p.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smoke run: tiny sizes")
+    ap.add_argument("--full", action="store_true", help="add the 1,000,000-job queue")
+    ap.add_argument("--queue", help="pending queue sizes for items 6 and 7 (default "
+                    "10000,100000; with --full also 1000000)")
+    ap.add_argument("--fleet-nodes", type=int, default=1000)
+    ap.add_argument("--only", help="items to run, e.g. 1,2,8")
+    a = ap.parse_args()
+    if a.queue:
+        a.queue = [int(x) for x in a.queue.split(",")]
+    else:
+        a.queue = [2000] if a.quick else [10000, 100000] + ([1000000] if a.full else [])
+    if a.quick:
+        a.fleet_nodes = min(a.fleet_nodes, 100)
+    only = a.only = set(int(x) for x in a.only.split(",")) if a.only else set(range(1, 10))
+    if os.geteuid() != 0 or not os.path.exists(harness.LAUNCHER):
+        print("SKIP: needs root and a built tree")
+        return 77
+    print("slurmish benchmark suite on %d CPUs (%s)" % (os.cpu_count(),
+                                                        "quick" if a.quick else "full"))
+    if only & {1, 2, 3, 4, 5}:
+        local_items(a)
+    if only & {8}:
+        sched_item(a)
+    if only & {6, 7, 9}:
+        fleet_items(a)
+    print("\n%-4s %-50s %s" % ("item", "figure", "value"))
+    for item, figure, value in rows:
+        if item in only:
+            print("%-4s %-50s %s" % (item, figure, value))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
