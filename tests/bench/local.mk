@@ -8,7 +8,8 @@ tests_bench_sched_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)
 TESTS += tests/bench/smoke.sh
 TEST_EXTENSIONS += .sh
 SH_LOG_COMPILER = $(SHELL)
-EXTRA_DIST += tests/bench/smoke.sh tests/bench/session_bench.py tests/bench/suite.py
+EXTRA_DIST += tests/bench/smoke.sh tests/bench/session_bench.py tests/bench/suite.py \
+	tests/bench/slurm_local.py
 
 # The suite (tests/bench/suite.py) prints one table of items 1-9, the
 # scheduling pass among them; the power and session benchmarks follow.

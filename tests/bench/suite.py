@@ -26,6 +26,7 @@ import argparse
 import atexit
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,6 +37,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                 "integration"))
 import harness  # noqa: E402
+import slurm_local  # noqa: E402
 
 BENCH = os.path.join(harness.BUILDDIR, "tests", "bench")
 
@@ -79,12 +81,17 @@ partitions:
     max_time: UNLIMITED
 """
 
-rows = []  # (item, figure, value)
+rows = []  # (item, figure, {target: value})
 
 
-def report(item, figure, value):
-    rows.append((item, figure, value))
-    print("  %-44s %s" % (figure, value), flush=True)
+def report(item, figure, value, target="slurmish"):
+    for r in rows:
+        if r[0] == item and r[1] == figure:
+            r[2][target] = value
+            break
+    else:
+        rows.append((item, figure, {target: value}))
+    print("  %-10s %-44s %s" % (target, figure, value), flush=True)
 
 
 def pct(values, p):
@@ -97,6 +104,28 @@ def run(c, *args, check=True, timeout=600):
     if check and p.returncode:
         raise RuntimeError("%s failed: %s" % (" ".join(args), p.stderr.strip()))
     return p
+
+
+class SlurmTarget:
+    """Debian's Slurm on loopback (slurm_local.py), run the way the items run
+    slurmish's tools."""
+    name = "Slurm"
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.work = os.path.join(cluster.dir, "work")
+        os.makedirs(self.work, exist_ok=True)
+
+    def run(self, *args, timeout=600):
+        return subprocess.run([self.cluster.tool(args[0])] + list(args[1:]), cwd=self.work,
+                              env=self.cluster.env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+    def wait_for(self, pred, timeout=30, what="condition"):
+        return harness.Cluster.wait_for(self, pred, timeout, what)
+
+    def wait_file(self, path, timeout=30):
+        return harness.Cluster.wait_file(self, path, timeout)
 
 
 def start(c, no_node_daemons=False):
@@ -152,28 +181,42 @@ def sbatch_loop(c, n, hold):
 
 def local_items(a):
     c = harness.Cluster(LOCAL_CONFIG)
+    c.name = "slurmish"
     start(c)
     try:
-        n = 20 if a.quick else 200
-        if 1 in a.only:
-            item1(a, c, n)
-        if 2 in a.only:
-            item2(a, c, n)
-        if 3 in a.only:
-            item3(a, c)
-        if 4 in a.only:
-            item4(a, c)
-        if 5 in a.only:
-            item5(a, c)
+        run_local_items(a, c)
     finally:
         c.cleanup()
+    if a.compare_slurm:
+        sc = slurm_local.SlurmCluster(tempfile.mkdtemp(prefix="slurm-bench-"), cpus=4)
+        print("Slurm (%s) on loopback in %s: munged, slurmctld, one slurmd of 4 CPUs, "
+              "no cgroups, no accounting" % (slurm_version(), sc.dir), flush=True)
+        sc.up()
+        try:
+            run_local_items(a, SlurmTarget(sc))
+        finally:
+            sc.down()
+            shutil.rmtree(sc.dir, ignore_errors=True)
+
+
+def slurm_version():
+    p = subprocess.run([os.path.join(slurm_local.TOOLS, "sbatch"), "--version"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return p.stdout.strip()
+
+
+def run_local_items(a, c):
+    n = 20 if a.quick else 200
+    for item, fn in ((1, item1), (2, item2), (3, item3), (4, item4), (5, item5), (6, item6c)):
+        if item in a.only:
+            fn(a, c, n)
 
 
 def item1(a, c, n):
     print("1. sequential CLI submission (%d sbatch)" % n, flush=True)
-    report(1, "sbatch in a loop, held (jobs/s)", "%.0f" % sbatch_loop(c, n, True))
+    report(1, "sbatch in a loop, held (jobs/s)", "%.0f" % sbatch_loop(c, n, True), c.name)
     cancel_all(c)
-    report(1, "sbatch in a loop, running (jobs/s)", "%.0f" % sbatch_loop(c, n, False))
+    report(1, "sbatch in a loop, running (jobs/s)", "%.0f" % sbatch_loop(c, n, False), c.name)
     cancel_all(c)
 
 
@@ -195,25 +238,28 @@ def item2(a, c, n):
         t.join()
     el = time.monotonic() - t0
     report(2, "8 concurrent sbatch loops (jobs/s)",
-           "%.0f" % (8 * (n // 8) / el) if not errors else "failed: %s" % errors[0])
+           "%.0f" % (8 * (n // 8) / el) if not errors else "failed: %s" % errors[0], c.name)
     cancel_all(c)
 
 
-def item3(a, c):
+def item3(a, c, n):
     tasks = 1000 if a.quick else 100000
     print("3. bulk submission", flush=True)
     t0 = time.monotonic()
     run(c, "sbatch", "--array=0-%d" % (tasks - 1), "--hold", "--wrap", "true", "-o",
         "/dev/null")
-    report(3, "sbatch --array=0-%d (s)" % (tasks - 1), "%.3f" % (time.monotonic() - t0))
+    report(3, "sbatch --array=0-%d (s)" % (tasks - 1), "%.3f" % (time.monotonic() - t0),
+           c.name)
     cancel_all(c)
+    if c.name != "slurmish":
+        return  # the API path is slurmish's own protocol
     napi = 2000 if a.quick else 20000
     _, rate = submit_bench(c, napi, "--hold")
-    report(3, "API, %d pipelined submissions (jobs/s)" % napi, "%d" % rate)
+    report(3, "API, %d pipelined submissions (jobs/s)" % napi, "%d" % rate, c.name)
     cancel_all(c)
 
 
-def item4(a, c):
+def item4(a, c, n):
     samples = 5 if a.quick else 30
     print("4. submit-to-start latency (%d jobs, one at a time)" % samples, flush=True)
     lat = []
@@ -226,23 +272,36 @@ def item4(a, c):
         with open(stamp) as f:
             lat.append(float(f.read()) - t0)
     # python's own start is part of the figure; a shell `date` is coarser
-    report(4, "submit to start, p50 (ms)", "%.0f" % (1000 * statistics.median(lat)))
-    report(4, "submit to start, p99 (ms)", "%.0f" % (1000 * pct(lat, 0.99)))
-    c.wait_nodes_idle(timeout=60)
+    report(4, "submit to start, p50 (ms)", "%.0f" % (1000 * statistics.median(lat)), c.name)
+    report(4, "submit to start, p99 (ms)", "%.0f" % (1000 * pct(lat, 0.99)), c.name)
+    c.wait_for(lambda: queue_empty(c), timeout=60, what="an idle cluster")
 
 
-def item5(a, c):
+def item5(a, c, n):
     nshort = 100 if a.quick else 1000
-    print("5. short-job throughput (%d jobs of true)" % nshort, flush=True)
+    print("5. short-job throughput (an array of %d jobs of true)" % nshort, flush=True)
     t0 = time.monotonic()
-    submit_bench(c, nshort)
+    run(c, "sbatch", "--array=1-%d" % nshort, "-J", "short", "-o", "/dev/null", "--wrap", "true")
     c.wait_for(lambda: queue_empty(c), timeout=1800, what="all short jobs to end")
     el = time.monotonic() - t0
-    states = run(c, "squeue", "-h", "-t", "all", "-n", "bench", "-o", "%T").stdout.split()
-    report(5, "jobs of true until all ended (jobs/s)", "%.0f" % (nshort / el))
-    if states.count("COMPLETED") < nshort:
+    report(5, "jobs of true until all ended (jobs/s)", "%.0f" % (nshort / el), c.name)
+    states = run(c, "sacct", "-X", "-n", "-P", "-o", "State", "--name", "short",
+                 check=False).stdout.split()
+    if states and states.count("COMPLETED") < nshort:
         report(5, "  (but not all COMPLETED)",
-               ", ".join("%s %d" % (s, states.count(s)) for s in sorted(set(states))))
+               ", ".join("%s %d" % (s, states.count(s)) for s in sorted(set(states))), c.name)
+
+
+def item6c(a, c, n):
+    """Queries over a held array's tasks: the same queue for slurmish and
+    Slurm (individual jobs at 100k would take Slurm's sbatch hours)."""
+    tasks = 1000 if a.quick else 10000
+    run(c, "sbatch", "--array=0-%d" % (tasks - 1), "--hold", "--wrap", "true", "-o",
+        "/dev/null")
+    for args in (("squeue",), ("squeue", "-r")):
+        report(6, "held %d-task array: %s (s)" % (tasks, " ".join(args)),
+               timed(c, *args), c.name)
+    cancel_all(c)
 
 
 def timed(c, *args, reps=3):
@@ -325,6 +384,10 @@ def main():
                     "10000,100000; with --full also 1000000)")
     ap.add_argument("--fleet-nodes", type=int, default=1000)
     ap.add_argument("--only", help="items to run, e.g. 1,2,8")
+    ap.add_argument("--compare-slurm", action="store_true",
+                    help="also run items 1-6 against a private Slurm (Debian's slurm-wlm, "
+                         "started on loopback by tests/bench/slurm_local.py) and print "
+                         "slurmish/Slurm ratios")
     a = ap.parse_args()
     if a.queue:
         a.queue = [int(x) for x in a.queue.split(",")]
@@ -338,16 +401,30 @@ def main():
         return 77
     print("slurmish benchmark suite on %d CPUs (%s)" % (os.cpu_count(),
                                                         "quick" if a.quick else "full"))
-    if only & {1, 2, 3, 4, 5}:
+    if a.compare_slurm and not slurm_local.installed():
+        print("--compare-slurm: Slurm is not installed (apt-get install slurmctld slurmd "
+              "slurm-client)")
+        return 1
+    if only & {1, 2, 3, 4, 5, 6}:
         local_items(a)
     if only & {8}:
         sched_item(a)
     if only & {6, 7, 9}:
         fleet_items(a)
-    print("\n%-4s %-50s %s" % ("item", "figure", "value"))
-    for item, figure, value in rows:
-        if item in only:
-            print("%-4s %-50s %s" % (item, figure, value))
+    print("\n%-4s %-50s %12s" % ("item", "figure", "slurmish") +
+          ("%12s %16s" % ("Slurm", "slurmish/Slurm") if a.compare_slurm else ""))
+    for item, figure, vals in sorted(rows, key=lambda r: r[0]):
+        if item not in only:
+            continue
+        line = "%-4s %-50s %12s" % (item, figure, vals.get("slurmish", "-"))
+        if a.compare_slurm:
+            ratio = "-"
+            try:
+                ratio = "%.2f" % (float(vals["slurmish"]) / float(vals["Slurm"]))
+            except (KeyError, ValueError, ZeroDivisionError):
+                pass
+            line += "%12s %16s" % (vals.get("Slurm", "-"), ratio)
+        print(line)
     return 0
 
 
