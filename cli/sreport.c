@@ -29,6 +29,7 @@ static void usage(FILE *out)
             "              cost, busy cost and idle cost (powered but unused)\n\n"
             "Start/End: a time as sacct takes it (2026-12-01, 2026-12-01T08:00, now-7days);\n"
             "the default is the last day.  Cost is in the units of price_per_hour.\n\n"
+            "  -p, --parsable   same as -P\n"
             "  -P, --parsable2  fields separated by '|', no banner\n"
             "  -n, --noheader   no banner or column headers\n"
             "      --json       the report as JSON\n"
