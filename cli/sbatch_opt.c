@@ -387,7 +387,7 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
 
 void sbatch_opt_help(FILE *out)
 {
-    fputs("Job options:\n"
+    fputs("Options:\n"
           "  -a, --array=indexes         submit a job array: 0-99, 1,3,5, 0-15:4, with %N\n"
           "                              running at most N tasks at once (0-99%4)\n"
           "  -A, --account=name          charge the job to this account\n"
@@ -434,7 +434,7 @@ void sbatch_opt_help(FILE *out)
           "  -x, --exclude=hosts         exclude a specific list of hosts\n"
           "\n"
           "Batch submission options:\n"
-          "      --parsable              print only the job ID (and cluster name)\n"
+          "      --parsable              print only the job ID\n"
           "      --test-only             validate the job and estimate its start;\n"
           "                              submit nothing\n"
           "  -W, --wait                  wait for the job to end; exit with its exit code\n"
