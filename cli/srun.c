@@ -29,7 +29,7 @@ static void help(void)
            "  -l, --label                 prepend the task number to each line of output\n"
            "      --jobid=id              run the step in this running job\n"
            "      --overlap               share the job's resources with other steps (default)\n"
-           "  -u, --unbuffered            accepted for compatibility (output is never buffered)\n"
+           "  -u, --unbuffered            accepted (output is never buffered)\n"
            "      --mpi=type              accepted for compatibility and ignored\n"
            "      --cpu-bind=type         accepted for compatibility and ignored\n"
            "\n"
