@@ -218,7 +218,7 @@ class ManPageTest(unittest.TestCase):
                 p = subprocess.run(["man", "-l", page], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True,
                                    env=dict(os.environ, MANWIDTH="80", MANPAGER="cat",
-                                            PAGER="cat"))
+                                            PAGER="cat", LC_ALL="C.UTF-8"))
                 self.assertEqual((p.returncode, p.stderr), (0, ""), page)
                 self.assertIn("NAME", p.stdout, page)
 
