@@ -10,7 +10,9 @@ salloc and srun).  slurmish-local's come from its argparse parser.  So an
 option added to the code but not to --help fails here.
 
 slurmish.yaml(5) is checked against lib/conf/conf.c: every key of every
-key table has an entry (".B key") in the page's section for its mapping.
+key table has an entry (".B key") in the page's section for its mapping,
+stating the default conf.c applies; etc/slurmish.yaml names every key and
+states the same defaults.
 """
 
 import glob
@@ -155,6 +157,32 @@ def conf_key_tables():
     return tables
 
 
+def conf_defaults():
+    """{(table, key): default} of the settings conf.c gives a default
+    (numeric_defaults() and string_defaults()), LOCALSTATEDIR as /var."""
+    src = strip_comments(read(os.path.join(SRCDIR, "lib", "conf", "conf.c")))
+    field_key = {}
+    for name, body in re.findall(r"static\s+const\s+struct\s+key\s+(\w+)_keys\s*\[\s*\]\s*=\s*"
+                                 r"\{(.*?)\n\};", src, re.S):
+        for key, field in re.findall(r'\{\s*"(\w+)"\s*,\s*\w+\s*,\s*C\((\w+)\)', body):
+            field_key[field] = (name, key)
+    defaults = {}
+    num = re.search(r"numeric_defaults\([^)]*\)\s*\{(.*?)\n\}", src, re.S).group(1)
+    for field, value in re.findall(r"c->(\w+)\s*=\s*(\w+);", num):
+        defaults[field_key[field]] = value
+    strs = re.search(r"string_defaults\([^)]*\)\s*\{(.*?)\n\}", src, re.S).group(1)
+    for field, value in re.findall(r'DEF_STR\((\w+),\s*((?:LOCALSTATEDIR\s*)?"[^"]*")\)', strs):
+        value = re.sub(r'LOCALSTATEDIR\s*"', '"/var', value).strip('"')
+        defaults[field_key[field]] = value
+    return defaults
+
+
+def page_entry(section_body, key):
+    """The roff text of a key's .TP entry in a section, or None."""
+    m = re.search(r"(?ms)^\.TP\n\.B %s\n(.*?)(?=^\.TP\n|\Z)" % re.escape(key), section_body)
+    return m.group(1) if m else None
+
+
 # conf.c key table -> the page's section (.SH) describing its mapping
 CONF_SECTIONS = {"top": "TOP LEVEL", "controller": "CONTROLLER", "munge": "MUNGE",
                  "node_daemon": "NODE_DAEMON", "power": "POWER", "group": "NODE_GROUPS",
@@ -165,6 +193,36 @@ def page_sections(roff):
     """{".SH title": body} of a roff page."""
     parts = re.split(r'^\.SH\s+"?([^"\n]*)"?\s*$', roff, flags=re.M)
     return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+class ShippedConfigTest(unittest.TestCase):
+    """etc/slurmish.yaml, the commented default config, agrees with conf.c
+    (and so with slurmish.yaml(5)): it names every key, and states every
+    default, in a "Default: X" comment or by setting the key to it."""
+
+    def setUp(self):
+        self.text = read(os.path.join(SRCDIR, "etc", "slurmish.yaml"))
+
+    def section(self, table):
+        if table == "top":
+            return self.text
+        m = re.search(r"(?ms)^%s:\s*\n(.*?)(?=^\w|\Z)" % re.escape(table), self.text)
+        self.assertIsNotNone(m, "etc/slurmish.yaml has no %s section" % table)
+        return m.group(1)
+
+    def test_every_key_is_named(self):
+        for table, keys in conf_key_tables().items():
+            for key in keys:
+                self.assertRegex(self.text, r"\b%s\b" % re.escape(key),
+                                 "etc/slurmish.yaml does not mention %s (%s)" % (key, table))
+
+    def test_defaults_agree(self):
+        for (table, key), value in sorted(conf_defaults().items()):
+            m = re.search(r"(?m)((?:^ *#[^\n]*\n)*)^ *#? *%s: *(\S+)" % re.escape(key),
+                          self.section(table))
+            self.assertIsNotNone(m, "etc/slurmish.yaml: no %s in %s" % (key, table))
+            self.assertTrue("Default: " + value in m.group(1) or m.group(2) == value,
+                            "etc/slurmish.yaml: %s.%s: the default is %s" % (table, key, value))
 
 
 class ExtractorTest(unittest.TestCase):
@@ -278,6 +336,20 @@ class ManPageTest(unittest.TestCase):
                                  "slurmish.yaml.5, section %s: no entry for %s"
                                  % (CONF_SECTIONS[table], key))
         self.assertGreater(nkeys, 60)
+
+    def test_config_defaults_are_documented(self):
+        """The page states the default conf.c applies, for every setting that
+        has one in numeric_defaults() / string_defaults()."""
+        defaults = conf_defaults()
+        self.assertGreater(len(defaults), 20)
+        self.assertIn(("controller", "port"), defaults)
+        sections = page_sections(read(CONF_PAGE))
+        for (table, key), value in sorted(defaults.items()):
+            entry = page_entry(sections[CONF_SECTIONS[table]], key)
+            self.assertIsNotNone(entry, key)
+            text = re.sub(r"\\-", "-", entry)
+            self.assertRegex(text, r"default\s*(?:\n\.BR?\s+)?%s\b" % re.escape(value),
+                             "slurmish.yaml.5: %s.%s: default %s not stated" % (table, key, value))
 
 
 if __name__ == "__main__":
