@@ -44,19 +44,20 @@ static void on_hup(int sig)
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "Usage: slurmish-ctld [OPTIONS]\n"
-                "The slurmish controller daemon.\n\n"
-                "Options:\n"
-                "  -f, --config=FILE       configuration file (default: $SLURMISH_CONF or %s)\n"
-                "  -D, --foreground        do not daemonize; log to stderr unless -L is given\n"
-                "  -L, --logfile=FILE      log to FILE (default: controller.log_file when\n"
-                "                          daemonized, else stderr); reopened on SIGHUP\n"
-                "  -v, --verbose           log more: each -v raises controller.log_level\n"
-                "                          one step (error, warning, info, debug, trace)\n"
-                "  -t, --check-config      validate the configuration, print every error, exit\n"
-                "  -h, --help              show this help\n"
-                "  -V, --version           show the version\n",
-                SL_DEFAULT_CONF);
+    fprintf(fp,
+            "Usage: slurmish-ctld [OPTIONS]\n"
+            "The slurmish controller daemon.\n\n"
+            "Options:\n"
+            "  -f, --config=FILE       configuration file (default: $SLURMISH_CONF or %s)\n"
+            "  -D, --foreground        do not daemonize; log to stderr unless -L is given\n"
+            "  -L, --logfile=FILE      log to FILE (default: controller.log_file when\n"
+            "                          daemonized, else stderr); reopened on SIGHUP\n"
+            "  -v, --verbose           log more: each -v raises controller.log_level\n"
+            "                          one step (error, warning, info, debug, trace)\n"
+            "  -t, --check-config      validate the configuration, print every error, exit\n"
+            "  -h, --help              show this help\n"
+            "  -V, --version           show the version\n",
+            SL_DEFAULT_CONF);
 }
 
 static int ctld_bind(struct ctld *c)
@@ -139,9 +140,8 @@ int main(int argc, char **argv)
     if (logfile) {
         /* absolute: it is reopened on SIGHUP, after the daemon's chdir("/") */
         char cwd[PATH_MAX];
-        char *abs = logfile[0] != '/' && getcwd(cwd, sizeof(cwd))
-                        ? xasprintf("%s/%s", cwd, logfile)
-                        : xstrdup(logfile);
+        char *abs = logfile[0] != '/' && getcwd(cwd, sizeof(cwd)) ? xasprintf("%s/%s", cwd, logfile)
+                                                                  : xstrdup(logfile);
         if (log_set_file(abs) < 0)
             fatal("cannot open log file %s", abs);
         free(abs);
@@ -198,8 +198,8 @@ int main(int argc, char **argv)
 
     c->sched_needed = true;
     log_debug("configuration %s: log level %s%s, state in %s, %zu node groups, %zu partitions",
-              c->conf_path, c->conf->log_level, verbose ? " raised by -v" : "",
-              c->conf->state_dir, c->conf->group_count, c->conf->part_count);
+              c->conf_path, c->conf->log_level, verbose ? " raised by -v" : "", c->conf->state_dir,
+              c->conf->group_count, c->conf->part_count);
     log_info("slurmish-ctld %s started (cluster %s, %d nodes, %d partitions)", PACKAGE_VERSION,
              c->conf->cluster_name, c->nnodes, c->nparts);
     ctld_loop(c);
