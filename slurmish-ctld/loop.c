@@ -312,6 +312,8 @@ int ctld_loop(struct ctld *c)
             if (log_reopen() < 0)
                 log_err("cannot reopen the log file: %s; logging goes on to the old one",
                         strerror(errno));
+            else
+                log_debug("SIGHUP: log file reopened");
             reconf_reload(c);
             flush(c);
         }

@@ -109,11 +109,18 @@ class LogTest(harness.ClusterTest):
             log = os.path.join(self.logdir, "ctld-debug.log")
             self.stop(self.own_ctld(log, conf=self.config_with("controller", "log_level: debug")))
             self.assertRegex(harness.read(log), r": debug: configuration .*: log level debug,")
-            # -v raises the configured level one step
+            # -v raises the configured level one step, and a reload keeps it
             log = os.path.join(self.logdir, "ctld-v.log")
-            self.stop(self.own_ctld(log, verbose=1))
+            p = self.own_ctld(log, verbose=1)
             self.assertRegex(harness.read(log), r": debug: configuration .*: log level info "
                              r"raised by -v,")
+            for n in (1, 2):
+                os.kill(p.pid, signal.SIGHUP)
+                c.wait_for(lambda: harness.read(log).count("reloaded on SIGHUP") == n, 30,
+                           "reload %d" % n)
+            # the second reopen is logged at the level the first reload set
+            self.assertEqual(harness.read(log).count(": debug: SIGHUP: log file reopened"), 2)
+            self.stop(p)
             # a warning level hides info lines; -v shows them again
             conf = self.config_with("controller", "log_level: warning")
             log = os.path.join(self.logdir, "ctld-warning.log")
