@@ -22,6 +22,15 @@ NODED = os.path.join(BUILDDIR, "slurmish-d", "slurmish-d")
 DEBUG = re.compile(r"\[\d+\]: debug: ")
 
 
+def running(pid):
+    """Whether pid is alive (a zombie nobody reaps counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 class LogTest(harness.ClusterTest):
     def setUp(self):
         self.logdir = os.path.join(self.c.dir, "ownlogs")
@@ -95,6 +104,29 @@ class LogTest(harness.ClusterTest):
             self.stop(p)
             self.assertRegex(harness.read(log), r": info: shutting down")
         finally:
+            c.daemon("start-daemon", "ctld")
+
+    def test_daemonized_ctld_reopens_a_relative_log(self):
+        """Without -D the controller chdirs to /: a relative -L path must
+        still name the same file when SIGHUP reopens it."""
+        c = self.c
+        c.daemon("stop-daemon", "ctld")
+        pid = None
+        try:
+            subprocess.run([CTLD, "-L", "rel.log", "-f", c.conf], cwd=self.logdir, check=True,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, timeout=30)
+            log = os.path.join(self.logdir, "rel.log")
+            m = self.wait_log(log, r"slurmish-ctld\[(\d+)\]: info: slurmish-ctld \S+ started",
+                              "the start")
+            pid = int(m.group(1))
+            os.rename(log, log + ".1")
+            os.kill(pid, signal.SIGHUP)
+            self.wait_log(log, r"slurmish-ctld\[%d\]: info: configuration reloaded" % pid,
+                          "the reload, in a new rel.log where it was")
+        finally:
+            if pid:
+                os.kill(pid, signal.SIGTERM)
+                c.wait_for(lambda: not running(pid), 30, "the controller's exit")
             c.daemon("start-daemon", "ctld")
 
     def test_ctld_log_level_from_config_and_v(self):
