@@ -60,6 +60,7 @@ static void help(void)
            "  -j, --jobs=job(.step)       only these jobs (123, 123_4)\n"
            "      --json                  the records as JSON\n"
            "  -n, --noheader              no header lines\n"
+           "      --name=names            only jobs with these names (comma separated)\n"
            "  -o, --format=fields         fields to show (name or name%%width)\n"
            "  -p, --parsable              fields separated by | with a trailing |\n"
            "  -P, --parsable2             fields separated by |, no trailing |\n"

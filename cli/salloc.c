@@ -17,13 +17,21 @@
 #include "session.h"
 #include "util/xmalloc.h"
 
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: salloc [OPTIONS(0)...] [command(0) [args(0)...]]\n");
+}
+
 static void help(void)
 {
-    printf("Usage: salloc [OPTIONS(0)...] [command(0) [args(0)...]]\n\n"
-           "Allocate resources (the options are sbatch's: -N, -n, -c, -p, --mem, -t, --gres,\n"
-           "...), run command (default: your shell) with the allocation's SLURM_* variables,\n"
-           "and release the allocation when it exits.  Inside, `srun CMD` runs CMD on the\n"
-           "allocated nodes and `srun --pty bash` gives a shell there.\n");
+    usage(stdout);
+    printf("\n"
+           "Allocate resources, run command (default: your shell) with the allocation's\n"
+           "SLURM_* variables, and release the allocation when it exits.  Inside,\n"
+           "`srun CMD` runs CMD on the allocated nodes and `srun --pty bash` gives a\n"
+           "shell there.  The options are sbatch's; SBATCH_* variables apply too.\n"
+           "\n");
+    sbatch_opt_help(stdout);
 }
 
 static const char *user_shell(void)
@@ -60,6 +68,10 @@ int main(int argc, char **argv)
     }
     if (opts.help) {
         help();
+        return 0;
+    }
+    if (opts.usage) {
+        usage(stdout);
         return 0;
     }
     if (opts.version) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -382,6 +383,71 @@ int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *e
         }
     }
     return optind;
+}
+
+void sbatch_opt_help(FILE *out)
+{
+    fputs("Options:\n"
+          "  -a, --array=indexes         submit a job array: 0-99, 1,3,5, 0-15:4, with %N\n"
+          "                              running at most N tasks at once (0-99%4)\n"
+          "  -A, --account=name          charge the job to this account\n"
+          "      --begin=time            defer the job until this time (HH:MM[:SS],\n"
+          "                              YYYY-MM-DD[THH:MM[:SS]], now+N[units], today,\n"
+          "                              tomorrow, noon)\n"
+          "  -c, --cpus-per-task=ncpus   number of CPUs required per task\n"
+          "  -C, --constraint=list       node features the job needs: a&b or a,b (all of\n"
+          "                              them), a|b (any of them)\n"
+          "      --comment=text          arbitrary comment\n"
+          "  -d, --dependency=list       defer the job until conditions on other jobs hold:\n"
+          "                              after, afterany, afterok or afternotok followed by\n"
+          "                              :JOBID[:JOBID...], or singleton; joined by , (all)\n"
+          "                              or ? (any)\n"
+          "  -D, --chdir=directory       working directory of the job\n"
+          "  -e, --error=file            file for the job's standard error\n"
+          "                              (%j %x %u %N %n %t %A %a %% are replaced)\n"
+          "      --exclusive             allocate whole nodes, shared with no other job\n"
+          "      --export=ALL|NONE|vars  environment variables to export to the job\n"
+          "                              ([ALL,]NAME[=value],...; default ALL)\n"
+          "  -G, --gpus=[type:]n         total number of GPUs required by the job\n"
+          "      --gres=list             generic resources per node (gpu[:type]:count)\n"
+          "  -H, --hold                  submit the job in a held state\n"
+          "  -i, --input=file            file for the job's standard input\n"
+          "  -J, --job-name=name         name of the job\n"
+          "      --kill-on-invalid-dep=yes|no\n"
+          "                              end the job if its dependency can never be met\n"
+          "      --mem=size              memory per node (K, M, G, T suffixes; default M)\n"
+          "      --mem-per-cpu=size      memory per allocated CPU\n"
+          "  -n, --ntasks=ntasks         number of tasks to run\n"
+          "      --ntasks-per-node=n     number of tasks to invoke on each node\n"
+          "  -N, --nodes=N               number of nodes on which to run (N = min[-max])\n"
+          "      --nice[=value]          lower the job's priority by value (default 100)\n"
+          "  -o, --output=file           file for the job's standard output\n"
+          "                              (default slurm-%j.out, slurm-%A_%a.out for arrays)\n"
+          "  -p, --partition=partition   partition requested\n"
+          "      --requeue               if the node fails, run the job again (default)\n"
+          "      --no-requeue            if the node fails, do not run the job again\n"
+          "      --signal=[B:]sig[@time] send signal sig (name or number) time seconds\n"
+          "                              (default 60) before the time limit; B: to the\n"
+          "                              batch shell only\n"
+          "  -t, --time=time             time limit: minutes, MM:SS, HH:MM:SS,\n"
+          "                              D-HH[:MM[:SS]] or UNLIMITED\n"
+          "  -w, --nodelist=hosts        request a specific list of hosts (a hostlist)\n"
+          "  -x, --exclude=hosts         exclude a specific list of hosts\n"
+          "\n"
+          "Batch submission options:\n"
+          "      --parsable              print only the job ID\n"
+          "      --test-only             validate the job and estimate its start;\n"
+          "                              submit nothing\n"
+          "  -W, --wait                  wait for the job to end; exit with its exit code\n"
+          "      --wrap=command          submit command, wrapped in a sh script\n"
+          "\n"
+          "Other options:\n"
+          "  -Q, --quiet                 quiet mode (suppress informational messages)\n"
+          "  -v, --verbose               verbose mode (multiple -v's increase verbosity)\n"
+          "  -h, --help                  show this help message\n"
+          "      --usage                 display brief usage message\n"
+          "  -V, --version               output version information and exit\n",
+          out);
 }
 
 int sbatch_opt_env(struct sbatch_opts *o, sl_error_t *err)

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -57,6 +58,10 @@ void sbatch_opts_clear(struct sbatch_opts *o);
  * has printed unknown options itself; a bad value is described in err
  * (err->text empty when getopt already spoke). */
 int sbatch_opt_parse(struct sbatch_opts *o, int argc, char **argv, sl_error_t *err);
+
+/* Print the option list of --help (the man pages are made from it): every
+ * option sbatch_opt_parse() accepts.  sbatch, salloc and srun share it. */
+void sbatch_opt_help(FILE *out);
 
 /* Apply Slurm's input environment variables (SBATCH_ACCOUNT, _ARRAY_INX,
  * _CONSTRAINT, _DEPENDENCY, _ERROR, _EXCLUSIVE, _EXPORT, _GPUS, _GRES,

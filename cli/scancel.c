@@ -20,26 +20,33 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: scancel [-A account] [--batch] [--interactive] [-n job_name]\n"
-            "               [-p partition] [-Q] [-q qos] [-R reservation] [-s signal | integer]\n"
+            "Usage: scancel [--batch] [-n job_name] [-p partition] [-Q] [-s signal | integer]\n"
             "               [-t PENDING | RUNNING | SUSPENDED] [--usage] [-u user_name]\n"
-            "               [--hurry] [-V] [-v] [-w hosts...] [--wckey=wckey]\n"
-            "               [job_id[_array_id][.step_id]]\n");
+            "               [-V] [-v] [job_id[_array_id][.step_id]...]\n");
 }
 
 static void help(void)
 {
-    printf("Usage: scancel [OPTIONS] [job_id[.step_id]]\n"
+    printf("Usage: scancel [OPTIONS] [job_id[_array_id][.step_id]...]\n"
+           "Cancel jobs, array tasks (123_4, 123_[1-5]) or job steps, or send them a\n"
+           "signal.  Without job IDs, the filters (-n, -p, -t, -u) select the jobs.\n"
+           "\n"
+           "Options:\n"
            "  -b, --batch                     signal batch shell for specified job\n"
+           "  -n, --name=job_name, --jobname=job_name\n"
+           "                                  act only on jobs with this name\n"
+           "  -p, --partition=partition       act only on jobs in this partition\n"
            "  -Q, --quiet                     disable warnings\n"
            "  -s, --signal=name | integer     signal to send to job, default is SIGKILL\n"
-           "  -u, --user=user_name            name of job's owner\n"
+           "  -t, --state=state               act only on jobs in this state (PENDING,\n"
+           "                                  RUNNING, SUSPENDED)\n"
+           "  -u, --user=user_name            act only on jobs of this user\n"
            "  -v, --verbose                   verbosity level\n"
            "  -V, --version                   output version information and exit\n"
            "\n"
            "Help options:\n"
-           "  --help                          show this help message\n"
-           "  --usage                         display brief usage message\n");
+           "      --help                      show this help message\n"
+           "      --usage                     display brief usage message\n");
 }
 
 enum { OPT_HELP = 0x100, OPT_USAGE };

@@ -875,12 +875,16 @@ static int show_config(void)
 
 static void help(void)
 {
-    printf("scontrol [<OPTION>] [<COMMAND>]\n"
-           "    Valid <OPTION> values are:\n"
-           "     -h or --help: equivalent to \"help\" command\n"
-           "     -o or --oneliner: equivalent to \"oneliner\" command\n"
-           "     -Q or --quiet: equivalent to \"quiet\" command\n"
-           "     -V or --version: equivalent to \"version\" command\n"
+    printf("Usage: scontrol [<OPTION>] [<COMMAND>]\n"
+           "\n"
+           "Options:\n"
+           "  -d, --details     accepted for compatibility (show prints every detail)\n"
+           "  -h, --help        equivalent to \"help\" command\n"
+           "      --usage       equivalent to \"help\" command\n"
+           "  -o, --oneliner    equivalent to \"oneliner\" command\n"
+           "  -Q, --quiet       equivalent to \"quiet\" command\n"
+           "  -v, --verbose     accepted for compatibility\n"
+           "  -V, --version     equivalent to \"version\" command\n"
            "\n"
            "  <keyword> may be omitted from the execute line and scontrol will execute\n"
            "  in interactive mode. It will process commands as entered until explicitly\n"

@@ -38,28 +38,42 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: sinfo [-abdelNRrsTv] [-i seconds] [-t states] [-p partition]\n"
-                 "             [-n nodes] [-S fields] [-o format] [-O Format] [--usage]\n");
+    fprintf(out, "Usage: sinfo [-ahlNRsvV] [-t states] [-p partition] [-n nodes] [-o format]\n"
+                 "             [--json] [--usage]\n");
 }
 
 static void help(void)
 {
     printf("Usage: sinfo [OPTIONS]\n"
+           "Show partitions and nodes: one line per partition and node state by default.\n"
+           "\n"
+           "Options:\n"
+           "  -a, --all                  accepted for compatibility (all partitions are\n"
+           "                             always shown)\n"
            "  -h, --noheader             no headers on output\n"
+           "      --json                 print partitions and nodes as JSON\n"
            "  -l, --long                 long output - displays more information\n"
-           "  -n, --nodes=NODES          report on specific node(s)\n"
+           "  -n, --nodes=NODES          report on specific node(s) (a hostlist)\n"
            "  -N, --Node                 Node-centric format\n"
-           "  -o, --format=format        format specification\n"
+           "  -o, --format=format        format specification: %%[.][width]field with\n"
+           "                             fields R (partition), a (avail), l (time limit),\n"
+           "                             L (default time), D (nodes), T (state),\n"
+           "                             t (compact state), N (node list), c (CPUs),\n"
+           "                             m (memory), G (gres), f (features), E (reason),\n"
+           "                             C (CPUs A/I/O/T), F (nodes A/I/O/T), s (job size),\n"
+           "                             r (root only), h (oversubscribe), g (groups),\n"
+           "                             u (user), H (timestamp), p (priority tier)\n"
            "  -p, --partition=PARTITION  report on specific partition\n"
            "  -R, --list-reasons         list reason nodes are down or drained\n"
            "  -s, --summarize            report state summary only\n"
-           "  -t, --states=node_state    specify the what states of nodes to view\n"
+           "  -t, --states=node_state    only nodes in these states (idle, alloc, mix,\n"
+           "                             down, drain, powered_down, ...)\n"
            "  -v, --verbose              verbosity level\n"
            "  -V, --version              output version information and exit\n"
            "\n"
            "Help options:\n"
-           "  --help                     show this help message\n"
-           "  --usage                    display brief usage message\n");
+           "      --help                 show this help message\n"
+           "      --usage                display brief usage message\n");
 }
 
 static const char *header_of(char t)

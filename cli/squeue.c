@@ -30,35 +30,58 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: squeue [-A account] [--clusters names] [-i seconds] [--job jobid]\n"
-                 "              [-n name] [-o format] [-p partitions] [--qos qos]\n"
-                 "              [--reservation reservation] [--sort fields] [--start]\n"
-                 "              [--step step_id] [-t states] [-u user_name] [--usage]\n"
-                 "              [-L licenses] [-w nodes] [--federation] [--local]\n"
-                 "              [--sibling] [-ahjlrsv]\n");
+    fprintf(out, "Usage: squeue [-j jobs] [-n names] [-o format] [-O fields] [-p partitions]\n"
+                 "              [-t states] [-u users] [--me] [--start] [--json] [--usage]\n"
+                 "              [-ahlrsvV]\n");
 }
 
 static void help(void)
 {
     printf("Usage: squeue [OPTIONS]\n"
+           "Show the jobs in the queue: pending and running ones by default.\n"
+           "\n"
+           "Options:\n"
+           "  -a, --all                       accepted for compatibility (all partitions\n"
+           "                                  are always shown)\n"
            "  -h, --noheader                  no headers on output\n"
-           "  -j, --job=job(s)                comma separated list of jobs IDs\n"
-           "                                  to view, default is all\n"
-           "  -l, --long                      long report\n"
+           "  -j, --jobs=job(s), --job=job(s)\n"
+           "                                  comma separated list of job IDs (123,\n"
+           "                                  123_4, 123_[1-5]) to view, default is all\n"
+           "      --json                      print the jobs as JSON\n"
+           "  -l, --long                      long report (state and time limit)\n"
            "      --me                        equivalent to --user=<my username>\n"
-           "  -o, --format=format             format specification\n"
-           "  -p, --partition=partition(s)    comma separated list of partitions\n"
+           "  -n, --name=name(s)              comma separated list of job names to view\n"
+           "  -o, --format=format             format specification: %%[.][width]field with\n"
+           "                                  fields i A (job ID), P (partition), j (name),\n"
+           "                                  u (user), U (uid), g (group), G (gid),\n"
+           "                                  T (state), t (compact state), M (time used),\n"
+           "                                  l (time limit), L (time left), D (nodes),\n"
+           "                                  C (CPUs), R (nodes or reason), N (nodes),\n"
+           "                                  r (reason), S (start), V (submit), e (end),\n"
+           "                                  Q (priority), a (account), m (memory),\n"
+           "                                  Z (work dir), k (comment), B (batch host),\n"
+           "                                  o (command), F (array job), K (array task)\n"
+           "  -O, --Format=fields             format by field names (jobid, name, state,\n"
+           "                                  partition, timeused, reasonlist, ...), each\n"
+           "                                  name[:[.]width]\n"
+           "  -p, --partition=partition(s), --partitions=partition(s)\n"
+           "                                  comma separated list of partitions\n"
            "                                  to view, default is all partitions\n"
-           "  -t, --states=job_state(s)       comma separated list of states to view,\n"
+           "  -r, --array                     one line per array task, pending ones too\n"
+           "  -s, --steps[=steps]             show job steps instead of jobs\n"
+           "      --start                     expected start times of pending jobs\n"
+           "  -t, --states=job_state(s), --state=job_state(s)\n"
+           "                                  comma separated list of states to view,\n"
            "                                  default is pending and running,\n"
            "                                  '--states=all' reports all states\n"
-           "  -u, --user=user_name(s)         comma separated list of users to view\n"
+           "  -u, --user=user_name(s), --users=user_name(s)\n"
+           "                                  comma separated list of users to view\n"
            "  -v, --verbose                   verbosity level\n"
            "  -V, --version                   output version information and exit\n"
            "\n"
            "Help options:\n"
-           "  --help                          show this help message\n"
-           "  --usage                         display a brief summary of squeue options\n");
+           "      --help                      show this help message\n"
+           "      --usage                     display a brief summary of squeue options\n");
 }
 
 static const char *header_of(char t)

@@ -19,21 +19,21 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: sreport [OPTIONS] cost REPORT [Start=TIME] [End=TIME]\n\n"
-            "REPORT is one of:\n"
-            "  user        jobs, CPU-hours and cost per user\n"
-            "  account     ... per account, with its budget, the period's spend and %% used\n"
-            "  partition   ... per partition\n"
-            "  cluster     per node group: node-hours powered and busy, utilization,\n"
-            "              cost, busy cost and idle cost (powered but unused)\n\n"
-            "Start/End: a time as sacct takes it (2026-12-01, 2026-12-01T08:00, now-7days);\n"
-            "the default is the last day.  Cost is in the units of price_per_hour.\n\n"
-            "  -P, --parsable2  fields separated by '|', no banner\n"
-            "  -n, --noheader   no banner or column headers\n"
-            "      --json       the report as JSON\n"
-            "  -h, --help       show this help\n"
-            "  -V, --version    show the version\n");
+    fprintf(out, "Usage: sreport [OPTIONS] cost REPORT [Start=TIME] [End=TIME]\n\n"
+                 "REPORT is one of:\n"
+                 "  user        jobs, CPU-hours and cost per user\n"
+                 "  account     ... per account, with its budget, the period's spend and %% used\n"
+                 "  partition   ... per partition\n"
+                 "  cluster     per node group: node-hours powered and busy, utilization,\n"
+                 "              cost, busy cost and idle cost (powered but unused)\n\n"
+                 "Start/End: a time as sacct takes it (2026-12-01, 2026-12-01T08:00, now-7days);\n"
+                 "the default is the last day.  Cost is in the units of price_per_hour.\n\n"
+                 "  -p, --parsable   same as -P\n"
+                 "  -P, --parsable2  fields separated by '|', no banner\n"
+                 "  -n, --noheader   no banner or column headers\n"
+                 "      --json       the report as JSON\n"
+                 "  -h, --help       show this help\n"
+                 "  -V, --version    show the version\n");
 }
 
 static double num(const json_t *o, const char *key)

@@ -24,16 +24,19 @@ static void help(void)
     printf("\n"
            "srun runs a step of tasks on the nodes of a job.  Inside an allocation (salloc,\n"
            "a batch job, or --jobid) it uses that job; otherwise it allocates first.\n\n"
-           "Step options (besides sbatch's resource options, e.g. -N, -n, -c, -p, --mem, -t):\n"
+           "Step options:\n"
            "      --pty                   run task 0 in a pseudo-terminal (interactive shell)\n"
            "  -l, --label                 prepend the task number to each line of output\n"
            "      --jobid=id              run the step in this running job\n"
            "      --overlap               share the job's resources with other steps (default)\n"
-           "  -Q, --quiet                 quiet mode (suppress informational messages)\n"
-           "  -h, --help                  show this help message\n"
+           "  -u, --unbuffered            accepted (output is never buffered)\n"
+           "      --mpi=type              accepted for compatibility and ignored\n"
+           "      --cpu-bind=type         accepted for compatibility and ignored\n"
            "\n"
            "A step keeps running if srun goes away (SIGHUP, SIGTERM, a lost connection);\n"
-           "reattach with sattach JOBID.STEPID.\n");
+           "reattach with sattach JOBID.STEPID.  Outside an allocation, srun takes\n"
+           "sbatch's job options for the allocation it makes.\n\n");
+    sbatch_opt_help(stdout);
 }
 
 int main(int argc, char **argv)
@@ -107,6 +110,10 @@ int main(int argc, char **argv)
     }
     if (opts.version) {
         cli_print_version();
+        return 0;
+    }
+    if (opts.usage) {
+        usage(stdout);
         return 0;
     }
     if (cmd_at >= argc) {

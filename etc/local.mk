@@ -11,6 +11,7 @@ scripts/slurmish-local: $(top_srcdir)/scripts/slurmish-local.in Makefile
 	    -e 's|@bindir[@]|$(bindir)|g' -e 's|@sbindir[@]|$(sbindir)|g' \
 	    -e 's|@sysconfdir[@]|$(sysconfdir)|g' -e 's|@abs_top_srcdir[@]|$(abs_top_srcdir)|g' \
 	    -e 's|@MUNGED[@]|$(MUNGED)|g' \
+	    -e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g' \
 	    $(top_srcdir)/scripts/slurmish-local.in > $@.tmp && chmod +x $@.tmp && mv $@.tmp $@
 
 # systemd units for the controller and the node daemons: etc/*.service.in

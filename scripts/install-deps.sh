@@ -9,9 +9,12 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libzmq3-dev libsqlite3-dev libyaml-dev libmunge-dev munge libjansson-dev check
       python3 python3-yaml procps util-linux passwd
       snakemake
-      systemd bash-completion"
+      systemd bash-completion
+      help2man groff-base man-db"
 # snakemake: tests/integration/test_workflows.py runs a workflow through its
 # Slurm executor against slurmish, unchanged
+# help2man: the man pages are made from each program's --help at build time;
+# groff-base, man-db: tests/integration/test_manpages.py renders them
 # systemd (systemd-analyze), bash-completion: tests/integration/test_ops.py
 # verifies the units and the completion script
 missing=""

@@ -51,7 +51,8 @@ struct ctld {
     struct sl_conf *conf;
     const char *conf_path; /* absolute */
     char *conf_text;       /* the text the running configuration came from */
-    volatile int reload_requested; /* SIGHUP */
+    volatile int reload_requested; /* SIGHUP: reopen the log, reload the file */
+    int log_verbose;               /* -v count: raises controller.log_level */
     void *zctx;
     void *router;
     struct sl_auth *auth;

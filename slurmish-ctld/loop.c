@@ -318,6 +318,12 @@ int ctld_loop(struct ctld *c)
         zmq_pollitem_t pi = {.socket = c->router, .events = ZMQ_POLLIN};
         if (c->reload_requested) {
             c->reload_requested = 0;
+            /* first, so what the reload logs goes to the new file */
+            if (log_reopen() < 0)
+                log_err("cannot reopen the log file: %s; logging goes on to the old one",
+                        strerror(errno));
+            else
+                log_debug("SIGHUP: log file reopened");
             reconf_reload(c);
             flush(c);
         }

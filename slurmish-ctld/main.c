@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,24 +36,28 @@ static void on_stop(int sig)
 static void on_hup(int sig)
 {
     (void)sig;
-    log_reopen();
-    /* and reload the configuration, from the loop (not in a handler) */
+    /* the loop reopens the log and reloads the configuration (neither is
+     * async-signal-safe) */
     if (the_ctld)
         the_ctld->reload_requested = 1;
 }
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "Usage: slurmish-ctld [OPTIONS]\n"
-                "The slurmish controller daemon.\n\n"
-                "  -f, --config=FILE       configuration file (default: $SLURMISH_CONF or %s)\n"
-                "  -D, --foreground        do not daemonize; log to stderr\n"
-                "  -L, --logfile=FILE      log to FILE\n"
-                "  -v, --verbose           more logging (repeat for more)\n"
-                "  -t, --check-config      validate the configuration, print every error, exit\n"
-                "  -h, --help              show this help\n"
-                "  -V, --version           show the version\n",
-                SL_DEFAULT_CONF);
+    fprintf(fp,
+            "Usage: slurmish-ctld [OPTIONS]\n"
+            "The slurmish controller daemon.\n\n"
+            "Options:\n"
+            "  -f, --config=FILE       configuration file (default: $SLURMISH_CONF or %s)\n"
+            "  -D, --foreground        do not daemonize; log to stderr unless -L is given\n"
+            "  -L, --logfile=FILE      log to FILE (default: controller.log_file when\n"
+            "                          daemonized, else stderr); reopened on SIGHUP\n"
+            "  -v, --verbose           log more: each -v raises controller.log_level\n"
+            "                          one step (error, warning, info, debug, trace)\n"
+            "  -t, --check-config      validate the configuration, print every error, exit\n"
+            "  -h, --help              show this help\n"
+            "  -V, --version           show the version\n",
+            SL_DEFAULT_CONF);
 }
 
 static int ctld_bind(struct ctld *c)
@@ -128,14 +133,19 @@ int main(int argc, char **argv)
         sl_conf_destroy(c->conf);
         return 0;
     }
-    int lvl = c->conf->log_level ? log_level_parse(c->conf->log_level) : LOG_LVL_INFO;
-    log_set_level((lvl < 0 ? LOG_LVL_INFO : lvl) + verbose > LOG_LVL_TRACE
-                      ? LOG_LVL_TRACE
-                      : (lvl < 0 ? LOG_LVL_INFO : lvl) + verbose);
+    c->log_verbose = verbose;
+    log_set_level(log_level_from(c->conf->log_level, verbose));
     if (!logfile && !foreground)
         logfile = c->conf->log_file;
-    if (logfile && log_set_file(logfile) < 0)
-        fatal("cannot open log file %s", logfile);
+    if (logfile) {
+        /* absolute: it is reopened on SIGHUP, after the daemon's chdir("/") */
+        char cwd[PATH_MAX];
+        char *abs = logfile[0] != '/' && getcwd(cwd, sizeof(cwd)) ? xasprintf("%s/%s", cwd, logfile)
+                                                                  : xstrdup(logfile);
+        if (log_set_file(abs) < 0)
+            fatal("cannot open log file %s", abs);
+        free(abs);
+    }
     if (!foreground && sl_daemonize() < 0)
         fatal("cannot daemonize");
 
@@ -187,6 +197,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     c->sched_needed = true;
+    log_debug("configuration %s: log level %s%s, state in %s, %zu node groups, %zu partitions",
+              c->conf_path, c->conf->log_level, verbose ? " raised by -v" : "", c->conf->state_dir,
+              c->conf->group_count, c->conf->part_count);
     log_info("slurmish-ctld %s started (cluster %s, %d nodes, %d partitions)", PACKAGE_VERSION,
              c->conf->cluster_name, c->nnodes, c->nparts);
     ctld_loop(c);

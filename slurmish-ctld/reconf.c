@@ -269,11 +269,7 @@ static void apply(struct ctld *c, struct sl_conf *nc)
     parts_build(c);
     budget_free(c); /* accounts may have moved: re-read spend on the next pass */
     sl_conf_destroy(oc);
-    if (c->conf->log_level) {
-        int lvl = log_level_parse(c->conf->log_level);
-        if (lvl >= 0)
-            log_set_level(lvl);
-    }
+    log_set_level(log_level_from(c->conf->log_level, c->log_verbose));
     c->sched_needed = true;
 }
 

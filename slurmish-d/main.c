@@ -34,13 +34,17 @@ static void usage(FILE *fp)
     fprintf(fp,
             "Usage: slurmish-d [OPTIONS]\n"
             "The slurmish node daemon: runs jobs on one node.\n\n"
+            "Options:\n"
             "  -f, --config=FILE     configuration file (default: $SLURMISH_CONF or %s)\n"
             "  -N, --node=NAME       this node's name (default: the short hostname)\n"
             "  -p, --port=PORT       port for interactive sessions, 0 for any free one\n"
             "                        (default: node_daemon.port)\n"
-            "  -D, --foreground      do not daemonize; log to stderr\n"
-            "  -L, --logfile=FILE    log to FILE\n"
-            "  -v, --verbose         more logging (repeat for more)\n"
+            "  -D, --foreground      do not daemonize; log to stderr unless -L is given\n"
+            "  -L, --logfile=FILE    log to FILE (default: node_daemon.log_file when\n"
+            "                        daemonized, else stderr); reopened on SIGHUP\n"
+            "  -v, --verbose         log more: each -v raises node_daemon.log_level\n"
+            "                        (default: controller.log_level) one step\n"
+            "                        (error, warning, info, debug, trace)\n"
             "  -h, --help            show this help\n"
             "  -V, --version         show the version\n",
             SL_DEFAULT_CONF);
@@ -66,7 +70,11 @@ static void handle_signals(struct noded *d)
             d->stop = true;
             break;
         case SIGHUP:
-            log_reopen();
+            if (log_reopen() < 0)
+                log_err("cannot reopen the log file: %s; logging goes on to the old one",
+                        strerror(errno));
+            else
+                log_debug("SIGHUP: log file reopened");
             break;
         default:
             break; /* SIGCHLD: supervisors are collected when their pidfd fires */
@@ -275,9 +283,11 @@ int main(int argc, char **argv)
     d->name = xstrdup(name);
     /* several daemons may share a host and a log: say which node speaks */
     prog = xasprintf("slurmish-d(%s)", d->name);
-    lvl = log_level_parse(d->conf->log_level ? d->conf->log_level : "info");
-    lvl = (lvl < 0 ? LOG_LVL_INFO : lvl) + verbose;
-    log_init(prog, lvl > LOG_LVL_TRACE ? LOG_LVL_TRACE : lvl);
+    lvl = log_level_from(d->conf->node_log_level ? d->conf->node_log_level : d->conf->log_level,
+                         verbose);
+    log_init(prog, lvl);
+    if (!logfile && !foreground)
+        logfile = d->conf->node_log_file;
     if (logfile) {
         logfile = absolute(logfile); /* reopened on SIGHUP, after chdir("/") */
         if (log_set_file(logfile) < 0)

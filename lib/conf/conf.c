@@ -139,6 +139,8 @@ static const struct key node_daemon_keys[] = {
     {"port", K_PORT, C(node_port)},
     {"address", K_STR, C(node_address)},
     {"enforce_memory", K_BOOL, C(enforce_memory)},
+    {"log_level", K_LOGLEVEL, C(node_log_level)},
+    {"log_file", K_STR, C(node_log_file)},
     {NULL},
 };
 
@@ -952,6 +954,8 @@ void sl_conf_destroy(struct sl_conf *c)
     free(c->munge_socket);
     free(c->spool_dir);
     free(c->node_address);
+    free(c->node_log_level);
+    free(c->node_log_file);
     free(c->power_provider);
     free(c->plugin_dir);
     free(c->resume_program);

@@ -106,6 +106,8 @@ struct sl_conf {
     char *node_address;     /* address node daemons listen on for sessions and clients
                                connect to; NULL = the controller's host */
     bool enforce_memory;    /* limit jobs to their memory with cgroups (default true) */
+    char *node_log_level;   /* NULL = the controller's log_level */
+    char *node_log_file;    /* NULL = stderr */
     /* power manager (cloud node groups): */
     char *power_provider;   /* plugin name: "local", "script" */
     char *plugin_dir;       /* where provider_<name>.so lives; NULL = PKGLIBDIR */

@@ -58,15 +58,27 @@ int log_set_file(const char *path)
     return 0;
 }
 
-void log_reopen(void)
+int log_reopen(void)
 {
+    int rc = 0;
     if (log_path) {
         char *p = strdup(log_path);
-        if (p) {
-            log_set_file(p);
-            free(p);
-        }
+        if (!p)
+            return -1;
+        rc = log_set_file(p);
+        free(p);
     }
+    return rc;
+}
+
+int log_level_from(const char *name, int verbose)
+{
+    int lvl = name ? log_level_parse(name) : -1;
+    if (lvl < 0)
+        lvl = LOG_LVL_INFO;
+    if (verbose > 0)
+        lvl += verbose;
+    return lvl > LOG_LVL_TRACE ? LOG_LVL_TRACE : lvl;
 }
 
 static void log_v(int level, const char *fmt, va_list ap, const char *suffix)

@@ -12,10 +12,16 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG, L
 
 void log_init(const char *progname, int level);
 int log_set_file(const char *path);
-void log_reopen(void);
+/* Reopen the log file (after logrotate moved it away: SIGHUP).  0, or -1
+ * with errno when it cannot be opened; logging then goes on to the old
+ * file.  Not async-signal-safe: call it from the loop, not a handler. */
+int log_reopen(void);
 void log_set_level(int level);
 int log_get_level(void);
 int log_level_parse(const char *name); /* "error".."trace"; -1 if unknown */
+/* The level a daemon runs at: the configured one (NULL or unknown: info)
+ * raised one step per -v, at most trace. */
+int log_level_from(const char *name, int verbose);
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_err(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)

@@ -26,7 +26,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_memory.py \
 	tests/integration/test_preempt.py \
 	tests/integration/test_ops.py \
-	tests/integration/test_scale.py
+	tests/integration/test_scale.py \
+	tests/integration/test_manpages.py \
+	tests/integration/test_logs.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py
