@@ -662,6 +662,8 @@ int main(int argc, char **argv)
         json_object_set(body, "states", states);
     if (json_array_size(parts))
         json_object_set(body, "partitions", parts);
+    if (!states_given && !json_array_size(job_ids))
+        json_object_set_new(body, "active", json_true()); /* finished jobs are not shown */
     if (cli_request(SL_MSG_QUERY_JOBS, body, &reply, &rc, &err) < 0) {
         fflush(stdout);
         fprintf(stderr, "slurm_load_jobs error: %s\n", err.text);

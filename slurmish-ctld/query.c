@@ -115,9 +115,13 @@ void query_jobs(struct ctld *c, struct request *req)
             return;
         }
     } else {
+        /* active: squeue's default view, which shows no finished job; the
+         * reply need not carry the last min_job_age seconds of them */
+        bool active = json_is_true(json_object_get(body, "active"));
         JOB_FOREACH(&c->jobs, j)
         {
-            if (job_state_is_final(j->state) && !j->completing && j->end_time < horizon)
+            if (job_state_is_final(j->state) && !j->completing &&
+                (active || j->end_time < horizon))
                 continue;
             if (job_matches(j, users, parts, mask))
                 json_array_append_new(out, job_to_json(c, j));
