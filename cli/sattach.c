@@ -97,5 +97,5 @@ int main(int argc, char **argv)
     rc = step_attach_run(job, (uint32_t)step, &so);
     cli_fwd_destroy(so.fwd);
     cli_fini();
-    return rc < 0 ? 1 : rc == SESSION_DETACHED ? 0 : rc;
+    return rc == SESSION_DETACHED ? 0 : rc < 0 ? 1 : rc; /* SESSION_DETACHED is negative */
 }
