@@ -42,18 +42,18 @@ static bool finished(const struct fwd_chan *c)
     return c->rd_eof && c->wr_shut;
 }
 
-static enum fwd_result reset(struct fwd_chan *c, fwd_send_fn send, void *arg)
+static enum fwd_result reset(struct fwd_chan *c, fwd_send_fn tx, void *arg)
 {
-    send(arg, c, SL_FR_FWD_RESET, 0, NULL, 0);
+    tx(arg, c, SL_FR_FWD_RESET, 0, NULL, 0);
     return FWD_RESET;
 }
 
 /* Count bytes written out, acknowledging them in batches. */
-static int written(struct fwd_chan *c, size_t n, fwd_send_fn send, void *arg)
+static int written(struct fwd_chan *c, size_t n, fwd_send_fn tx, void *arg)
 {
     c->unacked += n;
     if (c->unacked >= FWD_ACK_EVERY) {
-        if (send(arg, c, SL_FR_FWD_ACK, (uint32_t)c->unacked, NULL, 0) < 0)
+        if (tx(arg, c, SL_FR_FWD_ACK, (uint32_t)c->unacked, NULL, 0) < 0)
             return -1;
         c->unacked = 0;
     }
@@ -61,19 +61,19 @@ static int written(struct fwd_chan *c, size_t n, fwd_send_fn send, void *arg)
 }
 
 /* Write what the peer sent; shut our write side once its EOF is out. */
-static enum fwd_result flush(struct fwd_chan *c, fwd_send_fn send, void *arg)
+static enum fwd_result flush(struct fwd_chan *c, fwd_send_fn tx, void *arg)
 {
     while (c->wlen) {
-        ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen);
+        ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (n <= 0)
-            return reset(c, send, arg); /* EPIPE, ECONNRESET: the program went */
+            return reset(c, tx, arg); /* EPIPE (no SIGPIPE), ECONNRESET: the program went */
         c->woff += (size_t)n;
         c->wlen -= (size_t)n;
-        if (written(c, (size_t)n, send, arg) < 0)
+        if (written(c, (size_t)n, tx, arg) < 0)
             return FWD_RESET;
     }
     if (!c->wlen)
@@ -85,14 +85,14 @@ static enum fwd_result flush(struct fwd_chan *c, fwd_send_fn send, void *arg)
     return finished(c) ? FWD_FINISHED : FWD_LIVE;
 }
 
-enum fwd_result fwd_chan_io(struct fwd_chan *c, short revents, fwd_send_fn send, void *arg)
+enum fwd_result fwd_chan_io(struct fwd_chan *c, short revents, fwd_send_fn tx, void *arg)
 {
     enum fwd_result r;
 
     if (!c->open || c->fd < 0)
         return FWD_LIVE;
     if ((revents & POLLOUT) || (c->wlen && (revents & (POLLERR | POLLHUP))))
-        if ((r = flush(c, send, arg)) != FWD_LIVE)
+        if ((r = flush(c, tx, arg)) != FWD_LIVE)
             return r;
     /* a few reads per turn, so one busy connection does not starve the rest */
     for (int i = 0; i < 4 && (revents & (POLLIN | POLLHUP | POLLERR)); i++) {
@@ -106,14 +106,14 @@ enum fwd_result fwd_chan_io(struct fwd_chan *c, short revents, fwd_send_fn send,
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (n < 0)
-            return reset(c, send, arg);
+            return reset(c, tx, arg);
         if (n == 0) {
             c->rd_eof = true;
-            if (send(arg, c, SL_FR_FWD_EOF, 0, NULL, 0) < 0)
+            if (tx(arg, c, SL_FR_FWD_EOF, 0, NULL, 0) < 0)
                 return FWD_RESET;
             break;
         }
-        if (send(arg, c, SL_FR_FWD_DATA, 0, buf, (size_t)n) < 0)
+        if (tx(arg, c, SL_FR_FWD_DATA, 0, buf, (size_t)n) < 0)
             return FWD_RESET;
         c->inflight += (size_t)n;
         c->bytes_out += (uint64_t)n;
@@ -123,11 +123,11 @@ enum fwd_result fwd_chan_io(struct fwd_chan *c, short revents, fwd_send_fn send,
     return finished(c) ? FWD_FINISHED : FWD_LIVE;
 }
 
-static enum fwd_result data(struct fwd_chan *c, const struct sl_frame *f, fwd_send_fn send,
+static enum fwd_result data(struct fwd_chan *c, const struct sl_frame *f, fwd_send_fn tx,
                             void *arg)
 {
     if (!c->open || c->peer_eof || c->wlen + c->unacked + f->len > FWD_WINDOW)
-        return reset(c, send, arg); /* a peer that breaks the protocol */
+        return reset(c, tx, arg); /* a peer that breaks the protocol */
     c->bytes_in += f->len;
     const char *p = f->data;
     size_t len = f->len;
@@ -135,14 +135,14 @@ static enum fwd_result data(struct fwd_chan *c, const struct sl_frame *f, fwd_se
         /* straight through when nothing waits */
         ssize_t n;
         do
-            n = write(c->fd, p, len);
+            n = send(c->fd, p, len, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return reset(c, send, arg);
+            return reset(c, tx, arg);
         if (n > 0) {
             p += n;
             len -= (size_t)n;
-            if (written(c, (size_t)n, send, arg) < 0)
+            if (written(c, (size_t)n, tx, arg) < 0)
                 return FWD_RESET;
         }
     }
@@ -158,7 +158,7 @@ static enum fwd_result data(struct fwd_chan *c, const struct sl_frame *f, fwd_se
                     cap *= 2;
                 char *nb = realloc(c->wbuf, cap);
                 if (!nb)
-                    return reset(c, send, arg);
+                    return reset(c, tx, arg);
                 c->wbuf = nb;
                 c->wcap = cap;
             }
@@ -169,20 +169,20 @@ static enum fwd_result data(struct fwd_chan *c, const struct sl_frame *f, fwd_se
     return FWD_LIVE;
 }
 
-enum fwd_result fwd_chan_frame(struct fwd_chan *c, const struct sl_frame *f, fwd_send_fn send,
+enum fwd_result fwd_chan_frame(struct fwd_chan *c, const struct sl_frame *f, fwd_send_fn tx,
                                void *arg)
 {
     enum fwd_result r = FWD_LIVE;
 
     switch (f->kind) {
     case SL_FR_FWD_DATA:
-        r = data(c, f, send, arg);
+        r = data(c, f, tx, arg);
         break;
     case SL_FR_FWD_EOF:
         if (!c->open)
-            return reset(c, send, arg);
+            return reset(c, tx, arg);
         c->peer_eof = true;
-        r = flush(c, send, arg);
+        r = flush(c, tx, arg);
         break;
     case SL_FR_FWD_RESET:
         return FWD_PEER_RESET;

@@ -21,6 +21,9 @@
  * simply not read, and TCP pushes back on the program that writes to it.
  * A peer that sends beyond the window gets its channel reset.
  *
+ * The socket is written with send(MSG_NOSIGNAL): a program that went
+ * away resets the channel and never raises SIGPIPE in the forwarder.
+ *
  * Invariants: wlen + unacked <= FWD_WINDOW; inflight <= FWD_WINDOW.
  * The channel is finished when both directions have ended (rd_eof and
  * wr_shut) or on a reset; the owner then calls fwd_chan_close().
