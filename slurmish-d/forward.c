@@ -13,7 +13,10 @@
  * client that ZeroMQ cannot take now (its queue is at the high-water
  * mark) wait in the peer's queue, in order, and are retried every loop
  * turn; flow control bounds what can wait.  A client that goes (send
- * fails, detach, the step ends) takes its channels with it.
+ * fails, detach, the step ends) takes its channels with it.  ZeroMQ does
+ * not say when a ROUTER's peer disconnects, so every FWD_PROBE_S a peer
+ * is sent an empty message (clients ignore those): one that cannot be
+ * routed any more is gone, and its idle connections are closed.
  *
  * Caveat: channels live in this daemon, so a daemon restart resets them;
  * the client then closes its connections and opens new ones after it has
@@ -39,6 +42,7 @@
 
 #define FWD_MAX_CHANNELS 256 /* per client connection */
 #define FWD_RETRY_MS 5       /* poll timeout while frames wait for a client */
+#define FWD_PROBE_S 5        /* how often a client with channels is checked for life */
 
 struct qframe {
     char *buf;
@@ -53,6 +57,7 @@ struct fwd_peer {
     gid_t gid;
     struct qframe *qhead, *qtail; /* frames ZeroMQ could not take yet */
     size_t nchans;
+    int64_t last_probe;
     bool gone;
     struct fwd_peer *next;
 };
@@ -427,10 +432,17 @@ void fwd_poll_events(struct noded *d, const zmq_pollitem_t *items)
 
 void fwd_flush(struct noded *d)
 {
+    int64_t now;
     if (!d->fwd)
         return;
+    now = now_s();
     for (struct fwd_peer *p = ctx(d)->peers, *next; p; p = next) {
         next = p->next;
+        if (!p->qhead && !p->gone && now - p->last_probe >= FWD_PROBE_S) {
+            p->last_probe = now;
+            if (try_send(d, p, "", 0) < 0)
+                p->gone = true;
+        }
         while (p->qhead) {
             int r = try_send(d, p, p->qhead->buf, p->qhead->len);
             if (r > 0)

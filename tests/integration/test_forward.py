@@ -92,6 +92,17 @@ def forwards(text):
             re.findall(r"forwarding 127\.0\.0\.1:(\d+) -> node \w+ port (\d+)", text)}
 
 
+def connections_to(port):
+    """Established TCP connections to a port (the node daemon's ends)."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == port:
+                n += 1
+    return n
+
+
 def listeners(port):
     """Addresses of the sockets listening on a TCP port, from /proc/net/tcp{,6}."""
     found = []
@@ -287,7 +298,22 @@ class ForwardTest(harness.ClusterTest):
             local = forwards(sat.stderr.readline()).get(http)
             self.assertTrue(local)
             self.assertEqual(wait_fetch(local, "hello.txt"), b"hello through the session\n")
+            # a client killed with an idle connection open: the node closes its end
+            idle = socket.create_connection(("127.0.0.1", local), timeout=10)
+            c.wait_for(lambda: connections_to(http) == 1, timeout=10,
+                       what="the node's connection to the server")
+            sat.kill()
+            sat.wait()
+            idle.close()
+            sat.stderr.close()
+            c.wait_for(lambda: connections_to(http) == 0, timeout=20,
+                       what="the node to close the connection of a client that went away")
             # the job ends: so does sattach
+            sat = subprocess.Popen(as_user(harness.TEST_USER, ["sattach"] + spec), cwd=c.work,
+                                   env=c.env(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+            local = forwards(sat.stderr.readline()).get(http)
+            self.assertEqual(fetch(local, "hello.txt"), b"hello through the session\n")
             c.run("scancel", str(job))
             sat.wait(30)
         finally:
