@@ -448,7 +448,7 @@ static int relay(struct stream *st)
     sigaddset(&mask, SIGQUIT);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (st->pty)
+    if (st->pty && !st->so->forward_only) /* forwarding only may run in the background */
         tty_raw(st);
     cli_fwd_set_crlf(fwd, st->raw);
 
@@ -484,7 +484,7 @@ static int relay(struct stream *st)
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
                 int sig = (int)si.ssi_signo;
-                if (sig == SIGWINCH && st->pty) {
+                if (sig == SIGWINCH && st->pty && !st->so->forward_only) {
                     struct winsize ws;
                     if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
                         send_all(st, SL_FR_RESIZE, ws.ws_row, ws.ws_col, NULL, 0);
