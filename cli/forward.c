@@ -16,7 +16,7 @@
 #include "proto/fwdchan.h"
 #include "util/xmalloc.h"
 
-#define MAX_CHANNELS 256 /* as the node daemon allows per session */
+#define MAX_CHANNELS 128 /* as the node daemon allows per session */
 
 struct listener {
     int fd;

@@ -40,7 +40,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define FWD_MAX_CHANNELS 256 /* per client connection */
+#define FWD_MAX_CHANNELS 128 /* per client connection */
 #define FWD_RETRY_MS 5       /* poll timeout while frames wait for a client */
 #define FWD_PROBE_S 5        /* how often a client with channels is checked for life */
 

@@ -37,7 +37,7 @@
 
 #include "proto/stream.h"
 
-#define FWD_WINDOW (512 * 1024)
+#define FWD_WINDOW (1024 * 1024)
 #define FWD_ACK_EVERY (FWD_WINDOW / 4)
 #define FWD_READ_MAX SL_FRAME_MAX_DATA
 
