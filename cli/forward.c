@@ -238,10 +238,9 @@ size_t cli_fwd_poll_fill(struct cli_fwd *f, zmq_pollitem_t *items)
         c->pidx = -1;
         if (!ev)
             continue;
-        items[k] = (zmq_pollitem_t){NULL, c->ch.fd,
-                                    (short)((ev & POLLIN ? ZMQ_POLLIN : 0) |
-                                            (ev & POLLOUT ? ZMQ_POLLOUT : 0)),
-                                    0};
+        items[k] = (zmq_pollitem_t){
+            NULL, c->ch.fd,
+            (short)((ev & POLLIN ? ZMQ_POLLIN : 0) | (ev & POLLOUT ? ZMQ_POLLOUT : 0)), 0};
         c->pidx = (int)k++;
     }
     return k;

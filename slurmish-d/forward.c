@@ -321,9 +321,8 @@ void fwd_open(struct noded *d, const struct dclient *cl, uint32_t job_id, uint32
 void fwd_frame(struct noded *d, const unsigned char *id, size_t id_len, const struct sl_frame *f)
 {
     struct fwd_peer *p = peer_find(d, id, id_len);
-    struct nchan *nc = p && p->job_id == f->job_id && p->step_id == f->step_id
-                           ? chan_find(d, p, f->a)
-                           : NULL;
+    struct nchan *nc =
+        p && p->job_id == f->job_id && p->step_id == f->step_id ? chan_find(d, p, f->a) : NULL;
 
     if (!nc || nc->connecting) {
         /* not (or no longer) ours: tell the client, unless it is a reset or an ack */
@@ -388,7 +387,8 @@ size_t fwd_poll_fill(struct noded *d, zmq_pollitem_t *items)
             continue;
         items[k].socket = NULL;
         items[k].fd = nc->ch.fd;
-        items[k].events = (short)((ev & POLLIN ? ZMQ_POLLIN : 0) | (ev & POLLOUT ? ZMQ_POLLOUT : 0));
+        items[k].events =
+            (short)((ev & POLLIN ? ZMQ_POLLIN : 0) | (ev & POLLOUT ? ZMQ_POLLOUT : 0));
         items[k].revents = 0;
         nc->pidx = (int)k++;
     }

@@ -123,8 +123,7 @@ enum fwd_result fwd_chan_io(struct fwd_chan *c, short revents, fwd_send_fn tx, v
     return finished(c) ? FWD_FINISHED : FWD_LIVE;
 }
 
-static enum fwd_result data(struct fwd_chan *c, const struct sl_frame *f, fwd_send_fn tx,
-                            void *arg)
+static enum fwd_result data(struct fwd_chan *c, const struct sl_frame *f, fwd_send_fn tx, void *arg)
 {
     if (!c->open || c->peer_eof || c->wlen + c->unacked + f->len > FWD_WINDOW)
         return reset(c, tx, arg); /* a peer that breaks the protocol */
@@ -206,17 +205,18 @@ int fwd_parse_spec(const char *spec, int *local, int *remote, sl_error_t *err)
     errno = 0;
     if (colon) {
         l = strtol(spec, &end, 10);
-        if (end != colon || colon == spec || l < 0 || l > 65535 || spec[0] == '-' ||
-            spec[0] == '+')
-            return errprintf(err, "invalid forward \"%s\": the local port must be 0 to 65535 "
-                                  "(0: any free port)",
+        if (end != colon || colon == spec || l < 0 || l > 65535 || spec[0] == '-' || spec[0] == '+')
+            return errprintf(err,
+                             "invalid forward \"%s\": the local port must be 0 to 65535 "
+                             "(0: any free port)",
                              spec);
         spec = colon + 1;
     }
     r = strtol(spec, &end, 10);
     if (!*spec || *end || r < 1 || r > 65535 || spec[0] == '-' || spec[0] == '+' || errno)
-        return errprintf(err, "invalid forward \"%s\": expected [LOCAL:]REMOTE with REMOTE a "
-                              "port from 1 to 65535",
+        return errprintf(err,
+                         "invalid forward \"%s\": expected [LOCAL:]REMOTE with REMOTE a "
+                         "port from 1 to 65535",
                          whole);
     *remote = (int)r;
     *local = colon ? (int)l : (int)r;

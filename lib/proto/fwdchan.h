@@ -43,24 +43,24 @@
 
 struct fwd_chan {
     uint32_t id;
-    int fd;         /* the TCP connection, nonblocking; -1 once closed */
-    bool open;      /* both ends have their socket: data may flow */
-    char *wbuf;     /* from the peer, not yet written to fd */
+    int fd;     /* the TCP connection, nonblocking; -1 once closed */
+    bool open;  /* both ends have their socket: data may flow */
+    char *wbuf; /* from the peer, not yet written to fd */
     size_t woff, wlen, wcap;
-    size_t inflight; /* sent to the peer, not yet acknowledged by it */
-    size_t unacked;  /* written to fd, not yet acknowledged to the peer */
-    bool rd_eof;     /* fd gave its end (EOF sent to the peer) */
-    bool peer_eof;   /* the peer's EOF came */
-    bool wr_shut;    /* fd's write side shut, after peer_eof and wbuf written */
+    size_t inflight;              /* sent to the peer, not yet acknowledged by it */
+    size_t unacked;               /* written to fd, not yet acknowledged to the peer */
+    bool rd_eof;                  /* fd gave its end (EOF sent to the peer) */
+    bool peer_eof;                /* the peer's EOF came */
+    bool wr_shut;                 /* fd's write side shut, after peer_eof and wbuf written */
     uint64_t bytes_in, bytes_out; /* from the peer, to the peer */
 };
 
 /* What fwd_chan_io() and fwd_chan_frame() say about the channel. */
 enum fwd_result {
-    FWD_LIVE = 0,       /* keep it */
-    FWD_FINISHED,       /* both directions ended cleanly */
-    FWD_RESET,          /* an error here (or a broken peer): RESET was sent */
-    FWD_PEER_RESET,     /* the peer reset it */
+    FWD_LIVE = 0,   /* keep it */
+    FWD_FINISHED,   /* both directions ended cleanly */
+    FWD_RESET,      /* an error here (or a broken peer): RESET was sent */
+    FWD_PEER_RESET, /* the peer reset it */
 };
 
 /* Send a frame for channel c to the peer: 0, or -1 if the peer is gone

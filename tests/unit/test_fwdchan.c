@@ -23,10 +23,10 @@ struct qf {
 
 struct end {
     struct fwd_chan ch;
-    int prog;            /* the program's end of the socketpair */
-    struct qf *q;        /* frames sent to the other end, not yet delivered */
+    int prog;     /* the program's end of the socketpair */
+    struct qf *q; /* frames sent to the other end, not yet delivered */
     size_t nq, cap;
-    int result;          /* last non-live result */
+    int result; /* last non-live result */
     size_t max_inflight, max_held;
     int resets_sent;
 };
@@ -179,9 +179,9 @@ START_TEST(test_backpressure)
     }
     ck_assert_uint_le(b.max_held, FWD_WINDOW);
     ck_assert_uint_le(a.max_inflight, FWD_WINDOW);
-    ck_assert_uint_eq(a.ch.inflight, FWD_WINDOW);          /* the window is full */
+    ck_assert_uint_eq(a.ch.inflight, FWD_WINDOW);         /* the window is full */
     ck_assert_int_eq(fwd_chan_events(&a.ch) & POLLIN, 0); /* and A stops reading */
-    ck_assert_uint_lt(sent, 2 * FWD_WINDOW);             /* the writer was pushed back */
+    ck_assert_uint_lt(sent, 2 * FWD_WINDOW);              /* the writer was pushed back */
     /* the program reads again: everything flows */
     size_t got = 0;
     for (int turn = 0; turn < 20000 && got < sent; turn++) {
@@ -256,8 +256,8 @@ START_TEST(test_specs)
     ck_assert_int_eq(r, 8787);
     ck_assert_int_eq(fwd_parse_spec("18888:8888", &l, &r, &err), 0);
     ck_assert_int_eq(l, 18888);
-    const char *bad[] = {"", "0", "65536", "-1", "+80", "80x", ":80", "80:", "x:80", "70000:80",
-                         "1:2:3", "-1:80", NULL};
+    const char *bad[] = {"",    "0",    "65536",    "-1",    "+80",   "80x", ":80",
+                         "80:", "x:80", "70000:80", "1:2:3", "-1:80", NULL};
     for (int i = 0; bad[i]; i++)
         ck_assert_msg(fwd_parse_spec(bad[i], &l, &r, &err) == -1, "\"%s\" accepted", bad[i]);
     ck_assert_int_eq(fwd_parse_spec("8888:0", &l, &r, &err), -1);
