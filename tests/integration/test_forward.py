@@ -361,6 +361,38 @@ class ForwardTest(harness.ClusterTest):
                 os.waitpid(pid, 0)
             os.close(fd)
 
+    def test_node_daemon_restart(self):
+        """The daemon's ends of the connections go with it; srun closes its
+        ends, keeps listening, and forwards again once it has rejoined."""
+        c = self.c
+        http = free_port()
+        p, err = self.start_srun(["-w", "n2", "--forward-port", "0:%d" % http, "sh", "-c",
+                                  self.servers_cmd(http)])
+        try:
+            local = self.wait_forwards(err, 1)[http]
+            self.assertEqual(wait_fetch(local, "hello.txt"), b"hello through the session\n")
+            idle = socket.create_connection(("127.0.0.1", local), timeout=10)
+            c.wait_for(lambda: connections_to(http) == 1, timeout=10,
+                       what="the node's connection to the server")
+            c.daemon("stop-daemon", "n2")
+            # our open connection is closed, not left hanging
+            idle.settimeout(20)
+            try:
+                self.assertEqual(idle.recv(10), b"")
+            except ConnectionResetError:
+                pass
+            idle.close()
+            c.daemon("start-daemon", "n2")
+            self.assertEqual(wait_fetch(local, "hello.txt"), b"hello through the session\n")
+            self.assertIn("connection to node n2 lost", self.stderr_of(err))
+        finally:
+            c.run("scancel", "-u", harness.TEST_USER)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            err.close()
+
     def test_bad_specs(self):
         c = self.c
         for spec, what in (("70000", "REMOTE a port from 1 to 65535"),
