@@ -217,6 +217,7 @@ START_TEST(test_resets)
     ck_assert_uint_le(b.ch.wlen + b.ch.unacked, FWD_WINDOW);
     fwd_chan_close(&b.ch);
     close(b.prog);
+    free(b.q);
 
     end_init(&b, 0);
     struct sl_frame eof = {SL_FR_FWD_EOF, 1, 0, 7, 0, NULL, 0};
@@ -225,6 +226,7 @@ START_TEST(test_resets)
     ck_assert_int_eq(fwd_chan_frame(&b.ch, &f, tx, &b), FWD_RESET);
     fwd_chan_close(&b.ch);
     close(b.prog);
+    free(b.q);
 
     end_init(&b, 0);
     struct sl_frame rst = {SL_FR_FWD_RESET, 1, 0, 7, 0, NULL, 0};
