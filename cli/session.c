@@ -677,6 +677,17 @@ static int stream_init(struct stream *st, json_t *reply, const struct session_op
     return 0;
 }
 
+/* A node daemon that does not say it forwards (one older than
+ * forwarding ignores the request) would leave connections hanging. */
+static bool forward_refused(struct stream *st, json_t *reply)
+{
+    if (!st->so->fwd || json_is_true(json_object_get(reply, "forward")))
+        return false;
+    cli_error("node %s does not forward ports (its slurmish-d is older than --forward-port)",
+              st->nodes[0].name);
+    return true;
+}
+
 /* The environment the tasks get: ours, with the controller's SLURM_* values. */
 static json_t *task_env(json_t *ctld_env)
 {
@@ -745,11 +756,15 @@ int step_run(long long job_id, json_t *create, char **argv, const struct session
         json_t *body = json_pack("{s:s, s:O, s:O, s:s, s:i, s:i, s:s}", "cred", cli_jstr(e, "cred"),
                                  "argv", args, "env", env, "cwd", cwd, "rows", (int)ws.ws_row,
                                  "cols", (int)ws.ws_col, "term", term ? term : "");
+        json_t *nreply = NULL;
         if (i == 0 && so->fwd) /* ports are forwarded to the first node (task 0's) */
             json_object_set_new(body, "forward", json_true());
         if (node_request(&st, &st.nodes[i], cli_jstr(e, "address"), (int)cli_jint(e, "port", 0),
-                         SL_MSG_STEP_LAUNCH, body, NULL) < 0)
+                         SL_MSG_STEP_LAUNCH, body, &nreply) < 0)
             rc = -1;
+        else if (i == 0 && forward_refused(&st, nreply))
+            rc = -1;
+        json_decref(nreply);
         json_decref(body);
         if (rc < 0)
             break;
@@ -800,9 +815,13 @@ int step_attach_run(long long job_id, uint32_t step_id, const struct session_opt
             json_object_set_new(b, "forward", json_true());
         if (so->forward_only)
             json_object_set_new(b, "output", json_false());
+        json_t *nreply = NULL;
         if (node_request(&st, &st.nodes[i], cli_jstr(e, "address"), (int)cli_jint(e, "port", 0),
-                         SL_MSG_STEP_CONNECT, b, NULL) < 0)
+                         SL_MSG_STEP_CONNECT, b, &nreply) < 0)
             rc = -1;
+        else if (i == 0 && forward_refused(&st, nreply))
+            rc = -1;
+        json_decref(nreply);
         json_decref(b);
         if (rc < 0)
             break;

@@ -543,7 +543,9 @@ static void launch(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     free(rpath);
     log_info("step %u.%u launched for %s: %d task%s%s, supervisor %d", a.job_id, a.step_id,
              a.user, a.ntasks, a.ntasks > 1 ? "s" : "", a.pty ? " on a pty" : "", (int)pid);
-    client_reply(d, id, id_len, m->seq, 0, NULL, NULL);
+    json_t *r = json_pack("{s:b}", "forward", cl.fwd); /* "I forward": older daemons do not */
+    client_reply(d, id, id_len, m->seq, 0, NULL, r);
+    json_decref(r);
 out:
     free(dir);
     json_decref(c);
@@ -644,7 +646,9 @@ static void attach_batch(struct noded *d, struct sl_msg *m, uint32_t job_id,
         client_reply(d, id, id_len, m->seq, SL_E_INVALID_STEP, ebuf, NULL);
         return;
     }
-    client_reply(d, id, id_len, m->seq, 0, NULL, NULL);
+    json_t *r = json_pack("{s:b}", "forward", cl->fwd);
+    client_reply(d, id, id_len, m->seq, 0, NULL, r);
+    json_decref(r);
     t = xcalloc(1, sizeof(*t));
     t->client = *cl;
     t->job_id = job_id;
@@ -719,7 +723,7 @@ static void attach(struct noded *d, struct sl_msg *m, const unsigned char *id, s
                      NULL);
         return;
     }
-    r = json_pack("{s:b}", "pty", s->pty);
+    r = json_pack("{s:b, s:b}", "pty", s->pty, "forward", cl.fwd);
     client_reply(d, id, id_len, m->seq, 0, NULL, r);
     json_decref(r);
     if (json_is_false(json_object_get(m->body, "replay")) || cl.no_output) {
