@@ -116,7 +116,17 @@ def listeners(port):
     return found
 
 
+CONFIG = harness.DEFAULT_CONFIG + """\
+  - name: idle
+    node_groups: [n]
+    max_time: 1:00:00
+    session_idle_timeout: "0:03"
+    session_idle_warning: "0:03"
+"""
+
+
 class ForwardTest(harness.ClusterTest):
+    config = CONFIG
 
     @classmethod
     def setUpClass(cls):
@@ -385,6 +395,32 @@ class ForwardTest(harness.ClusterTest):
             c.daemon("start-daemon", "n2")
             self.assertEqual(wait_fetch(local, "hello.txt"), b"hello through the session\n")
             self.assertIn("connection to node n2 lost", self.stderr_of(err))
+        finally:
+            c.run("scancel", "-u", harness.TEST_USER)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            err.close()
+
+    def test_forward_use_is_activity(self):
+        """A notebook used through its forward is a session in use: no
+        terminal input, little CPU, yet not ended as idle; idle after."""
+        c = self.c
+        http = free_port()
+        p, err = self.start_srun(["-p", "idle", "--forward-port", "0:%d" % http, "sh", "-c",
+                                  self.servers_cmd(http)])
+        try:
+            local = self.wait_forwards(err, 1)[http]
+            wait_fetch(local, "hello.txt")
+            job = self.user_job()
+            for _ in range(20):  # 10 s: past the 3 s timeout and the 3 s warning
+                self.assertEqual(fetch(local, "hello.txt"), b"hello through the session\n")
+                time.sleep(0.5)
+            self.assertEqual(c.state(job), "RUNNING")
+            self.assertEqual(c.wait_state(job, ("TIMEOUT", "COMPLETED", "FAILED", "CANCELLED"),
+                                          timeout=30), "TIMEOUT")
+            self.assertEqual(c.show_job(job)["Reason"], "InactiveLimit")
         finally:
             c.run("scancel", "-u", harness.TEST_USER)
             try:
