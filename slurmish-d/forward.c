@@ -257,16 +257,16 @@ static void opened(struct noded *d, struct nchan *nc, int error)
 static void connect_done(struct noded *d, struct nchan *nc, int error)
 {
     if (error == ECONNREFUSED && !nc->tried_v6) {
-        int first = error;
         if (start_connect(nc, true) < 0) {
-            opened(d, nc, first); /* no IPv6 loopback: say what v4 said */
+            opened(d, nc, ECONNREFUSED); /* no IPv6 loopback: say what v4 said */
             return;
         }
         if (!nc->connecting)
             opened(d, nc, 0);
         return;
     }
-    opened(d, nc, error);
+    /* ::1 failing after 127.0.0.1 refused: the refusal is the news */
+    opened(d, nc, error && nc->tried_v6 ? ECONNREFUSED : error);
 }
 
 void fwd_open(struct noded *d, const struct dclient *cl, uint32_t job_id, uint32_t step_id,

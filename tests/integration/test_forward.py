@@ -429,6 +429,36 @@ class ForwardTest(harness.ClusterTest):
                 p.kill()
             err.close()
 
+    def test_ipv6_loopback(self):
+        """A server on ::1 only (as `localhost` may give): reached once
+        127.0.0.1 refuses; a port closed on both says Connection refused."""
+        try:
+            probe = socket.socket(socket.AF_INET6)
+            probe.bind(("::1", 0))
+            probe.close()
+        except OSError:
+            self.skipTest("no IPv6 loopback here")
+        c = self.c
+        http, dead = free_port(), free_port()
+        p, err = self.start_srun(["--forward-port", "0:%d" % http, "--forward-port",
+                                  "0:%d" % dead, "sh", "-c",
+                                  "cd %s || exit 1; exec python3 -m http.server %d --bind ::1"
+                                  % (self.www, http)])
+        try:
+            fw = self.wait_forwards(err, 2)
+            self.assertEqual(wait_fetch(fw[http], "hello.txt"), b"hello through the session\n")
+            with self.assertRaises(OSError):
+                fetch(fw[dead], "hello.txt")
+            c.wait_for(lambda: "port %d: Connection refused" % dead in self.stderr_of(err),
+                       timeout=10, what="srun's message")
+        finally:
+            c.run("scancel", "-u", harness.TEST_USER)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            err.close()
+
     def test_bad_specs(self):
         c = self.c
         for spec, what in (("70000", "REMOTE a port from 1 to 65535"),
