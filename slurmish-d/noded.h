@@ -7,6 +7,8 @@
  *   jobs.c      the table of local jobs, their spool records, re-adoption
  *   jobenv.c    output file patterns and the job environment (pure)
  *   resources.c CPUs, memory and GPUs of this node
+ *   steps.c     interactive steps and their clients (stepd.c supervises one)
+ *   forward.c   port forwarding for a step's owner (srun/sattach --forward-port)
  *
  * A job on this node (struct djob) is RUNNING while its supervisor lives
  * (pidfd >= 0 or, briefly, not yet adopted), then DONE (done = true) with
