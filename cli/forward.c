@@ -33,12 +33,6 @@ struct cchan {
     struct cchan *next;
 };
 
-struct qframe {
-    char *buf;
-    size_t len;
-    struct qframe *next;
-};
-
 struct cli_fwd {
     struct listener *ls;
     size_t nls;
@@ -48,7 +42,7 @@ struct cli_fwd {
     void *sock; /* the node's DEALER, NULL until started */
     uint32_t job_id, step_id;
     char *node;
-    struct qframe *qhead, *qtail;
+    struct fwd_queue q; /* frames the node socket could not take yet */
     bool crlf;
 };
 
@@ -119,20 +113,6 @@ void cli_fwd_start(struct cli_fwd *f, void *sock, uint32_t job_id, uint32_t step
 
 /* ---- frames to the node ---- */
 
-static void queue_frame(struct cli_fwd *f, const char *buf, size_t len)
-{
-    struct qframe *q = xmalloc(sizeof(*q));
-    q->buf = xmalloc(len);
-    memcpy(q->buf, buf, len);
-    q->len = len;
-    q->next = NULL;
-    if (f->qtail)
-        f->qtail->next = q;
-    else
-        f->qhead = q;
-    f->qtail = q;
-}
-
 static int send_frame(struct cli_fwd *f, int kind, uint32_t a, uint32_t b, const char *data,
                       size_t len)
 {
@@ -141,8 +121,11 @@ static int send_frame(struct cli_fwd *f, int kind, uint32_t a, uint32_t b, const
     size_t flen = sl_frame_encode(&fr, buf);
 
     /* in order: nothing overtakes what waits */
-    if (f->qhead || zmq_send(f->sock, buf, flen, ZMQ_DONTWAIT) < 0)
-        queue_frame(f, buf, flen);
+    if ((f->q.head || zmq_send(f->sock, buf, flen, ZMQ_DONTWAIT) < 0) &&
+        fwd_queue_push(&f->q, buf, flen) < 0) {
+        say(f, "error: out of memory: forwarded connections closed");
+        return -1;
+    }
     return 0;
 }
 
@@ -154,21 +137,18 @@ static int chan_send(void *arg, struct fwd_chan *c, int kind, uint32_t b, const 
 
 bool cli_fwd_want_out(const struct cli_fwd *f)
 {
-    return f && f->qhead;
+    return f && f->q.head;
+}
+
+static int try_send(void *sock, const char *buf, size_t len)
+{
+    return zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0 ? 1 : 0;
 }
 
 void cli_fwd_flush(struct cli_fwd *f)
 {
-    while (f && f->qhead) {
-        struct qframe *q = f->qhead;
-        if (zmq_send(f->sock, q->buf, q->len, ZMQ_DONTWAIT) < 0)
-            break;
-        f->qhead = q->next;
-        if (!f->qhead)
-            f->qtail = NULL;
-        free(q->buf);
-        free(q);
-    }
+    if (f)
+        fwd_queue_flush(&f->q, try_send, f->sock);
 }
 
 /* ---- channels ---- */
@@ -321,13 +301,7 @@ void cli_fwd_lost(struct cli_fwd *f)
         f->nchans, f->nchans == 1 ? "" : "s");
     while (f->chans)
         chan_free(f, f->chans);
-    while (f->qhead) {
-        struct qframe *q = f->qhead;
-        f->qhead = q->next;
-        free(q->buf);
-        free(q);
-    }
-    f->qtail = NULL;
+    fwd_queue_clear(&f->q);
 }
 
 void cli_fwd_destroy(struct cli_fwd *f)
@@ -336,12 +310,7 @@ void cli_fwd_destroy(struct cli_fwd *f)
         return;
     while (f->chans)
         chan_free(f, f->chans);
-    while (f->qhead) {
-        struct qframe *q = f->qhead;
-        f->qhead = q->next;
-        free(q->buf);
-        free(q);
-    }
+    fwd_queue_clear(&f->q);
     for (size_t i = 0; i < f->nls; i++)
         close(f->ls[i].fd);
     free(f->ls);

@@ -44,18 +44,13 @@
 #define FWD_RETRY_MS 5       /* poll timeout while frames wait for a client */
 #define FWD_PROBE_S 5        /* how often a client with channels is checked for life */
 
-struct qframe {
-    char *buf;
-    size_t len;
-    struct qframe *next;
-};
-
 struct fwd_peer {
     struct dclient client;
     uint32_t job_id, step_id;
     uid_t uid; /* the job's owner (and the client's uid): sockets are made as them */
     gid_t gid;
-    struct qframe *qhead, *qtail; /* frames ZeroMQ could not take yet */
+    struct noded *d;
+    struct fwd_queue q; /* frames ZeroMQ could not take yet */
     size_t nchans;
     int64_t last_probe;
     bool gone;
@@ -91,12 +86,14 @@ static bool same_id(const struct dclient *c, const unsigned char *id, size_t id_
 
 /* ---- frames to a client ---- */
 
-/* 0 sent, 1 not now (queue full), -1 the client is gone */
-static int try_send(struct noded *d, struct fwd_peer *p, const char *buf, size_t len)
+/* To peer (a struct fwd_peer): 0 sent, 1 not now (ZeroMQ's queue is
+ * full), -1 the client is gone */
+static int try_send(void *peer, const char *buf, size_t len)
 {
-    if (zmq_send(d->srv, p->client.id, p->client.id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+    struct fwd_peer *p = peer;
+    if (zmq_send(p->d->srv, p->client.id, p->client.id_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return errno == EAGAIN ? 1 : -1;
-    zmq_send(d->srv, buf, len, ZMQ_DONTWAIT);
+    zmq_send(p->d->srv, buf, len, ZMQ_DONTWAIT);
     return 0;
 }
 
@@ -110,24 +107,16 @@ static int peer_send(struct noded *d, struct fwd_peer *p, int kind, uint32_t a, 
 
     if (p->gone)
         return -1;
-    if (!p->qhead) {
-        if ((r = try_send(d, p, buf, flen)) == 0)
+    if (!p->q.head) {
+        if ((r = try_send(p, buf, flen)) == 0)
             return 0;
         if (r < 0) {
             p->gone = true;
             return -1;
         }
     }
-    struct qframe *q = xmalloc(sizeof(*q));
-    q->buf = xmalloc(flen);
-    memcpy(q->buf, buf, flen);
-    q->len = flen;
-    q->next = NULL;
-    if (p->qtail)
-        p->qtail->next = q;
-    else
-        p->qhead = q;
-    p->qtail = q;
+    if (fwd_queue_push(&p->q, buf, flen) < 0)
+        fatal("out of memory");
     return 0;
 }
 
@@ -171,12 +160,7 @@ static void peer_free(struct noded *d, struct fwd_peer *p)
             *pp = p->next;
             break;
         }
-    while (p->qhead) {
-        struct qframe *q = p->qhead;
-        p->qhead = q->next;
-        free(q->buf);
-        free(q);
-    }
+    fwd_queue_clear(&p->q);
     free(p);
 }
 
@@ -279,6 +263,7 @@ void fwd_open(struct noded *d, const struct dclient *cl, uint32_t job_id, uint32
     if (!p) {
         p = xcalloc(1, sizeof(*p));
         p->client = *cl;
+        p->d = d;
         p->job_id = job_id;
         p->step_id = step_id;
         p->uid = uid;
@@ -355,12 +340,7 @@ void fwd_drop_step(struct noded *d, uint32_t job_id, uint32_t step_id)
             for (struct nchan *nc = ctx(d)->chans; nc; nc = nc->next)
                 if (nc->peer == p)
                     peer_send(d, p, SL_FR_FWD_RESET, nc->ch.id, 0, NULL, 0);
-            while (p->qhead && try_send(d, p, p->qhead->buf, p->qhead->len) == 0) {
-                struct qframe *q = p->qhead;
-                p->qhead = q->next;
-                free(q->buf);
-                free(q);
-            }
+            fwd_queue_flush(&p->q, try_send, p);
             peer_free(d, p);
         }
     }
@@ -438,26 +418,13 @@ void fwd_flush(struct noded *d)
     now = now_s();
     for (struct fwd_peer *p = ctx(d)->peers, *next; p; p = next) {
         next = p->next;
-        if (!p->qhead && !p->gone && now - p->last_probe >= FWD_PROBE_S) {
+        if (!p->q.head && !p->gone && now - p->last_probe >= FWD_PROBE_S) {
             p->last_probe = now;
-            if (try_send(d, p, "", 0) < 0)
+            if (try_send(p, "", 0) < 0)
                 p->gone = true;
         }
-        while (p->qhead) {
-            int r = try_send(d, p, p->qhead->buf, p->qhead->len);
-            if (r > 0)
-                break;
-            if (r < 0) {
-                p->gone = true;
-                break;
-            }
-            struct qframe *q = p->qhead;
-            p->qhead = q->next;
-            if (!p->qhead)
-                p->qtail = NULL;
-            free(q->buf);
-            free(q);
-        }
+        if (!p->gone && fwd_queue_flush(&p->q, try_send, p) < 0)
+            p->gone = true;
         if (p->gone) {
             log_info("step %u.%u: a forwarding client went away", p->job_id, p->step_id);
             peer_free(d, p);
@@ -469,7 +436,7 @@ int fwd_timeout_ms(struct noded *d, int dflt)
 {
     if (d->fwd)
         for (struct fwd_peer *p = ctx(d)->peers; p; p = p->next)
-            if (p->qhead)
+            if (p->q.head)
                 return FWD_RETRY_MS;
     return dflt;
 }

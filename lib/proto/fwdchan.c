@@ -196,6 +196,48 @@ enum fwd_result fwd_chan_frame(struct fwd_chan *c, const struct sl_frame *f, fwd
     return finished(c) ? FWD_FINISHED : FWD_LIVE;
 }
 
+int fwd_queue_push(struct fwd_queue *q, const char *buf, size_t len)
+{
+    struct fwd_qframe *f = malloc(sizeof(*f) + len);
+    if (!f)
+        return -1;
+    f->next = NULL;
+    f->len = len;
+    memcpy(f->buf, buf, len);
+    if (q->tail)
+        q->tail->next = f;
+    else
+        q->head = f;
+    q->tail = f;
+    return 0;
+}
+
+int fwd_queue_flush(struct fwd_queue *q, int (*try_send)(void *arg, const char *buf, size_t len),
+                    void *arg)
+{
+    while (q->head) {
+        struct fwd_qframe *f = q->head;
+        int r = try_send(arg, f->buf, f->len);
+        if (r != 0)
+            return r;
+        q->head = f->next;
+        if (!q->head)
+            q->tail = NULL;
+        free(f);
+    }
+    return 0;
+}
+
+void fwd_queue_clear(struct fwd_queue *q)
+{
+    while (q->head) {
+        struct fwd_qframe *f = q->head;
+        q->head = f->next;
+        free(f);
+    }
+    q->tail = NULL;
+}
+
 int fwd_parse_spec(const char *spec, int *local, int *remote, sl_error_t *err)
 {
     const char *colon = strchr(spec, ':'), *whole = spec;

@@ -80,6 +80,24 @@ enum fwd_result fwd_chan_frame(struct fwd_chan *c, const struct sl_frame *f, fwd
 /* Close the socket and free the buffer (not c itself). */
 void fwd_chan_close(struct fwd_chan *c);
 
+/* Frames waiting, in order, for a transport that cannot take them now
+ * (ZeroMQ at its high-water mark).  Flow control bounds how many. */
+struct fwd_qframe {
+    struct fwd_qframe *next;
+    size_t len;
+    char buf[];
+};
+struct fwd_queue {
+    struct fwd_qframe *head, *tail;
+};
+/* Append a copy of buf; -1 (ENOMEM) if it cannot be had. */
+int fwd_queue_push(struct fwd_queue *q, const char *buf, size_t len);
+/* Hand frames to try_send (0 sent, > 0 not now, < 0 failed) in order
+ * until it stops taking them; returns its last answer (0: all sent). */
+int fwd_queue_flush(struct fwd_queue *q, int (*try_send)(void *arg, const char *buf, size_t len),
+                    void *arg);
+void fwd_queue_clear(struct fwd_queue *q);
+
 /* Parse a forward specification "[LOCAL:]REMOTE" (ports; LOCAL 0 = any
  * free port, absent = REMOTE); -1 with err on bad input. */
 int fwd_parse_spec(const char *spec, int *local, int *remote, sl_error_t *err);

@@ -245,6 +245,41 @@ START_TEST(test_resets)
 }
 END_TEST
 
+/* The queue hands frames on in order, stops when "not now", resumes. */
+static int taken, room;
+static char seen[16];
+static int take(void *arg, const char *buf, size_t len)
+{
+    if (room == 0)
+        return 1;
+    room--;
+    seen[taken++] = buf[0];
+    ck_assert_uint_eq(len, (size_t)(buf[0] - 'a' + 1));
+    return 0;
+}
+
+START_TEST(test_queue)
+{
+    struct fwd_queue q = {NULL, NULL};
+    const char *frames[] = {"a", "bb", "ccc", "dddd"};
+
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(fwd_queue_push(&q, frames[i], strlen(frames[i])), 0);
+    room = 2;
+    ck_assert_int_eq(fwd_queue_flush(&q, take, NULL), 1);
+    ck_assert_int_eq(fwd_queue_push(&q, "eeeee", 5), 0);
+    room = 10;
+    ck_assert_int_eq(fwd_queue_flush(&q, take, NULL), 0);
+    ck_assert_int_eq(taken, 5);
+    ck_assert_mem_eq(seen, "abcde", 5);
+    ck_assert_ptr_null(q.head);
+    ck_assert_ptr_null(q.tail);
+    ck_assert_int_eq(fwd_queue_push(&q, "x", 1), 0);
+    fwd_queue_clear(&q);
+    ck_assert_ptr_null(q.head);
+}
+END_TEST
+
 START_TEST(test_specs)
 {
     int l, r;
@@ -275,6 +310,7 @@ int main(void)
     tcase_add_test(tc, test_transfer);
     tcase_add_test(tc, test_backpressure);
     tcase_add_test(tc, test_resets);
+    tcase_add_test(tc, test_queue);
     tcase_add_test(tc, test_specs);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
