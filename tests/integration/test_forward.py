@@ -163,6 +163,16 @@ class ForwardTest(harness.ClusterTest):
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         return p, err
 
+    def stop_srun(self, p, err):
+        """End the user's jobs, and so srun."""
+        self.c.run("scancel", "-u", harness.TEST_USER)
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        err.close()
+
     def stderr_of(self, err):
         err.flush()
         with open(err.name) as f:
@@ -396,12 +406,7 @@ class ForwardTest(harness.ClusterTest):
             self.assertEqual(wait_fetch(local, "hello.txt"), b"hello through the session\n")
             self.assertIn("connection to node n2 lost", self.stderr_of(err))
         finally:
-            c.run("scancel", "-u", harness.TEST_USER)
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-            err.close()
+            self.stop_srun(p, err)
 
     def test_forward_use_is_activity(self):
         """A notebook used through its forward is a session in use: no
@@ -422,12 +427,7 @@ class ForwardTest(harness.ClusterTest):
                                           timeout=30), "TIMEOUT")
             self.assertEqual(c.show_job(job)["Reason"], "InactiveLimit")
         finally:
-            c.run("scancel", "-u", harness.TEST_USER)
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-            err.close()
+            self.stop_srun(p, err)
 
     def test_ipv6_loopback(self):
         """A server on ::1 only (as `localhost` may give): reached once
@@ -452,12 +452,7 @@ class ForwardTest(harness.ClusterTest):
             c.wait_for(lambda: "port %d: Connection refused" % dead in self.stderr_of(err),
                        timeout=10, what="srun's message")
         finally:
-            c.run("scancel", "-u", harness.TEST_USER)
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-            err.close()
+            self.stop_srun(p, err)
 
     def test_bad_specs(self):
         c = self.c
