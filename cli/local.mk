@@ -7,7 +7,8 @@ cli_libcli_la_SOURCES = \
 	cli/format.h cli/format.c \
 	cli/cliutil.h cli/cliutil.c \
 	cli/sbatch_opt.h cli/sbatch_opt.c \
-	cli/session.h cli/session.c
+	cli/session.h cli/session.c \
+	cli/forward.h cli/forward.c
 cli_libcli_la_CFLAGS = $(SL_CFLAGS)
 
 CLI_LIBS = cli/libcli.la $(SL_LIBS)

@@ -16,6 +16,7 @@
 
 #include "auth/auth.h"
 #include "common.h"
+#include "forward.h"
 #include "proto/stream.h"
 #include "session.h"
 #include "util/xmalloc.h"
@@ -389,6 +390,10 @@ static void rejoin(struct stream *st, struct node_link *n)
         if (strcmp(cli_jstr(e, "name"), n->name) != 0)
             continue;
         json_t *b = json_pack("{s:s, s:b}", "cred", cli_jstr(e, "cred"), "replay", 0);
+        if (st->so->fwd && n == &st->nodes[0])
+            json_object_set_new(b, "forward", json_true());
+        if (st->so->forward_only)
+            json_object_set_new(b, "output", json_false());
         size_t len;
         char *msg = sl_msg_encode_request(st->auth, SL_MSG_STEP_CONNECT, 2, b, &len, &err);
         if (msg)
@@ -408,8 +413,11 @@ static void monitor_event(struct stream *st, struct node_link *n)
     if (zmq_msg_recv(&ev, n->monitor, ZMQ_DONTWAIT) >= 0 && zmq_msg_size(&ev) >= 2) {
         uint16_t event;
         memcpy(&event, zmq_msg_data(&ev), sizeof(event));
-        if (event == ZMQ_EVENT_DISCONNECTED)
+        if (event == ZMQ_EVENT_DISCONNECTED) {
             n->lost = true;
+            if (n == &st->nodes[0])
+                cli_fwd_lost(st->so->fwd); /* the daemon's ends of them are gone */
+        }
         else if (event == ZMQ_EVENT_CONNECTED && n->lost)
             rejoin(st, n);
     }
@@ -428,7 +436,8 @@ static int relay(struct stream *st)
 {
     sigset_t mask;
     int sfd, nopen = st->nnodes;
-    bool stdin_open = true;
+    bool stdin_open = !st->so->forward_only;
+    struct cli_fwd *fwd = st->so->fwd;
     int64_t last_int = 0;
 
     sigemptyset(&mask);
@@ -439,14 +448,21 @@ static int relay(struct stream *st)
     sigaddset(&mask, SIGQUIT);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (st->pty)
+    if (st->pty && !st->so->forward_only) /* forwarding only may run in the background */
         tty_raw(st);
+    cli_fwd_set_crlf(fwd, st->raw);
 
     for (int i = 0; i < st->nnodes; i++)
         monitor_node(st, i);
-    zmq_pollitem_t *items = xcalloc((size_t)st->nnodes * 2 + 2, sizeof(*items));
+    size_t cap = (size_t)st->nnodes * 2 + 2;
+    zmq_pollitem_t *items = xcalloc(cap, sizeof(*items));
     while (nopen > 0) {
         int k = 0;
+        size_t need = (size_t)st->nnodes * 2 + 2 + cli_fwd_poll_count(fwd);
+        if (need > cap) {
+            cap = need * 2;
+            items = xrealloc(items, cap * sizeof(*items));
+        }
         items[k++] = (zmq_pollitem_t){NULL, sfd, ZMQ_POLLIN, 0};
         items[k++] = (zmq_pollitem_t){NULL, stdin_open ? 0 : -1, stdin_open ? ZMQ_POLLIN : 0, 0};
         for (int i = 0; i < st->nnodes; i++)
@@ -454,16 +470,30 @@ static int relay(struct stream *st)
         for (int i = 0; i < st->nnodes; i++)
             items[k++] = (zmq_pollitem_t){st->nodes[i].monitor, 0,
                                           st->nodes[i].monitor ? ZMQ_POLLIN : 0, 0};
+        /* forwarding: frames waiting for room on node 0's socket, its sockets */
+        if (cli_fwd_want_out(fwd))
+            items[2].events |= ZMQ_POLLOUT;
+        int kf = k;
+        k += (int)cli_fwd_poll_fill(fwd, items + kf);
         if (zmq_poll(items, k, 1000) < 0 && errno != EINTR)
             break;
+        if (items[2].revents & ZMQ_POLLOUT)
+            cli_fwd_flush(fwd);
+        cli_fwd_poll_events(fwd, items + kf);
         if (items[0].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
                 int sig = (int)si.ssi_signo;
-                if (sig == SIGWINCH && st->pty) {
+                if (sig == SIGWINCH && st->pty && !st->so->forward_only) {
                     struct winsize ws;
                     if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
                         send_all(st, SL_FR_RESIZE, ws.ws_row, ws.ws_col, NULL, 0);
+                } else if ((sig == SIGINT || sig == SIGQUIT) && st->so->forward_only) {
+                    /* forwarding only: Ctrl-C ends the forwards, never the step */
+                    send_all(st, SL_FR_DETACH, 0, 0, NULL, 0);
+                    free(items);
+                    close(sfd);
+                    return SESSION_DETACHED;
                 } else if (sig == SIGINT || sig == SIGQUIT) {
                     int64_t now = time(NULL);
                     /* a second Ctrl-C within a second ends the step, as in Slurm */
@@ -535,7 +565,10 @@ static int relay(struct stream *st)
                 if (r == 0 || r > (int)sizeof(buf) ||
                     sl_frame_decode(buf, (size_t)r, &f, &err) < 0)
                     continue;
-                if (f.kind == SL_FR_OUTPUT)
+                if (cli_fwd_is_frame(f.kind)) {
+                    if (i == 0)
+                        cli_fwd_frame(fwd, &f);
+                } else if (f.kind == SL_FR_OUTPUT && !st->so->forward_only)
                     print_output(st, &f);
                 else if (f.kind == SL_FR_TASK_EXIT && f.a < (uint32_t)st->ntasks)
                     st->task_status[f.a] = (int)f.b;
@@ -644,6 +677,17 @@ static int stream_init(struct stream *st, json_t *reply, const struct session_op
     return 0;
 }
 
+/* A node daemon that does not say it forwards (one older than
+ * forwarding ignores the request) would leave connections hanging. */
+static bool forward_refused(struct stream *st, json_t *reply)
+{
+    if (!st->so->fwd || json_is_true(json_object_get(reply, "forward")))
+        return false;
+    cli_error("node %s does not forward ports (its slurmish-d is older than --forward-port)",
+              st->nodes[0].name);
+    return true;
+}
+
 /* The environment the tasks get: ours, with the controller's SLURM_* values. */
 static json_t *task_env(json_t *ctld_env)
 {
@@ -712,9 +756,15 @@ int step_run(long long job_id, json_t *create, char **argv, const struct session
         json_t *body = json_pack("{s:s, s:O, s:O, s:s, s:i, s:i, s:s}", "cred", cli_jstr(e, "cred"),
                                  "argv", args, "env", env, "cwd", cwd, "rows", (int)ws.ws_row,
                                  "cols", (int)ws.ws_col, "term", term ? term : "");
+        json_t *nreply = NULL;
+        if (i == 0 && so->fwd) /* ports are forwarded to the first node (task 0's) */
+            json_object_set_new(body, "forward", json_true());
         if (node_request(&st, &st.nodes[i], cli_jstr(e, "address"), (int)cli_jint(e, "port", 0),
-                         SL_MSG_STEP_LAUNCH, body, NULL) < 0)
+                         SL_MSG_STEP_LAUNCH, body, &nreply) < 0)
             rc = -1;
+        else if (i == 0 && forward_refused(&st, nreply))
+            rc = -1;
+        json_decref(nreply);
         json_decref(body);
         if (rc < 0)
             break;
@@ -722,6 +772,8 @@ int step_run(long long job_id, json_t *create, char **argv, const struct session
     json_decref(env);
     json_decref(args);
     if (rc == 0) {
+        cli_fwd_start(so->fwd, st.nodes[0].sock, (uint32_t)st.job_id, st.step_id,
+                      st.nodes[0].name, so->quiet);
         rc = relay(&st);
     } else {
         /* the nodes that started it end it */
@@ -759,15 +811,25 @@ int step_attach_run(long long job_id, uint32_t step_id, const struct session_opt
     json_array_foreach(nodes, i, e)
     {
         json_t *b = json_pack("{s:s}", "cred", cli_jstr(e, "cred"));
+        if (i == 0 && so->fwd)
+            json_object_set_new(b, "forward", json_true());
+        if (so->forward_only)
+            json_object_set_new(b, "output", json_false());
+        json_t *nreply = NULL;
         if (node_request(&st, &st.nodes[i], cli_jstr(e, "address"), (int)cli_jint(e, "port", 0),
-                         SL_MSG_STEP_CONNECT, b, NULL) < 0)
+                         SL_MSG_STEP_CONNECT, b, &nreply) < 0)
             rc = -1;
+        else if (i == 0 && forward_refused(&st, nreply))
+            rc = -1;
+        json_decref(nreply);
         json_decref(b);
         if (rc < 0)
             break;
     }
     if (rc == 0) {
-        if (st.pty) {
+        cli_fwd_start(so->fwd, st.nodes[0].sock, (uint32_t)st.job_id, st.step_id,
+                      st.nodes[0].name, so->quiet);
+        if (st.pty && !so->forward_only) {
             /* let the program redraw for this terminal's size */
             struct winsize ws;
             if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)

@@ -21,9 +21,13 @@
 
 #define SESSION_DETACHED (-2) /* the client left; the step runs on */
 
+struct cli_fwd;
+
 struct session_opts {
     bool label; /* -l: prefix output lines with the task number */
     bool quiet;
+    struct cli_fwd *fwd; /* --forward-port listeners (forward.h), NULL if none */
+    bool forward_only;   /* sattach --forward-only: no output, no input */
 };
 
 /* Submit an allocation and wait until it runs, printing Slurm's

@@ -1,7 +1,8 @@
 /* srun - run a parallel step: inside an allocation (SLURM_JOB_ID, or
  * --jobid) it creates a step there; outside one it first allocates, as
  * Slurm's srun does, and releases the allocation when the step ends.
- * Options are sbatch's plus --pty, -l/--label, --jobid and --overlap. */
+ * Options are sbatch's plus --pty, -l/--label, --jobid, --overlap and
+ * --forward-port. */
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "cliutil.h"
 #include "common.h"
+#include "forward.h"
 #include "sbatch_opt.h"
 #include "session.h"
 #include "util/xmalloc.h"
@@ -32,6 +34,12 @@ static void help(void)
            "  -u, --unbuffered            accepted (output is never buffered)\n"
            "      --mpi=type              accepted for compatibility and ignored\n"
            "      --cpu-bind=type         accepted for compatibility and ignored\n"
+           "      --forward-port=[LOCAL:]REMOTE\n"
+           "                              forward 127.0.0.1:LOCAL on this machine to port REMOTE\n"
+           "                              on the loopback of the step's first node, through the\n"
+           "                              session (e.g. a notebook: --forward-port 8888); LOCAL\n"
+           "                              defaults to REMOTE, 0 picks a free port (printed);\n"
+           "                              repeatable; only the job's owner may forward\n"
            "\n"
            "A step keeps running if srun goes away (SIGHUP, SIGTERM, a lost connection);\n"
            "reattach with sattach JOBID.STEPID.  Outside an allocation, srun takes\n"
@@ -89,6 +97,14 @@ int main(int argc, char **argv)
                 cli_error("Invalid job id: %s", v);
                 return 1;
             }
+        } else if (!strncmp(a, "--forward-port=", 15) || !strcmp(a, "--forward-port")) {
+            if (a[14] != '=' && i + 1 >= argc) {
+                cli_error("option '--forward-port' requires an argument");
+                return 1;
+            }
+            /* listen now: a port in use fails before anything is allocated */
+            if (cli_fwd_add(&so.fwd, a[14] == '=' ? a + 15 : argv[++i]) < 0)
+                return 1;
         } else if (!strcmp(a, "-Q") || !strcmp(a, "--quiet")) {
             so.quiet = true;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -158,6 +174,7 @@ int main(int argc, char **argv)
     if (own_alloc && rc != SESSION_DETACHED)
         alloc_release(jobid, rc < 0 ? 1 : rc, 0);
     sbatch_opts_clear(&opts);
+    cli_fwd_destroy(so.fwd);
     free(av);
     cli_fini();
     if (rc == SESSION_DETACHED)

@@ -14,6 +14,7 @@ lib_libslurmish_la_SOURCES = \
 	lib/proto/proto.h lib/proto/proto.c \
 	lib/proto/client.h lib/proto/client.c \
 	lib/proto/stream.h lib/proto/stream.c \
+	lib/proto/fwdchan.h lib/proto/fwdchan.c \
 	lib/auth/auth.h lib/auth/munge.c \
 	lib/store/db.h lib/store/db.c
 lib_libslurmish_la_CFLAGS = $(AM_CFLAGS) $(ZMQ_CFLAGS) $(SQLITE_CFLAGS) $(YAML_CFLAGS) \

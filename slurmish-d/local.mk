@@ -10,6 +10,7 @@ slurmish_d_libnoded_la_SOURCES = \
 	slurmish-d/link.c \
 	slurmish-d/resources.c \
 	slurmish-d/steps.c \
+	slurmish-d/forward.c \
 	slurmish-d/stepd.c
 slurmish_d_libnoded_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-d
 

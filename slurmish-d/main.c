@@ -132,7 +132,17 @@ static void loop(struct noded *d)
                 sowners[k++] = s;
             }
         }
-        int rc = zmq_poll(items, (int)n, TICK_MS);
+        /* port forwarding's sockets come last */
+        size_t nf = fwd_poll_count(d);
+        if (n + nf > cap) {
+            cap = (n + nf) * 2;
+            items = xrealloc(items, cap * sizeof(*items));
+            owners = xrealloc(owners, cap * sizeof(*owners));
+            sowners = xrealloc(sowners, cap * sizeof(*sowners));
+            is_conn = xrealloc(is_conn, cap * sizeof(*is_conn));
+        }
+        nf = fwd_poll_fill(d, items + n);
+        int rc = zmq_poll(items, (int)(n + nf), fwd_timeout_ms(d, TICK_MS));
         if (rc < 0 && errno != EINTR)
             fatal("zmq_poll");
         if (rc > 0) {
@@ -149,11 +159,13 @@ static void loop(struct noded *d)
                 else if (sowners[i] && sowners[i]->pidfd == items[i].fd)
                     steps_reap(d, sowners[i]);
             }
+            fwd_poll_events(d, items + n);
             if (items[0].revents & ZMQ_POLLIN)
                 link_recv(d);
             if (items[2].revents & ZMQ_POLLIN)
                 steps_recv(d);
         }
+        fwd_flush(d);
         jobs_tick(d);
         steps_tick(d);
         link_tick(d);

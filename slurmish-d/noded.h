@@ -7,6 +7,8 @@
  *   jobs.c      the table of local jobs, their spool records, re-adoption
  *   jobenv.c    output file patterns and the job environment (pure)
  *   resources.c CPUs, memory and GPUs of this node
+ *   steps.c     interactive steps and their clients (stepd.c supervises one)
+ *   forward.c   port forwarding for a step's owner (srun/sattach --forward-port)
  *
  * A job on this node (struct djob) is RUNNING while its supervisor lives
  * (pidfd >= 0 or, briefly, not yet adopted), then DONE (done = true) with
@@ -23,8 +25,11 @@
 
 #include <jansson.h>
 
+#include <zmq.h>
+
 #include "conf/conf.h"
 #include "proto/proto.h"
+#include "proto/stream.h"
 
 struct djob {
     uint32_t id;
@@ -80,6 +85,7 @@ struct noded {
     void *srv;          /* ROUTER: interactive clients (srun, sattach) */
     struct dstep *steps;
     struct dtail *tails; /* clients attached to batch jobs' output (sattach N.batch) */
+    struct fwd_ctx *fwd; /* port forwarding channels (forward.c), NULL until the first */
     int sigfd;
     bool stop;
 };
@@ -154,6 +160,9 @@ struct dclient {
     unsigned char id[256]; /* ZeroMQ routing id of the client's connection */
     size_t id_len;
     uid_t uid;
+    bool fwd;       /* may forward ports: uid is the job's owner, who asked to */
+    bool no_output; /* a forwarding-only client: no output frames */
+    gid_t gid;      /* the job's gid, for forwarded connections */
 };
 
 struct dstep {
@@ -174,6 +183,7 @@ struct dstep {
     int64_t end_time;
     int64_t complete_sent;
     int64_t kill_at;    /* SIGKILL deadline after a terminate, 0 if none */
+    int64_t last_fwd;   /* last data a client sent through a forwarded port (activity) */
     struct dstep *next;
 };
 
@@ -199,6 +209,22 @@ void steps_notice(struct noded *d, uint32_t job_id, const char *text);
 void steps_complete_acked(struct noded *d, uint32_t job_id, uint32_t step_id, int rc);
 /* resend unacknowledged step completions (link.c calls it each heartbeat) */
 void steps_resend(struct noded *d);
+
+/* forward.c: port forwarding for clients of a step (steps.c authorises) */
+struct fwd_ctx;
+void fwd_open(struct noded *d, const struct dclient *cl, uint32_t job_id, uint32_t step_id,
+              uid_t uid, gid_t gid, uint32_t chan, int port);
+/* a DATA, EOF, RESET or ACK frame from the client with this routing id */
+void fwd_frame(struct noded *d, const unsigned char *id, size_t id_len, const struct sl_frame *f);
+void fwd_drop_client(struct noded *d, const unsigned char *id, size_t id_len);
+void fwd_drop_step(struct noded *d, uint32_t job_id, uint32_t step_id);
+/* the loop: poll items for the channels' sockets, their events, queued frames */
+size_t fwd_poll_count(struct noded *d);
+size_t fwd_poll_fill(struct noded *d, zmq_pollitem_t *items);
+void fwd_poll_events(struct noded *d, const zmq_pollitem_t *items);
+void fwd_flush(struct noded *d);
+int fwd_timeout_ms(struct noded *d, int dflt);
+void fwd_fini(struct noded *d);
 
 /* link.c */
 int link_open(struct noded *d);

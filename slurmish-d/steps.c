@@ -90,10 +90,12 @@ static void dstep_free(struct dstep *s)
 
 void steps_close(struct noded *d)
 {
+    fwd_fini(d);
     while (d->tails) {
         struct dtail *t = d->tails;
         d->tails = t->next;
-        close(t->fd);
+        if (t->fd >= 0)
+            close(t->fd);
         free(t);
     }
     while (d->steps) {
@@ -158,9 +160,12 @@ static void clients_remove(struct dclient *v, size_t *n, size_t i)
 static void to_live(struct noded *d, struct dstep *s, const void *buf, size_t len)
 {
     for (size_t i = 0; i < s->nlive;) {
-        if (send_to(d, &s->live[i], buf, len) < 0 && errno == EHOSTUNREACH) {
+        if (s->live[i].no_output && ((const char *)buf)[0] == SL_FR_OUTPUT) {
+            i++; /* a forwarding-only client */
+        } else if (send_to(d, &s->live[i], buf, len) < 0 && errno == EHOSTUNREACH) {
             log_info("step %u.%u: a client went away; the step keeps running", s->job_id,
                      s->step_id);
+            fwd_drop_client(d, s->live[i].id, s->live[i].id_len);
             clients_remove(s->live, &s->nlive, i);
         } else {
             i++;
@@ -168,14 +173,35 @@ static void to_live(struct noded *d, struct dstep *s, const void *buf, size_t le
     }
 }
 
-static void add_client(struct dclient **v, size_t *n, const unsigned char *id, size_t id_len,
-                       uid_t uid)
+static void add_client(struct dclient **v, size_t *n, const struct dclient *c)
 {
     *v = xrealloc(*v, (*n + 1) * sizeof(**v));
-    memcpy((*v)[*n].id, id, id_len);
-    (*v)[*n].id_len = id_len;
-    (*v)[*n].uid = uid;
+    (*v)[*n] = *c;
     (*n)++;
+}
+
+/* The client of an authorised request.  It may forward ports if it asks
+ * to ("forward": true) and is the job's owner (the credential's uid):
+ * not root, not the slurm user, whom the ctld lets attach. */
+static int make_client(struct dclient *cl, const struct sl_msg *m, const unsigned char *id,
+                       size_t id_len, json_t *cred, char *ebuf, size_t elen)
+{
+    json_int_t owner = json_integer_value(json_object_get(cred, "uid"));
+    memset(cl, 0, sizeof(*cl));
+    memcpy(cl->id, id, id_len);
+    cl->id_len = id_len;
+    cl->uid = m->uid;
+    cl->gid = (gid_t)json_integer_value(json_object_get(cred, "gid"));
+    cl->no_output = json_is_false(json_object_get(m->body, "output"));
+    if (json_is_true(json_object_get(m->body, "forward"))) {
+        if ((json_int_t)m->uid != owner) {
+            snprintf(ebuf, elen, "only the job's owner (uid %lld) may forward ports into job %lld",
+                     (long long)owner, (long long)json_integer_value(json_object_get(cred, "job_id")));
+            return -1;
+        }
+        cl->fwd = true;
+    }
+    return 0;
 }
 
 static void to_supervisor(struct dstep *s, const void *buf, size_t len)
@@ -226,6 +252,7 @@ static void step_ended(struct noded *d, struct dstep *s, int status, bool tell_c
         char buf[SL_FRAME_HDR];
         to_live(d, s, buf, sl_frame_encode(&f, buf));
     }
+    fwd_drop_step(d, s->job_id, s->step_id);
     s->done = true;
     s->status = status;
     s->end_time = now_s();
@@ -268,8 +295,7 @@ void steps_conn_event(struct noded *d, struct dstep *s)
         case SL_FR_REPLAYED:
             if (s->nreplay) {
                 send_to(d, &s->replay[0], buf, (size_t)n);
-                add_client(&s->live, &s->nlive, s->replay[0].id, s->replay[0].id_len,
-                           s->replay[0].uid);
+                add_client(&s->live, &s->nlive, &s->replay[0]);
                 clients_remove(s->replay, &s->nreplay, 0);
             }
             break;
@@ -399,6 +425,7 @@ static void launch(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     json_t *b = m->body;
     struct stepd_args a;
     struct dstep *s;
+    struct dclient cl;
     int lfd = -1;
     size_t i;
     pid_t pid;
@@ -407,6 +434,11 @@ static void launch(struct noded *d, struct sl_msg *m, const unsigned char *id, s
         log_warn("step_launch from uid %u refused: %s", (unsigned)m->uid, ebuf);
         client_reply(d, id, id_len, m->seq, SL_E_INVALID_CRED, ebuf, NULL);
         return;
+    }
+    if (make_client(&cl, m, id, id_len, c, ebuf, sizeof(ebuf)) < 0) {
+        log_warn("step_launch from uid %u refused: %s", (unsigned)m->uid, ebuf);
+        client_reply(d, id, id_len, m->seq, SL_E_ACCESS_DENIED, ebuf, NULL);
+        goto out;
     }
     memset(&a, 0, sizeof(a));
     a.job_id = (uint32_t)json_integer_value(json_object_get(c, "job_id"));
@@ -503,7 +535,7 @@ static void launch(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     s->conn = pair[0];
     s->next = d->steps;
     d->steps = s;
-    add_client(&s->live, &s->nlive, id, id_len, m->uid);
+    add_client(&s->live, &s->nlive, &cl);
     snprintf(rec, sizeof(rec), "%u %u %u %d %lld %d\n", a.job_id, a.step_id, (unsigned)a.uid,
              (int)pid, s->sup_start, a.pty);
     char *rpath = xasprintf("%s/record", dir);
@@ -511,7 +543,9 @@ static void launch(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     free(rpath);
     log_info("step %u.%u launched for %s: %d task%s%s, supervisor %d", a.job_id, a.step_id,
              a.user, a.ntasks, a.ntasks > 1 ? "s" : "", a.pty ? " on a pty" : "", (int)pid);
-    client_reply(d, id, id_len, m->seq, 0, NULL, NULL);
+    json_t *r = json_pack("{s:b}", "forward", cl.fwd); /* "I forward": older daemons do not */
+    client_reply(d, id, id_len, m->seq, 0, NULL, r);
+    json_decref(r);
 out:
     free(dir);
     json_decref(c);
@@ -538,7 +572,7 @@ static int tail_pump(struct noded *d, struct dtail *t)
     char buf[8192];
     int failed = 0;
     ssize_t n;
-    while (!failed && (n = read(t->fd, buf, sizeof(buf))) > 0)
+    while (!failed && t->fd >= 0 && (n = read(t->fd, buf, sizeof(buf))) > 0)
         tail_send(d, t, SL_FR_OUTPUT, 0, buf, (size_t)n, &failed);
     return failed ? -1 : 0;
 }
@@ -592,8 +626,10 @@ static int open_batch_output(struct noded *d, uint32_t job_id, char *ebuf, size_
 }
 
 static void attach_batch(struct noded *d, struct sl_msg *m, uint32_t job_id,
-                         const unsigned char *id, size_t id_len)
+                         const struct dclient *cl)
 {
+    const unsigned char *id = cl->id;
+    size_t id_len = cl->id_len;
     char ebuf[600] = "";
     struct djob *j = djob_find(d, job_id);
     struct dtail *t;
@@ -604,15 +640,17 @@ static void attach_batch(struct noded *d, struct sl_msg *m, uint32_t job_id,
                      NULL);
         return;
     }
-    if ((fd = open_batch_output(d, job_id, ebuf, sizeof(ebuf))) < 0) {
+    if (cl->no_output) {
+        fd = -1; /* forwarding only: the output file is not read */
+    } else if ((fd = open_batch_output(d, job_id, ebuf, sizeof(ebuf))) < 0) {
         client_reply(d, id, id_len, m->seq, SL_E_INVALID_STEP, ebuf, NULL);
         return;
     }
-    client_reply(d, id, id_len, m->seq, 0, NULL, NULL);
+    json_t *r = json_pack("{s:b}", "forward", cl->fwd);
+    client_reply(d, id, id_len, m->seq, 0, NULL, r);
+    json_decref(r);
     t = xcalloc(1, sizeof(*t));
-    memcpy(t->client.id, id, id_len);
-    t->client.id_len = id_len;
-    t->client.uid = m->uid;
+    t->client = *cl;
     t->job_id = job_id;
     t->fd = fd;
     t->next = d->tails;
@@ -644,7 +682,9 @@ static void tails_tick(struct noded *d)
         }
         if (failed) {
             *pp = t->next;
-            close(t->fd);
+            fwd_drop_client(d, t->client.id, t->client.id_len);
+            if (t->fd >= 0)
+                close(t->fd);
             free(t);
         } else {
             pp = &t->next;
@@ -657,6 +697,7 @@ static void attach(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     char ebuf[512] = "";
     json_t *c = check_cred(d, m, "attach", ebuf, sizeof(ebuf)), *r;
     struct dstep *s;
+    struct dclient cl;
 
     if (!c) {
         log_warn("step_connect from uid %u refused: %s", (unsigned)m->uid, ebuf);
@@ -665,9 +706,15 @@ static void attach(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     }
     uint32_t job_id = (uint32_t)json_integer_value(json_object_get(c, "job_id"));
     uint32_t step_id = (uint32_t)json_integer_value(json_object_get(c, "step_id"));
+    int ok = make_client(&cl, m, id, id_len, c, ebuf, sizeof(ebuf));
     json_decref(c);
+    if (ok < 0) {
+        log_warn("step_connect from uid %u refused: %s", (unsigned)m->uid, ebuf);
+        client_reply(d, id, id_len, m->seq, SL_E_ACCESS_DENIED, ebuf, NULL);
+        return;
+    }
     if (step_id == SL_STEP_BATCH) {
-        attach_batch(d, m, job_id, id, id_len);
+        attach_batch(d, m, job_id, &cl);
         return;
     }
     s = step_find(d, job_id, step_id);
@@ -676,17 +723,19 @@ static void attach(struct noded *d, struct sl_msg *m, const unsigned char *id, s
                      NULL);
         return;
     }
-    r = json_pack("{s:b}", "pty", s->pty);
+    r = json_pack("{s:b, s:b}", "pty", s->pty, "forward", cl.fwd);
     client_reply(d, id, id_len, m->seq, 0, NULL, r);
     json_decref(r);
-    if (json_is_false(json_object_get(m->body, "replay"))) {
-        /* a client coming back after our restart has seen the output */
-        add_client(&s->live, &s->nlive, id, id_len, m->uid);
+    if (json_is_false(json_object_get(m->body, "replay")) || cl.no_output) {
+        /* a client coming back after our restart has seen the output;
+         * a forwarding-only client wants none */
+        add_client(&s->live, &s->nlive, &cl);
     } else {
-        add_client(&s->replay, &s->nreplay, id, id_len, m->uid);
+        add_client(&s->replay, &s->nreplay, &cl);
         supervisor_frame(s, SL_FR_HELLO, 0, 0, NULL, 0);
     }
-    log_info("step %u.%u: client of uid %u attached", s->job_id, s->step_id, (unsigned)m->uid);
+    log_info("step %u.%u: client of uid %u attached%s", s->job_id, s->step_id, (unsigned)m->uid,
+             cl.fwd ? cl.no_output ? " to forward ports only" : ", forwarding ports" : "");
 }
 
 static void client_request(struct noded *d, const char *payload, size_t len,
@@ -716,15 +765,26 @@ static void client_request(struct noded *d, const char *payload, size_t len,
     sl_msg_clear(&m);
 }
 
-static bool is_client_of(const struct dstep *s, const unsigned char *id, size_t id_len)
+static const struct dclient *find_client(const struct dstep *s, const unsigned char *id,
+                                         size_t id_len)
 {
     for (size_t i = 0; i < s->nlive; i++)
         if (s->live[i].id_len == id_len && !memcmp(s->live[i].id, id, id_len))
-            return true;
+            return &s->live[i];
     for (size_t i = 0; i < s->nreplay; i++)
         if (s->replay[i].id_len == id_len && !memcmp(s->replay[i].id, id, id_len))
-            return true;
-    return false;
+            return &s->replay[i];
+    return NULL;
+}
+
+/* The client of a batch job's output with this connection. */
+static const struct dclient *find_tail_client(struct noded *d, uint32_t job_id,
+                                              const unsigned char *id, size_t id_len)
+{
+    for (struct dtail *t = d->tails; t; t = t->next)
+        if (t->job_id == job_id && t->client.id_len == id_len && !memcmp(t->client.id, id, id_len))
+            return &t->client;
+    return NULL;
 }
 
 static void client_frame(struct noded *d, const char *buf, size_t len, const unsigned char *id,
@@ -738,8 +798,15 @@ static void client_frame(struct noded *d, const char *buf, size_t len, const uns
         log_debug("session client: %s", err.text);
         return;
     }
-    s = step_find(d, f.job_id, f.step_id);
-    if (!s || !is_client_of(s, id, id_len)) {
+    const struct dclient *cl;
+    if (f.step_id == SL_STEP_BATCH) {
+        s = NULL; /* a batch job's output follower may forward, nothing more */
+        cl = find_tail_client(d, f.job_id, id, id_len);
+    } else {
+        s = step_find(d, f.job_id, f.step_id);
+        cl = s ? find_client(s, id, id_len) : NULL;
+    }
+    if (!cl) {
         log_debug("session frame for step %u.%u from a connection not attached to it", f.job_id,
                   f.step_id);
         return;
@@ -749,15 +816,41 @@ static void client_frame(struct noded *d, const char *buf, size_t len, const uns
     case SL_FR_EOF:
     case SL_FR_RESIZE:
     case SL_FR_SIGNAL:
-        to_supervisor(s, buf, len);
+        if (s)
+            to_supervisor(s, buf, len);
         break;
     case SL_FR_DETACH:
+        fwd_drop_client(d, id, id_len);
+        if (!s)
+            break;
         for (size_t i = 0; i < s->nlive; i++)
             if (s->live[i].id_len == id_len && !memcmp(s->live[i].id, id, id_len)) {
                 clients_remove(s->live, &s->nlive, i);
                 break;
             }
         log_info("step %u.%u: client detached", s->job_id, s->step_id);
+        break;
+    case SL_FR_FWD_OPEN:
+        if (!cl->fwd) {
+            /* it did not ask for forwarding when it attached, or may not */
+            const char *t = "this connection may not forward ports (not attached with "
+                            "forwarding by the job's owner)";
+            struct sl_frame y = {SL_FR_FWD_OPENED, f.job_id, f.step_id, f.a, EACCES, t,
+                                 strlen(t)};
+            char yb[SL_FRAME_HDR + 200];
+            send_to(d, cl, yb, sl_frame_encode(&y, yb));
+            break;
+        }
+        fwd_open(d, cl, f.job_id, f.step_id, cl->uid, cl->gid, f.a, (int)f.b);
+        break;
+    case SL_FR_FWD_DATA:
+        if (s)
+            s->last_fwd = now_s(); /* a notebook in use is a session in use */
+        /* FALLTHROUGH */
+    case SL_FR_FWD_EOF:
+    case SL_FR_FWD_RESET:
+    case SL_FR_FWD_ACK:
+        fwd_frame(d, id, id_len, &f);
         break;
     default:
         break; /* node-to-client kinds are not taken from clients */
@@ -835,14 +928,20 @@ void steps_tick(struct noded *d)
 json_t *steps_activity_json(struct noded *d)
 {
     json_t *arr = json_array();
-    for (struct dstep *s = d->steps; s; s = s->next)
-        if (!s->done)
-            json_array_append_new(arr, json_pack("{s:I, s:I, s:I, s:I, s:b, s:b}", "job_id",
-                                                 (json_int_t)s->job_id, "step_id",
-                                                 (json_int_t)s->step_id, "idle_s",
-                                                 (json_int_t)s->idle_s, "cpu_ms",
-                                                 (json_int_t)s->cpu_ms, "attached",
-                                                 s->nlive + s->nreplay > 0, "pty", s->pty));
+    int64_t now = now_s();
+    for (struct dstep *s = d->steps; s; s = s->next) {
+        if (s->done)
+            continue;
+        /* input through a forwarded port counts as terminal input does */
+        int64_t idle = s->idle_s;
+        if (s->last_fwd && now - s->last_fwd < idle)
+            idle = now - s->last_fwd;
+        json_array_append_new(arr, json_pack("{s:I, s:I, s:I, s:I, s:b, s:b}", "job_id",
+                                             (json_int_t)s->job_id, "step_id",
+                                             (json_int_t)s->step_id, "idle_s", (json_int_t)idle,
+                                             "cpu_ms", (json_int_t)s->cpu_ms, "attached",
+                                             s->nlive + s->nreplay > 0, "pty", s->pty));
+    }
     return arr;
 }
 

@@ -39,13 +39,14 @@ char *sl_frame_encode_alloc(const struct sl_frame *f, size_t *len)
 
 static int known_kind(int k)
 {
-    return strchr("IEWKDOXZRHNQA", k) != NULL && k != 0;
+    return strchr(SL_FR_KINDS, k) != NULL && k != 0;
 }
 
 /* kinds that carry data */
 static int has_data(int k)
 {
-    return k == SL_FR_STDIN || k == SL_FR_OUTPUT || k == SL_FR_NOTICE;
+    return k == SL_FR_STDIN || k == SL_FR_OUTPUT || k == SL_FR_NOTICE || k == SL_FR_FWD_DATA ||
+           k == SL_FR_FWD_OPENED;
 }
 
 int sl_frame_decode(const void *buf, size_t len, struct sl_frame *f, sl_error_t *err)
@@ -78,5 +79,11 @@ int sl_frame_decode(const void *buf, size_t len, struct sl_frame *f, sl_error_t 
     if (f->kind == SL_FR_OUTPUT && (f->b & ~(uint32_t)SL_FR_REPLAY_FLAG) != 1 &&
         (f->b & ~(uint32_t)SL_FR_REPLAY_FLAG) != 2)
         return errprintf(err, "output stream %u is neither stdout (1) nor stderr (2)", f->b);
+    if (f->kind == SL_FR_FWD_OPEN && (f->b == 0 || f->b > 65535))
+        return errprintf(err, "forwarded port %u is out of range", f->b);
+    if (f->kind == SL_FR_FWD_DATA && f->len == 0)
+        return errprintf(err, "forward data frame carries no data");
+    if (f->kind == SL_FR_FWD_ACK && f->b == 0)
+        return errprintf(err, "forward ack of 0 bytes");
     return 0;
 }

@@ -41,7 +41,17 @@ enum sl_frame_kind {
     SL_FR_NOTICE = 'N', /* node -> step: write data to the session's terminal */
     SL_FR_QUERY = 'Q',  /* node -> step: report activity */
     SL_FR_ACTIVITY = 'A', /* step -> node: a = seconds since last input, b = CPU ms used */
+    /* port forwarding (client <-> node daemon only; lib/proto/fwdchan.h) */
+    SL_FR_FWD_OPEN = 'C',   /* client -> node: a = channel, b = port on the node's loopback */
+    SL_FR_FWD_OPENED = 'Y', /* node -> client: a = channel, b = 0 or errno; data = error text */
+    SL_FR_FWD_DATA = 'F',   /* both ways: a = channel, data (1 byte or more) */
+    SL_FR_FWD_EOF = 'S',    /* both ways: a = channel; the sender sends no more data */
+    SL_FR_FWD_RESET = 'L',  /* both ways: a = channel; the channel is gone (error, refusal) */
+    SL_FR_FWD_ACK = 'T',    /* both ways: a = channel, b = bytes written out since the last ack */
 };
+
+/* every kind above, for the decoder and its tests */
+#define SL_FR_KINDS "IEWKDOXZRHNQACYFSLT"
 
 #define SL_FR_ALL_TASKS 0xffffffffu
 #define SL_STEP_BATCH 0xfffffffbu /* the batch script's "step" (N.batch), as Slurm numbers it */

@@ -45,6 +45,12 @@ tests_unit_test_stream_SOURCES = tests/unit/test_stream.c
 tests_unit_test_stream_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_stream_LDADD = $(UNIT_LIBS)
 
+check_PROGRAMS += tests/unit/test_fwdchan
+TESTS += tests/unit/test_fwdchan
+tests_unit_test_fwdchan_SOURCES = tests/unit/test_fwdchan.c
+tests_unit_test_fwdchan_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_fwdchan_LDADD = $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_conf_edit
 TESTS += tests/unit/test_conf_edit
 tests_unit_test_conf_edit_SOURCES = tests/unit/test_conf_edit.c

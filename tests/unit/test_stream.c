@@ -62,6 +62,26 @@ START_TEST(test_rejects)
     struct sl_frame out;
     sl_error_t err;
     ck_assert_int_eq(sl_frame_decode(buf, sl_frame_encode(&f, buf), &out, &err), 0);
+    /* port forwarding frames */
+    f = (struct sl_frame){SL_FR_FWD_OPEN, 1, 1, 7, 0, NULL, 0};
+    expect_bad(buf, sl_frame_encode(&f, buf), "port 0 is out of range");
+    f = (struct sl_frame){SL_FR_FWD_OPEN, 1, 1, 7, 65536, NULL, 0};
+    expect_bad(buf, sl_frame_encode(&f, buf), "port 65536 is out of range");
+    f = (struct sl_frame){SL_FR_FWD_OPEN, 1, 1, 7, 8888, "x", 1};
+    expect_bad(buf, sl_frame_encode(&f, buf), "unexpected data");
+    f = (struct sl_frame){SL_FR_FWD_DATA, 1, 1, 7, 0, NULL, 0};
+    expect_bad(buf, sl_frame_encode(&f, buf), "carries no data");
+    f = (struct sl_frame){SL_FR_FWD_ACK, 1, 1, 7, 0, NULL, 0};
+    expect_bad(buf, sl_frame_encode(&f, buf), "ack of 0 bytes");
+    f = (struct sl_frame){SL_FR_FWD_EOF, 1, 1, 7, 0, "x", 1};
+    expect_bad(buf, sl_frame_encode(&f, buf), "unexpected data");
+    f = (struct sl_frame){SL_FR_FWD_OPENED, 1, 1, 7, 111, "Connection refused", 18};
+    ck_assert_int_eq(sl_frame_decode(buf, sl_frame_encode(&f, buf), &out, &err), 0);
+    ck_assert_uint_eq(out.b, 111);
+    ck_assert_uint_eq(out.len, 18);
+    f = (struct sl_frame){SL_FR_FWD_DATA, 1, 1, 7, 0, "abc", 3};
+    ck_assert_int_eq(sl_frame_decode(buf, sl_frame_encode(&f, buf), &out, &err), 0);
+    ck_assert_int_eq(out.kind, 'F');
 }
 END_TEST
 
@@ -78,7 +98,7 @@ START_TEST(test_random_input)
         for (size_t k = 0; k < len; k++)
             buf[k] = (char)(rand() & 0xff);
         if (i % 3 == 0 && len > 0)
-            buf[0] = "IEWKDOXZRHNQA"[rand() % 13];
+            buf[0] = SL_FR_KINDS[rand() % (int)strlen(SL_FR_KINDS)];
         if (sl_frame_decode(buf, len, &f, &err) == 0) {
             ck_assert_uint_eq(sl_frame_encode(&f, again), len);
             ck_assert_mem_eq(again, buf, len);
