@@ -10,11 +10,13 @@ PKGS="build-essential autoconf automake libtool pkg-config
       python3 python3-yaml procps util-linux passwd
       snakemake
       systemd bash-completion
-      help2man groff-base man-db"
+      help2man groff-base man-db
+      valgrind"
 # snakemake: tests/integration/test_workflows.py runs a workflow through its
 # Slurm executor against slurmish, unchanged
 # help2man: the man pages are made from each program's --help at build time;
 # groff-base, man-db: tests/integration/test_manpages.py renders them
+# valgrind: tests/integration/test_valgrind.py runs the daemons under memcheck
 # systemd (systemd-analyze), bash-completion: tests/integration/test_ops.py
 # verifies the units and the completion script
 missing=""
