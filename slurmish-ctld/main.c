@@ -172,6 +172,19 @@ int main(int argc, char **argv)
 
     if (sl_mkdir_p(c->conf->state_dir, 0700, 0) < 0)
         fatal("cannot create state directory %s", c->conf->state_dir);
+    /* the database holds every user's scripts and environments: nobody but
+     * the daemon user may look inside, whoever created the directory */
+    struct stat sd;
+    if (stat(c->conf->state_dir, &sd) == 0 && (sd.st_mode & 077)) {
+        if (chmod(c->conf->state_dir, 0700) < 0)
+            fatal("state directory %s is open to other users (mode %03o) and cannot be closed",
+                  c->conf->state_dir, (unsigned)(sd.st_mode & 0777));
+        log_warn("state directory %s was open to other users (mode %03o); it is 0700 now",
+                 c->conf->state_dir, (unsigned)(sd.st_mode & 0777));
+    }
+    if (stat(c->conf->state_dir, &sd) == 0 && sd.st_uid != geteuid())
+        log_warn("state directory %s belongs to uid %u, not to the daemon's uid %u",
+                 c->conf->state_dir, (unsigned)sd.st_uid, (unsigned)geteuid());
     if (!(c->auth = sl_auth_create(c->conf->munge_socket, &err)))
         fatalx("%s", err.text);
     nodes_create(c);
