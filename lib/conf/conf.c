@@ -8,6 +8,7 @@
  * "file:line:col: message" and loading goes on, so one run reports them
  * all.  Caveat: libyaml marks are 0-based; messages are 1-based.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -40,6 +41,19 @@ struct loader {
 
 static void cerr(struct loader *ld, const yaml_node_t *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The first character of s that may not be in a node, group, partition or
+ * account name, or NULL.  Names end up in command lines (cloud programs),
+ * host lists and logs: keep them to what a host name may hold. */
+static const char *bad_name_char(const char *s)
+{
+    if (*s == '-')
+        return s;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
+            return s;
+    return NULL;
+}
 
 static void cerr(struct loader *ld, const yaml_node_t *at, const char *fmt, ...)
 {
@@ -83,6 +97,7 @@ enum ktype {
     K_MAXNODES, /* int, -1 unlimited */
     K_INT,      /* int in bounds */
     K_LOGLEVEL, /* char *, validated */
+    K_NAME,     /* char *, a name other programs see: host-name characters only */
     K_SECTION,  /* nested mapping, handled by the caller */
     K_LIST,     /* sequence of mappings, handled by the caller */
 };
@@ -161,7 +176,7 @@ static const struct key power_keys[] = {
 };
 
 static const struct key group_keys[] = {
-    {"name", K_STR, G(name), .required = true},
+    {"name", K_NAME, G(name), .required = true},
     {"nodes", K_HOSTLIST, G(nodes_expr), G(nodes), G(node_count), .required = true},
     {"cpus", K_INT, G(cpus), .min = 1, .max = 1000000, .required = true},
     {"memory", K_SIZE, G(memory_mb), .required = true},
@@ -176,7 +191,7 @@ static const struct key group_keys[] = {
 };
 
 static const struct key part_keys[] = {
-    {"name", K_STR, P(name), .required = true},
+    {"name", K_NAME, P(name), .required = true},
     {"node_groups", K_STRLIST, P(node_groups), P(node_group_count), .required = true},
     {"default", K_BOOL, P(is_default)},
     {"max_time", K_TIME, P(max_time)},
@@ -198,7 +213,7 @@ static const struct key part_keys[] = {
 
 #define A(f) offsetof(struct sl_account, f)
 static const struct key account_keys[] = {
-    {"name", K_STR, A(name), .required = true},
+    {"name", K_NAME, A(name), .required = true},
     {"budget", K_PRICE, A(budget), .required = true},
     {"budget_period", K_STR, A(budget_period)},
     {NULL},
@@ -323,10 +338,17 @@ static void set_value(struct loader *ld, const struct key *k, void *base, yaml_n
     }
     switch (k->type) {
     case K_STR:
+    case K_NAME:
     case K_LOGLEVEL: {
         char **dst = (char **)(p + k->off);
         if (!*s) {
             cerr(ld, v, "%s%s: must not be empty", ctx, k->name);
+            return;
+        }
+        const char *bad = k->type == K_NAME ? bad_name_char(s) : NULL;
+        if (bad) {
+            cerr(ld, v, "%s%s: \"%s\" has '%c', which a name may not have (letters, digits, "
+                 "'.', '_' and '-' only)", ctx, k->name, s, *bad);
             return;
         }
         if (k->type == K_LOGLEVEL && log_level_parse(s) < 0) {
@@ -428,6 +450,16 @@ static void set_value(struct loader *ld, const struct key *k, void *base, yaml_n
             cerr(ld, v, "%s%s: expected a hostlist such as cpu[1-4], found an empty value", ctx,
                  k->name);
             return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            /* node names reach cloud programs' argv and logs: host names only */
+            const char *bad = bad_name_char(names[i]);
+            if (bad) {
+                cerr(ld, v, "%s%s: node name \"%s\" has '%c', which a host name may not have "
+                     "(letters, digits, '.', '_' and '-' only)", ctx, k->name, names[i], *bad);
+                free_strlist(names, n);
+                return;
+            }
         }
         free_strlist(*nodes, *count);
         free(*(char **)(p + k->off));
