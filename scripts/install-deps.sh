@@ -9,11 +9,15 @@ PKGS="build-essential autoconf automake libtool pkg-config
       libzmq3-dev libsqlite3-dev libyaml-dev libmunge-dev munge libjansson-dev check
       python3 python3-yaml procps util-linux passwd
       snakemake
-      systemd bash-completion"
+      systemd bash-completion
+      libmicrohttpd-dev libmicrohttpd12 prometheus"
 # snakemake: tests/integration/test_workflows.py runs a workflow through its
 # Slurm executor against slurmish, unchanged
 # systemd (systemd-analyze), bash-completion: tests/integration/test_ops.py
 # verifies the units and the completion script
+# libmicrohttpd: slurmish-ctld's Prometheus /metrics endpoint; prometheus
+# (promtool and the server): tests/integration/test_metrics.py checks the
+# exposition with promtool and has a real Prometheus scrape it
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
