@@ -16,6 +16,7 @@
 #include "config.h"
 #include "budget.h"
 #include "ctld.h"
+#include "metrics.h"
 #include "persist.h"
 #include "power.h"
 #include "store/db.h"
@@ -176,6 +177,8 @@ int main(int argc, char **argv)
         fatalx("state database: %s", err.text);
     if (ctld_bind(c) < 0)
         return 1;
+    if (metrics_create(c, perr, sizeof(perr)) < 0)
+        fatalx("%s", perr);
 
     the_ctld = c;
     struct sigaction sa = {.sa_handler = on_stop};
@@ -192,6 +195,7 @@ int main(int argc, char **argv)
     ctld_loop(c);
     log_info("shutting down");
 
+    metrics_destroy(c);
     zmq_close(c->router);
     zmq_ctx_term(c->zctx);
     power_fini(c);
