@@ -458,7 +458,7 @@ static void render_costs(struct ctld *c, struct mbuf *b)
     }
 }
 
-static void render(struct ctld *c, struct mbuf *b)
+void metrics_render(struct ctld *c, struct mbuf *b)
 {
     struct metrics *m = c->metrics;
     metrics_tick(c);
@@ -550,7 +550,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return reply_text(conn, MHD_HTTP_NOT_FOUND, text, s, strlen(s));
     }
     struct mbuf b = {0};
-    render(c, &b);
+    metrics_render(c, &b);
     return reply_text(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.s, b.len);
 }
 

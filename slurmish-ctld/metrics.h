@@ -50,7 +50,7 @@ void metrics_commit(struct ctld *c, double seconds); /* one group commit */
 void metrics_job_cost(struct ctld *c, const struct job *job, double cost);
 void metrics_tick(struct ctld *c); /* integrate node-seconds (cron) */
 
-/* ---- for unit testing only ---- */
+/* ---- for unit testing and benchmarks only ---- */
 
 #define METRICS_MAX_BUCKETS 20
 
@@ -81,5 +81,7 @@ void prom_header(struct mbuf *b, const char *name, const char *type, const char 
  * labels: already formatted ("type=\"x\"") or "" for none. */
 void prom_histogram(struct mbuf *b, const char *name, const char *labels,
                     const struct histogram *h);
+/* The whole exposition, as GET /metrics answers it (metrics must be on). */
+void metrics_render(struct ctld *c, struct mbuf *b);
 
 #endif
