@@ -119,8 +119,7 @@ static void run(int njobs, int nnodes, int reps)
 
 int main(int argc, char **argv)
 {
-    static const char *defaults[] = {"10000x1000", "100000x1000", "100000x10000",
-                                     "1000000x10000"};
+    static const char *defaults[] = {"10000x1000", "100000x1000", "100000x10000", "1000000x10000"};
     const char **sizes = defaults;
     int nsizes = 4, reps = 20;
     bool smoke = argc > 1 && !strcmp(argv[1], "--smoke");
@@ -136,8 +135,8 @@ int main(int argc, char **argv)
         nsizes = argc - 1;
     }
     printf("# /metrics: one render vs one scan of all jobs (us), one count update (us)\n");
-    printf("%10s %8s %12s %12s %10s %10s\n", "jobs", "nodes", "render_us", "job_scan_us",
-           "sync_us", "bytes");
+    printf("%10s %8s %12s %12s %10s %10s\n", "jobs", "nodes", "render_us", "job_scan_us", "sync_us",
+           "bytes");
     for (int i = 0; i < nsizes; i++) {
         int jobs, nodes;
         if (sscanf(sizes[i], "%dx%d", &jobs, &nodes) != 2 || jobs < 1 || nodes < 4) {
