@@ -593,10 +593,13 @@ int metrics_create(struct ctld *c, char *err, size_t errsize)
     if (sa.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     errno = 0;
-    m->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, c, MHD_OPTION_EXTERNAL_LOGGER,
-                                mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+    /* the port argument only names the port in libmicrohttpd's messages */
+    uint16_t bind_port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                                        : ((struct sockaddr_in *)&sa)->sin_port);
+    m->httpd = MHD_start_daemon(
+        flags, bind_port, NULL, NULL, on_request, c, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
     if (!m->httpd) {
         snprintf(err, errsize, "metrics: cannot listen on %s: %s", addr,
                  errno ? strerror(errno) : "libmicrohttpd could not start");

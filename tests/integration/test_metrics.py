@@ -282,6 +282,25 @@ class MetricsTest(harness.ClusterTest):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn("configuration OK", p.stdout)
 
+    def test_busy_port_stops_the_controller_with_a_clear_error(self):
+        """A second controller (own port and state) asked for this one's metrics port."""
+        ctld = os.path.join(harness.BUILDDIR, "slurmish-ctld", "slurmish-ctld")
+        taken = urllib.parse.urlparse(self.base).netloc
+        with tempfile.TemporaryDirectory() as d:
+            text = harness.read(self.c.conf)
+            text = re.sub(r"(?m)^  metrics_address: .*$", "  metrics_address: " + taken, text)
+            text = re.sub(r"(?m)^  port: .*$", "  port: '%d'" % free_port(), text, count=1)
+            text = re.sub(r"(?m)^  state_dir: .*$", "  state_dir: " + d, text)
+            path = os.path.join(d, "second.yaml")
+            with open(path, "w") as f:
+                f.write(text)
+            p = subprocess.run([ctld, "-D", "-f", path], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("metrics: cannot listen on %s: Address already in use" % taken, p.stderr)
+        # and the first one still answers
+        self.assertEqual(self.get()[0], 200)
+
     def test_real_prometheus_scrapes_it(self):
         prom = shutil.which("prometheus")
         if not prom:
