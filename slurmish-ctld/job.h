@@ -150,6 +150,8 @@ struct job {
     int cnt_state;       /* enum job_state, or JOB_COUNT_CONFIGURING */
     uint32_t cnt_part;   /* index into job_table.counts */
     uint32_t cnt_weight; /* 1, or a meta record's pending tasks (maybe 0) */
+    double cnt_rate;     /* running: its cost per second (sacct's Cost accrues at it) */
+    int64_t cnt_start;   /* ...since then (its start, or the table's cost_since) */
 };
 
 /* Jobs per partition and state, kept in step with the table so that
@@ -166,6 +168,10 @@ struct job_count {
     uint64_t state[JOB_COUNT_STATES];
     uint64_t sessions;      /* running interactive allocations (salloc, srun --pty) */
     uint64_t sessions_idle; /* ...of which warned as idle (session_idle_timeout) */
+    /* running jobs' cost so far is rate * now - rate_start (price units):
+     * the sums over them of cost per second and of that times start_time */
+    double rate, rate_start;
+    uint64_t rated; /* jobs in those sums (at 0 they are reset: no float drift) */
 };
 
 /* The job table. */
@@ -177,6 +183,7 @@ struct job_table {
     size_t npending;
     struct job_count *counts; /* per partition name, never shrinks */
     size_t ncounts;
+    int64_t cost_since; /* running jobs' cost counts from here (the ctld's start) */
 };
 
 void job_table_init(struct job_table *t);

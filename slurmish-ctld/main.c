@@ -159,6 +159,7 @@ int main(int argc, char **argv)
         }
     }
     job_table_init(&c->jobs);
+    c->jobs.cost_since = c->start_time; /* metrics: cost incurred while this ctld runs */
     c->next_job_id = 1;
 
     if (sl_mkdir_p(c->conf->state_dir, 0700, 0) < 0)

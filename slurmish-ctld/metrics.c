@@ -36,7 +36,8 @@ static const double sched_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.
 
 struct cost_entry {
     char *partition;
-    double cost;
+    double cost;  /* of runs that ended */
+    double shown; /* the last value a scrape got, with running jobs' cost */
 };
 
 struct metrics {
@@ -161,10 +162,25 @@ void job_counts_add(struct job_table *t, struct job *job)
     job->cnt_weight = meta ? job->array_pending : 1;
     job->cnt_session = job->interactive && job->state == JOB_RUNNING;
     job->cnt_idle = job->cnt_session && job->idle_warned;
+    job->cnt_rate = 0;
+    if (job->state == JOB_RUNNING && !job->configuring && job->start_time > 0) {
+        /* as power_job_cost() will charge it: its share of each node's price */
+        for (int i = 0; i < job->nalloc; i++) {
+            const struct sl_node_group *g = job->alloc[i]->group;
+            double share = job->exclusive || g->cpus <= 0 ? 1.0 : (double)job->alloc_cpus / g->cpus;
+            job->cnt_rate += g->price_per_hour * (share > 1 ? 1 : share) / 3600.0;
+        }
+    }
     struct job_count *jc = &t->counts[job->cnt_part];
     jc->state[job->cnt_state] += job->cnt_weight;
     jc->sessions += job->cnt_session;
     jc->sessions_idle += job->cnt_idle;
+    if (job->cnt_rate > 0) {
+        job->cnt_start = job->start_time > t->cost_since ? job->start_time : t->cost_since;
+        jc->rate += job->cnt_rate;
+        jc->rate_start += job->cnt_rate * (double)job->cnt_start;
+        jc->rated++;
+    }
     job->counted = true;
 }
 
@@ -174,11 +190,17 @@ void job_counts_del(struct job_table *t, struct job *job)
         return;
     struct job_count *jc = &t->counts[job->cnt_part];
     if (jc->state[job->cnt_state] < job->cnt_weight || jc->sessions < job->cnt_session ||
-        jc->sessions_idle < job->cnt_idle)
+        jc->sessions_idle < job->cnt_idle || (job->cnt_rate > 0 && !jc->rated))
         fatalx("job %u: job counts of partition %s would go negative", job->id, jc->partition);
     jc->state[job->cnt_state] -= job->cnt_weight;
     jc->sessions -= job->cnt_session;
     jc->sessions_idle -= job->cnt_idle;
+    if (job->cnt_rate > 0) {
+        jc->rate -= job->cnt_rate;
+        jc->rate_start -= job->cnt_rate * (double)job->cnt_start;
+        if (--jc->rated == 0)
+            jc->rate = jc->rate_start = 0;
+    }
     job->counted = false;
 }
 
@@ -227,23 +249,17 @@ void metrics_commit(struct ctld *c, double seconds)
         histogram_observe(&c->metrics->commit, seconds);
 }
 
-void metrics_job_cost(struct ctld *c, const struct job *job, double cost)
+static struct cost_entry *cost_entry(struct metrics *m, const char *partition);
+
+void metrics_job_cost(struct ctld *c, const struct job *job, double cost, int64_t end)
 {
-    struct metrics *m = c->metrics;
-    const char *p = job->partition ? job->partition : "";
-    size_t i;
-    if (!m || cost <= 0)
+    int64_t from = job->start_time > c->jobs.cost_since ? job->start_time : c->jobs.cost_since;
+    if (!c->metrics || cost <= 0 || end <= job->start_time || from >= end)
         return;
-    for (i = 0; i < m->ncosts; i++)
-        if (!strcmp(m->costs[i].partition, p))
-            break;
-    if (i == m->ncosts) {
-        m->costs = xrealloc(m->costs, (m->ncosts + 1) * sizeof(*m->costs));
-        m->costs[i].partition = xstrdup(p);
-        m->costs[i].cost = 0;
-        m->ncosts++;
-    }
-    m->costs[i].cost += cost;
+    /* only the part of the run since this controller started: the rest was
+     * counted (as running) by the one before */
+    cost_entry(c->metrics, job->partition)->cost +=
+        cost * (double)(end - from) / (double)(end - job->start_time);
 }
 
 /* Is the node billed?  Fixed nodes always are (as sreport counts them);
@@ -433,28 +449,52 @@ static void render_nodes(struct ctld *c, struct mbuf *b)
     free(busy);
 }
 
+static struct cost_entry *cost_entry(struct metrics *m, const char *partition)
+{
+    const char *p = partition ? partition : "";
+    for (size_t i = 0; i < m->ncosts; i++)
+        if (!strcmp(m->costs[i].partition, p))
+            return &m->costs[i];
+    m->costs = xrealloc(m->costs, (m->ncosts + 1) * sizeof(*m->costs));
+    memset(&m->costs[m->ncosts], 0, sizeof(*m->costs));
+    m->costs[m->ncosts].partition = xstrdup(p);
+    return &m->costs[m->ncosts++];
+}
+
 static void render_costs(struct ctld *c, struct mbuf *b)
 {
     struct metrics *m = c->metrics;
+    struct job_table *t = &c->jobs;
+    double now = (double)ctld_now();
+    for (int p = 0; p < c->nparts; p++)
+        cost_entry(m, c->parts[p].conf->name); /* every partition has a series */
+    for (size_t i = 0; i < t->ncounts; i++)
+        if (t->counts[i].rated)
+            cost_entry(m, t->counts[i].partition);
     prom_header(b, "slurmish_job_cost_total", "counter",
-                "Cost (price_per_hour units) of job runs that ended since the controller "
-                "started, by partition: each job's share of its nodes' hours, as sacct's Cost.");
-    for (int p = 0; p < c->nparts; p++) {
-        const char *name = c->parts[p].conf->name;
-        double v = 0;
-        for (size_t i = 0; i < m->ncosts; i++)
-            if (!strcmp(m->costs[i].partition, name))
-                v = m->costs[i].cost;
-        mbuf_printf(b, "slurmish_job_cost_total{partition=\"");
-        mbuf_label_value(b, name);
-        mbuf_printf(b, "\"} %.9g\n", v);
-    }
+                "Cost (price_per_hour units) of jobs since the controller started, by "
+                "partition: each job's share of its nodes' hours, as sacct's Cost, running "
+                "jobs included.");
     for (size_t i = 0; i < m->ncosts; i++) {
-        if (part_find(c, m->costs[i].partition))
-            continue; /* printed above */
+        struct cost_entry *e = &m->costs[i];
+        double v = e->cost;
+        for (size_t k = 0; k < t->ncounts; k++) {
+            const struct job_count *jc = &t->counts[k];
+            if (jc->rated && !strcmp(jc->partition, e->partition) &&
+                jc->rate * now > jc->rate_start)
+                v += jc->rate * now - jc->rate_start;
+        }
+        /* a run's final charge may fall a little short of what it had accrued
+         * (it ends when the node says, a price may have changed): a counter
+         * never goes down, so it waits until it has caught up */
+        if (v < e->shown)
+            v = e->shown;
+        e->shown = v;
+        if (!v && !part_find(c, e->partition))
+            continue;
         mbuf_printf(b, "slurmish_job_cost_total{partition=\"");
-        mbuf_label_value(b, m->costs[i].partition);
-        mbuf_printf(b, "\"} %.9g\n", m->costs[i].cost);
+        mbuf_label_value(b, e->partition);
+        mbuf_printf(b, "\"} %.9g\n", v);
     }
 }
 

@@ -12,13 +12,17 @@
  * Action: a scrape costs O(partitions x states + nodes + message types),
  * never O(jobs): jobs are counted incrementally by the job table
  * (struct job_count, job.h), histograms and counters are updated by the
- * hooks below where the work happens, and node-seconds powered and busy
- * are integrated per node by metrics_tick() (once a second, from cron) and
- * at each scrape.
+ * hooks below where the work happens, node-seconds powered and busy are
+ * integrated per node by metrics_tick() (once a second, from cron) and at
+ * each scrape, and the cost of running jobs is a per-partition rate kept
+ * with the job counts (cost so far = rate * now - sum of rate * start).
  *
  * Caveats: counters start at zero when the controller starts (Prometheus'
- * rate() and increase() handle the reset).  Node-seconds are sampled once
- * a second, so a change is attributed up to a second late.
+ * rate() and increase() handle the reset) and count only what happened
+ * since.  Node-seconds are sampled once a second, so a change is
+ * attributed up to a second late.  A run's final charge can fall slightly
+ * short of what it accrued while running (it ends when its node says, or
+ * a price changed): the cost counter then holds still until it catches up.
  */
 #ifndef CTLD_METRICS_H
 #define CTLD_METRICS_H
@@ -47,7 +51,8 @@ double metrics_clock(void); /* monotonic seconds, for timing the hooks */
 void metrics_request(struct ctld *c, int msg_type, double seconds); /* one dispatched request */
 void metrics_sched_pass(struct ctld *c, double seconds);
 void metrics_commit(struct ctld *c, double seconds); /* one group commit */
-void metrics_job_cost(struct ctld *c, const struct job *job, double cost);
+/* A run of job [start_time, end) was charged cost (power_job_cost). */
+void metrics_job_cost(struct ctld *c, const struct job *job, double cost, int64_t end);
 void metrics_tick(struct ctld *c); /* integrate node-seconds (cron) */
 
 /* ---- for unit testing and benchmarks only ---- */

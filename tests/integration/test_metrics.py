@@ -192,6 +192,26 @@ class MetricsTest(harness.ClusterTest):
         self.assertEqual(jobs(end, "CANCELLED") - jobs(before, "CANCELLED"), 2)
         c.wait_nodes_idle()
 
+    def test_cost_accrues_while_a_job_runs(self):
+        c = self.c
+        cost = lambda: value(self.scrape(), "slurmish_job_cost_total", partition="debug")
+        j = c.sbatch("-n1", "--wrap", "sleep 60")
+        c.wait_state(j, "RUNNING")
+        first = cost()
+        time.sleep(2.5)
+        second = cost()
+        # at least 2 s of half a node at 36 per hour (0.005 per second)
+        self.assertGreaterEqual(second - first, 0.0099)
+        c.run("scancel", str(j))
+        c.wait_state(j, "CANCELLED")
+        c.wait_nodes_idle()
+        # the final charge replaces the accrual; a counter never goes down
+        values = [cost() for _ in range(3)]
+        self.assertEqual(values, sorted(values))
+        self.assertGreaterEqual(values[0], second)
+        p = c.run("sacct", "-n", "-X", "-P", "-j", str(j), "-o", "Cost")
+        self.assertGreater(float(p.stdout), 0.0099)
+
     def test_cost_and_node_seconds(self):
         c = self.c
         before = self.scrape()

@@ -8,8 +8,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "conf/conf.h"
 #include "job.h"
 #include "metrics.h"
+#include "node.h"
 #include "types.h"
 #include "util/parse.h"
 #include "util/xmalloc.h"
@@ -222,6 +224,39 @@ START_TEST(test_job_counts)
     ck_assert_uint_eq(part_count(&t, "cpu")->sessions, 0);
     ck_assert_uint_eq(part_count(&t, "cpu")->sessions_idle, 0);
     ck_assert_uint_eq(count(&t, "cpu", JOB_TIMEOUT), 1);
+
+    /* the cost of running jobs accrues at a rate per partition */
+    struct sl_node_group grp = {.name = "n", .cpus = 2, .price_per_hour = 36};
+    struct node nd = {.name = "n1", .group = &grp};
+    struct node *alloc[] = {&nd};
+    struct job *r = mkjob(40, "cost", JOB_RUNNING);
+    r->alloc = xcalloc(1, sizeof(*r->alloc));
+    r->alloc[0] = alloc[0];
+    r->nalloc = 1;
+    r->alloc_cpus = 1; /* half the node: 18 per hour, 0.005 per second */
+    r->start_time = 1000;
+    t.cost_since = 1100; /* the controller started later: count from then */
+    job_insert(&t, r);
+    const struct job_count *cc = part_count(&t, "cost");
+    ck_assert_uint_eq(cc->rated, 1);
+    ck_assert_double_eq_tol(cc->rate, 0.005, 1e-12);
+    ck_assert_double_eq_tol(cc->rate * 1200 - cc->rate_start, 0.5, 1e-9); /* 100 s */
+    r->exclusive = true; /* the whole node: twice the rate */
+    job_counts_sync(&t, r);
+    cc = part_count(&t, "cost");
+    ck_assert_double_eq_tol(cc->rate, 0.01, 1e-12);
+    r->configuring = true; /* booting nodes cost the job nothing */
+    job_counts_sync(&t, r);
+    cc = part_count(&t, "cost");
+    ck_assert_uint_eq(cc->rated, 0);
+    ck_assert(cc->rate == 0 && cc->rate_start == 0);
+    r->configuring = false;
+    job_counts_sync(&t, r);
+    r->state = JOB_COMPLETED;
+    job_counts_sync(&t, r);
+    cc = part_count(&t, "cost");
+    ck_assert_uint_eq(cc->rated, 0);
+    ck_assert(cc->rate == 0 && cc->rate_start == 0); /* reset exactly */
 
     /* a job not in the table is not counted until inserted */
     struct job *loose = mkjob(30, "cpu", JOB_FAILED);
