@@ -17,7 +17,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 # verifies the units and the completion script
 # libmicrohttpd: slurmish-ctld's Prometheus /metrics endpoint; prometheus
 # (promtool and the server): tests/integration/test_metrics.py checks the
-# exposition with promtool and has a real Prometheus scrape it
+# exposition with promtool and has a real Prometheus scrape it (on its own
+# port and storage; the package's system service is not used)
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

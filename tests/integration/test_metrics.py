@@ -24,7 +24,12 @@ import harness
 CONFIG = harness.DEFAULT_CONFIG.replace(
     "  message_timeout: 5\n",
     "  message_timeout: 5\n  metrics_address: 127.0.0.1:0\n").replace(
-    "    memory: 1G\n", "    memory: 1G\n    price_per_hour: 36\n")
+    "    memory: 1G\n", "    memory: 1G\n    price_per_hour: 36\n") + """\
+  - name: inter
+    node_groups: [n]
+    session_idle_timeout: "0:02"
+    session_idle_warning: "1:00"
+"""
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -268,6 +273,26 @@ class MetricsTest(harness.ClusterTest):
                                       state="PENDING"), 5)
         c.run("scancel", str(held), str(array))
         self.assert_jobs_agree_with_squeue()
+
+    def test_idle_session(self):
+        c = self.c
+        gauge = lambda st: value(self.scrape(), "slurmish_interactive_sessions",
+                                 partition="inter", state=st)
+        # no input and no CPU on the node: warned idle after 2 s
+        p = subprocess.Popen([os.path.join(harness.BUILDDIR, "cli", "salloc"), "-p", "inter",
+                              "-N1", "sleep", "60"], cwd=c.work, env=c.env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            c.wait_for(lambda: gauge("active") + gauge("idle") == 1, 30, "a session")
+            c.wait_for(lambda: gauge("idle") == 1, 30, "the session idle")
+            self.assertEqual(gauge("active"), 0)
+        finally:
+            jobs = c.run("squeue", "-h", "-p", "inter", "-o", "%i").stdout.split()
+            c.run("scancel", *jobs)
+            p.communicate(timeout=60)
+        c.wait_for(lambda: gauge("idle") + gauge("active") == 0, 30, "no session")
+        self.assert_jobs_agree_with_squeue()
+        c.wait_nodes_idle()
 
     def test_http_errors(self):
         with self.assertRaises(urllib.error.HTTPError) as e:
