@@ -11,7 +11,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
       snakemake
       systemd bash-completion
       help2man groff-base man-db
-      valgrind"
+      valgrind
+      libmicrohttpd-dev libmicrohttpd12 prometheus"
 # snakemake: tests/integration/test_workflows.py runs a workflow through its
 # Slurm executor against slurmish, unchanged
 # help2man: the man pages are made from each program's --help at build time;
@@ -19,6 +20,10 @@ PKGS="build-essential autoconf automake libtool pkg-config
 # valgrind: tests/integration/test_valgrind.py runs the daemons under memcheck
 # systemd (systemd-analyze), bash-completion: tests/integration/test_ops.py
 # verifies the units and the completion script
+# libmicrohttpd: slurmish-ctld's Prometheus /metrics endpoint; prometheus
+# (promtool and the server): tests/integration/test_metrics.py checks the
+# exposition with promtool and has a real Prometheus scrape it (on its own
+# port and storage; the package's system service is not used)
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

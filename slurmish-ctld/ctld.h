@@ -25,6 +25,7 @@ struct sl_db;
 struct persist;
 struct power;
 struct budget_state;
+struct metrics;
 
 /* One received request, as handlers see it. */
 struct request {
@@ -60,6 +61,7 @@ struct ctld {
     struct persist *ps;
     struct power *power; /* power.c */
     struct budget_state *budget; /* budget.c */
+    struct metrics *metrics;     /* metrics.c: NULL when controller.metrics_address is off */
     uid_t slurm_uid;
     int64_t start_time;
     bool shutdown;

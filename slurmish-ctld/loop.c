@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "ctld.h"
+#include "metrics.h"
 #include "power.h"
 #include "step.h"
 #include "store/db.h"
@@ -177,6 +178,8 @@ static void handle_message(struct ctld *c, const unsigned char *route, size_t ro
     int rc;
     const struct sl_msg_info *info;
 
+    double t0 = c->metrics ? metrics_clock() : 0;
+
     memset(&req, 0, sizeof(req));
     memcpy(req.route, route, route_len);
     req.route_len = route_len;
@@ -213,6 +216,8 @@ static void handle_message(struct ctld *c, const unsigned char *route, size_t ro
     handlers[req.msg.type](c, &req);
     if (!req.replied)
         fatalx("handler for %s did not reply", info->name);
+    if (c->metrics)
+        metrics_request(c, req.msg.type, metrics_clock() - t0);
 done:
     sl_msg_clear(&req.msg);
 }
@@ -274,9 +279,14 @@ static void flush(struct ctld *c)
     sl_error_t err;
     bool ok = true;
 
-    if (sl_db_in_txn(c->db) && sl_db_commit(c->db, &err) < 0) {
-        log_err("commit failed, replies turned into errors: %s", err.text);
-        ok = false;
+    if (sl_db_in_txn(c->db)) {
+        double t0 = c->metrics ? metrics_clock() : 0;
+        if (sl_db_commit(c->db, &err) < 0) {
+            log_err("commit failed, replies turned into errors: %s", err.text);
+            ok = false;
+        } else if (c->metrics) {
+            metrics_commit(c, metrics_clock() - t0);
+        }
     }
     bool big = false;
     for (size_t i = 0; i < c->noutq; i++) {
@@ -315,7 +325,10 @@ static void flush(struct ctld *c)
 int ctld_loop(struct ctld *c)
 {
     while (!c->shutdown) {
-        zmq_pollitem_t pi = {.socket = c->router, .events = ZMQ_POLLIN};
+        /* the router, and the metrics endpoint's descriptor when it is on */
+        zmq_pollitem_t pi[2] = {{.socket = c->router, .events = ZMQ_POLLIN},
+                                {.fd = metrics_poll_fd(c), .events = ZMQ_POLLIN}};
+        int npi = pi[1].fd >= 0 ? 2 : 1;
         if (c->reload_requested) {
             c->reload_requested = 0;
             /* first, so what the reload logs goes to the new file */
@@ -327,15 +340,20 @@ int ctld_loop(struct ctld *c)
             reconf_reload(c);
             flush(c);
         }
-        int timeout = cron_next_timeout_ms(c);
+        int timeout = cron_next_timeout_ms(c), mt = metrics_timeout_ms(c);
+        if (mt >= 0 && mt < timeout)
+            timeout = mt;
         if (c->sched_needed)
             timeout = 0;
-        int n = zmq_poll(&pi, 1, timeout);
+        int n = zmq_poll(pi, npi, timeout);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             fatal("zmq_poll");
         }
+        /* between turns: a scrape sees only committed state */
+        if (npi == 2)
+            metrics_serve(c);
         for (int i = 0; i < MAX_BATCH; i++)
             if (recv_one(c) < 0)
                 break;
@@ -343,7 +361,10 @@ int ctld_loop(struct ctld *c)
         cron_run(c);
         flush(c);
         if (c->sched_needed) {
+            double t0 = c->metrics ? metrics_clock() : 0;
             sched_pass(c);
+            if (c->metrics)
+                metrics_sched_pass(c, metrics_clock() - t0);
             flush(c);
         }
     }

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "budget.h"
 #include "ctld.h"
+#include "metrics.h"
 #include "persist.h"
 #include "power.h"
 #include "store/db.h"
@@ -168,6 +169,7 @@ int main(int argc, char **argv)
         }
     }
     job_table_init(&c->jobs);
+    c->jobs.cost_since = c->start_time; /* metrics: cost incurred while this ctld runs */
     c->next_job_id = 1;
 
     if (sl_mkdir_p(c->conf->state_dir, 0700, 0) < 0)
@@ -199,6 +201,8 @@ int main(int argc, char **argv)
         fatalx("state database: %s", err.text);
     if (ctld_bind(c) < 0)
         return 1;
+    if (metrics_create(c, perr, sizeof(perr)) < 0)
+        fatalx("%s", perr);
 
     the_ctld = c;
     struct sigaction sa = {.sa_handler = on_stop};
@@ -218,6 +222,7 @@ int main(int argc, char **argv)
     ctld_loop(c);
     log_info("shutting down");
 
+    metrics_destroy(c);
     zmq_close(c->router);
     zmq_ctx_term(c->zctx);
     power_fini(c);

@@ -315,8 +315,9 @@ int persist_job_insert(struct ctld *c, const struct job *job, const char *script
     return rc;
 }
 
-int persist_job_update(struct ctld *c, const struct job *job)
+int persist_job_update(struct ctld *c, struct job *job)
 {
+    job_counts_sync(&c->jobs, job); /* a durable change is a counted one (metrics) */
     if (begin(c) < 0)
         return -1;
     bind_job(c->ps->job_update, job);

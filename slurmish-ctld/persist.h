@@ -27,7 +27,9 @@ int persist_load(struct ctld *c, sl_error_t *err);
 
 int persist_job_insert(struct ctld *c, const struct job *job, const char *script, json_t *argv,
                        json_t *env);
-int persist_job_update(struct ctld *c, const struct job *job);
+/* Also moves the job in the job table's per-state counts (job_counts_sync),
+ * so that every durable state change is counted: hence not const. */
+int persist_job_update(struct ctld *c, struct job *job);
 /* Read what a launch needs that is not kept in memory. */
 int persist_job_launch_data(struct ctld *c, uint32_t id, char **script, json_t **argv,
                             json_t **env);

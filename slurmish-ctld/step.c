@@ -575,6 +575,7 @@ void steps_activity(struct ctld *c, struct node *n, json_t *steps)
                 if (job->idle_warned && active > job->idle_warned) {
                     log_info("job %u: session active again", job->id);
                     job->idle_warned = 0;
+                    job_counts_sync(&c->jobs, job);
                 }
             }
         }
@@ -619,6 +620,7 @@ void sessions_check_idle(struct ctld *c, struct job *job, int64_t now)
         log_info("job %u: idle for %s; warned", job->id, idle);
         free(msg);
         job->idle_warned = now;
+        job_counts_sync(&c->jobs, job);
     } else if (job->idle_warned && now - job->idle_warned >= warning) {
         log_info("job %u: idle past the partition's session_idle_timeout; ending it", job->id);
         persist_event(c, 0, "session_idle_end", job->name);

@@ -98,6 +98,7 @@ enum ktype {
     K_INT,      /* int in bounds */
     K_LOGLEVEL, /* char *, validated */
     K_NAME,     /* char *, a name other programs see: host-name characters only */
+    K_LISTEN,   /* char * "HOST:PORT" to listen on, or "off" (NULL) */
     K_SECTION,  /* nested mapping, handled by the caller */
     K_LIST,     /* sequence of mappings, handled by the caller */
 };
@@ -141,6 +142,7 @@ static const struct key controller_keys[] = {
     {"sched_budget_ms", K_INT, C(sched_budget_ms), .min = 1, .max = 60000},
     {"admins", K_STRLIST, C(admins), C(admin_count)},
     {"slurm_user", K_STR, C(slurm_user)},
+    {"metrics_address", K_LISTEN, C(metrics_address)},
     {NULL},
 };
 
@@ -357,6 +359,22 @@ static void set_value(struct loader *ld, const struct key *k, void *base, yaml_n
             return;
         }
         free(*dst);
+        *dst = xdup(ld, s);
+        break;
+    }
+    case K_LISTEN: {
+        char **dst = (char **)(p + k->off);
+        struct sockaddr_storage sa;
+        socklen_t salen;
+        free(*dst);
+        *dst = NULL;
+        if (!strcasecmp(s, "off"))
+            return;
+        if (parse_listen_address(s, &sa, &salen, &err) < 0) {
+            cerr(ld, v, "%s%s: expected HOST:PORT such as 127.0.0.1:9817 or [::1]:9817, or off; "
+                        "found \"%s\": %s", ctx, k->name, s, err.text);
+            return;
+        }
         *dst = xdup(ld, s);
         break;
     }
@@ -978,6 +996,7 @@ void sl_conf_destroy(struct sl_conf *c)
     free(c->path);
     free(c->cluster_name);
     free(c->ctld_host);
+    free(c->metrics_address);
     free(c->state_dir);
     free(c->log_level);
     free(c->log_file);

@@ -56,3 +56,10 @@ TESTS += tests/unit/test_conf_edit
 tests_unit_test_conf_edit_SOURCES = tests/unit/test_conf_edit.c
 tests_unit_test_conf_edit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_conf_edit_LDADD = $(UNIT_LIBS)
+
+# slurmish-ctld's metrics: addresses, histograms, exposition text, job counts
+check_PROGRAMS += tests/unit/test_metrics
+TESTS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_unit_test_metrics_LDADD = slurmish-ctld/libctld.la $(UNIT_LIBS)
