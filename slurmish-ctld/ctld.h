@@ -155,6 +155,9 @@ void reconf_reload(struct ctld *c); /* SIGHUP */
 /* report.c: sreport cost */
 void cost_report_handle(struct ctld *c, struct request *req);
 
+/* script.c: scontrol write batch_script */
+void script_handle(struct ctld *c, struct request *req);
+
 /* cron.c */
 void cron_run(struct ctld *c);
 int cron_next_timeout_ms(struct ctld *c);

@@ -22,6 +22,7 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/power.h slurmish-ctld/power.c \
 	slurmish-ctld/budget.h slurmish-ctld/budget.c \
 	slurmish-ctld/report.c \
+	slurmish-ctld/script.c \
 	lib/power/provider.h
 slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 slurmish_ctld_libctld_la_LIBADD = -ldl

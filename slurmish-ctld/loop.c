@@ -52,6 +52,7 @@ static const handler_f handlers[SL_MSG_TYPE_COUNT] = {
     [SL_MSG_UPDATE_PARTITION] = update_partition_handle,
     [SL_MSG_QUERY_EVENTS] = query_events_handle,
     [SL_MSG_COST_REPORT] = cost_report_handle,
+    [SL_MSG_JOB_SCRIPT] = script_handle,
 };
 
 int64_t ctld_clock_override;
