@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""Crash faults under load: kill -9 of the controller while clients submit,
+query and cancel; kill -9 of a node daemon under a batch job and a live
+interactive session; munged gone; the state database locked by another
+writer; time limits, cancels and requeues racing with completions.
+
+After each fault: every job ID a client was given exists with its script
+and options, no ID twice, nothing half-written, and every node's
+allocation returns to zero once the work is done."""
+
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import threading
+import time
+
+import harness
+
+CONFIG = harness.DEFAULT_CONFIG.replace("node_timeout: 10", "node_timeout: 4")
+
+FINAL = ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
+         "PREEMPTED")
+
+
+class CrashTest(harness.ClusterTest):
+    config = CONFIG
+
+    # ---- helpers ----
+
+    def ping_ok(self):
+        return self.c.run("scontrol", "ping", timeout=30).returncode == 0
+
+    def script_of(self, job):
+        p = self.c.run("scontrol", "write", "batch_script", str(job), "-")
+        self.assertEqual(p.returncode, 0, "job %d: %s" % (job, p.stderr))
+        return p.stdout
+
+    def alloc_zero(self):
+        """Every node shows no allocated CPUs or memory."""
+        out = self.c.run("scontrol", "show", "node").stdout
+        cpus = [int(x) for x in re.findall(r"CPUAlloc=(\d+)", out)]
+        mem = [int(x) for x in re.findall(r"AllocMem=(\d+)", out)]
+        return len(cpus) == 2 and cpus == [0, 0] and mem == [0, 0]
+
+    def wait_all_final(self, jobs, timeout=60):
+        def done():
+            states = {j: self.c.state(j) for j in jobs}
+            return all(s in FINAL for s in states.values()) and states
+        return self.c.wait_for(done, timeout, "every job final")
+
+    def assert_clean_nodes(self):
+        self.c.wait_for(self.alloc_zero, 30, "every node with 0 allocated CPUs and memory")
+        self.assertEqual(self.c.run("sinfo", "-h", "-o", "%C").stdout.strip(), "0/4/0/4")
+
+    # ---- 1. controller kill -9 under concurrent load ----
+
+    def test_ctld_kill_9_under_load(self):
+        c = self.c
+        # a job running across the crash, and one that ends while the
+        # controller is down (its node keeps the completion and resends it)
+        longrun = c.sbatch("-J", "longrun", "-t", "2", "--wrap", "sleep 20; echo long-done")
+        ending = c.sbatch("-J", "ending", "-t", "2", "--wrap", "sleep 2; exit 3")
+        c.wait_state(longrun, "RUNNING")
+        c.wait_state(ending, "RUNNING")
+        long_start = c.show_job(longrun)["StartTime"]
+
+        lock = threading.Lock()
+        got = {}            # job id -> (name, time limit minutes, tag, held)
+        cancelled = set()   # scancel said yes
+        maybe_cancelled = set()
+        dup = []
+        stop = threading.Event()
+        errors = []
+
+        def client(n):
+            rnd = random.Random(n)
+            mine = []
+            k = 0
+            while not stop.is_set():
+                k += 1
+                op = rnd.random()
+                if op < 0.45:
+                    held = rnd.random() < 0.5
+                    tag = "c%d-%d" % (n, k)
+                    tmin = rnd.randint(2, 9)
+                    args = ["sbatch", "--parsable", "-J", tag, "-p", "debug", "-t", str(tmin)]
+                    if held:
+                        args.append("--hold")
+                    args += ["--wrap", "sleep 0.%d; echo %s" % (rnd.randint(1, 5), tag)]
+                    p = c.run(*args, timeout=60)
+                    if p.returncode == 0:
+                        jid = int(p.stdout.strip().split(";")[0])
+                        with lock:
+                            if jid in got:
+                                dup.append(jid)
+                            got[jid] = (tag, tmin, held)
+                        if held:
+                            mine.append(jid)
+                    elif not re.search(r"Unable to contact|timed out|Unable to save", p.stderr):
+                        errors.append("sbatch: " + p.stderr)
+                elif op < 0.85:
+                    q = rnd.choice([["squeue", "-h"], ["sinfo", "-h"], ["sacct", "-n"]])
+                    c.run(*q, timeout=60)
+                elif mine:
+                    jid = mine.pop(rnd.randrange(len(mine)))
+                    p = c.run("scancel", str(jid), timeout=60)
+                    with lock:
+                        (cancelled if p.returncode == 0 else maybe_cancelled).add(jid)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(3)
+            c.daemon("stop-daemon", "ctld", signal="KILL")
+            killed_at = time.time()
+            time.sleep(3)  # the `ending` job ends meanwhile
+            c.daemon("start-daemon", "ctld")
+            c.wait_for(self.ping_ok, 60, "controller answering")
+            restart = time.time() - killed_at - 3
+            print("ctld restart under load: answering %.2fs after start" % restart)
+            time.sleep(3)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(dup, [], "job ids handed out twice")
+        self.assertGreater(len(got), 10, "too few submissions got through")
+        print("submissions acknowledged: %d, cancelled: %d" % (len(got), len(cancelled)))
+
+        # the running job kept running, untouched
+        info = c.show_job(longrun)
+        self.assertEqual(info["JobState"], "RUNNING")
+        self.assertEqual(info["StartTime"], long_start)
+        self.assertEqual(info["Restarts"], "0")
+        # the job that ended while the controller was down is recorded
+        self.assertEqual(c.wait_state(ending, FINAL, timeout=30), "FAILED")
+        self.assertEqual(c.show_job(ending)["ExitCode"], "3:0")
+
+        # every acknowledged job is there, once, with its script and options
+        out = c.run("squeue", "-h", "-t", "all", "-o", "%i").stdout.split()
+        self.assertEqual(len(out), len(set(out)), "squeue lists a job twice")
+        for jid, (tag, tmin, held) in sorted(got.items()):
+            info = c.show_job(jid)
+            self.assertEqual(info["JobName"], tag, jid)
+            self.assertEqual(info["Partition"], "debug", jid)
+            self.assertEqual(info["TimeLimit"], "00:%02d:00" % tmin, jid)
+            self.assertIn("echo %s\n" % tag, self.script_of(jid))
+            if jid in cancelled:
+                self.assertEqual(info["JobState"], "CANCELLED", jid)
+            elif held and jid not in maybe_cancelled:
+                self.assertEqual(info["JobState"], "PENDING", jid)
+                self.assertEqual(info["Reason"], "JobHeldUser", jid)
+        # sacct agrees
+        acct = c.run("sacct", "-n", "-X", "-P", "-o", "JobID", "-S", "2000-01-01").stdout.split()
+        self.assertTrue(set(str(j) for j in got) <= set(acct),
+                        set(str(j) for j in got) - set(acct))
+
+        # the rest runs to the end and the nodes come back clean
+        held_jobs = [j for j, v in got.items() if v[2]]
+        for j in held_jobs:
+            c.run("scancel", str(j))
+        states = self.wait_all_final(list(got) + [longrun], timeout=120)
+        for jid, (tag, tmin, held) in got.items():
+            if not held:
+                self.assertEqual(states[jid], "COMPLETED", jid)
+                self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % jid)),
+                                 tag + "\n")
+        self.assertEqual(states[longrun], "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % longrun)),
+                         "long-done\n")
+        self.assert_clean_nodes()
+
+    # ---- 2. node daemon kill -9 under a batch job and a session ----
+
+    def test_node_daemon_kill_9_readopts_job_and_session(self):
+        c = self.c
+        job = c.sbatch("-w", "n1", "--wrap", "sleep 12; echo batch-done; exit 7")
+        c.wait_state(job, "RUNNING")
+        lines = 40
+        srun = subprocess.Popen(
+            [os.path.join(harness.BUILDDIR, "cli", "srun"), "-w", "n1", "sh", "-c",
+             "i=1; while [ $i -le %d ]; do echo line-$i; i=$((i+1)); sleep 0.2; done; "
+             "exit 5" % lines],
+            cwd=c.work, env=c.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            c.wait_for(lambda: len(c.run("squeue", "-h", "-t", "R", "-o", "%i").stdout.split())
+                       == 2 or srun.poll() is not None, 20, "the session running")
+            self.assertIsNone(srun.poll(), srun.stderr.read())
+            time.sleep(1.5)
+            c.daemon("stop-daemon", "n1", signal="KILL")
+            time.sleep(1.5)  # below node_timeout: the node is not declared dead
+            self.assertEqual(c.state(job), "RUNNING")
+            c.daemon("start-daemon", "n1")
+            out, err = srun.communicate(timeout=60)
+        finally:
+            if srun.poll() is None:
+                srun.kill()
+                srun.wait()
+        self.assertEqual(out.split(), ["line-%d" % i for i in range(1, lines + 1)], err)
+        self.assertEqual(srun.returncode, 5, err)
+        self.assertEqual(c.wait_state(job, FINAL, timeout=30), "FAILED")
+        info = c.show_job(job)
+        self.assertEqual((info["ExitCode"], info["Restarts"]), ("7:0", "0"))
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
+                         "batch-done\n")
+        self.assert_clean_nodes()
+
+    def test_node_gone_past_timeout(self):
+        c = self.c
+        blocker = c.sbatch("-w", "n1", "-c", "2", "--wrap", "sleep 600")
+        c.wait_state(blocker, "RUNNING")
+        again = c.sbatch("--requeue", "--wrap", "echo run-$SLURMD_NODENAME; sleep 600")
+        once = c.sbatch("-w", "n2", "--no-requeue", "--wrap", "sleep 600")
+        c.wait_state(again, "RUNNING")
+        c.wait_state(once, "RUNNING")
+        self.assertEqual(c.show_job(again)["BatchHost"], "n2")
+        c.daemon("stop-daemon", "n2", signal="KILL")
+        t0 = time.time()
+        try:
+            self.assertEqual(c.wait_state(once, FINAL, timeout=30), "NODE_FAIL")
+            print("node declared dead %.1fs after its daemon was killed (node_timeout 4s)"
+                  % (time.time() - t0))
+            line = c.run("sinfo", "-h", "-R", "-n", "n2", "-o", "%t|%E").stdout.strip()
+            self.assertRegex(line, r"^down\*?\|Not responding")
+            c.wait_state(again, "PENDING", timeout=30)
+            self.assertEqual(c.show_job(again)["Restarts"], "1")
+            c.run("scancel", str(blocker))
+            c.wait_for(lambda: c.state(again) == "RUNNING" and
+                       c.show_job(again)["BatchHost"] == "n1", 30, "requeued job on n1")
+        finally:
+            c.daemon("start-daemon", "n2")
+        c.run("scancel", str(again))
+        self.wait_all_final([again, once, blocker])
+        c.wait_for(lambda: c.run("sinfo", "-h", "-N", "-n", "n2", "-o", "%t").stdout.strip()
+                   == "idle", 30, "n2 back and idle")
+        self.assert_clean_nodes()
+
+if __name__ == "__main__":
+    harness.main()
