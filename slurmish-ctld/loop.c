@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "ctld.h"
+#include "persist.h"
 #include "power.h"
 #include "step.h"
 #include "store/db.h"
@@ -272,7 +273,13 @@ static void flush(struct ctld *c)
     sl_error_t err;
     bool ok = true;
 
-    if (sl_db_in_txn(c->db) && sl_db_commit(c->db, &err) < 0) {
+    if (persist_take_lost(c)) {
+        /* a change made in memory could not even start its write */
+        log_err("state database unavailable (%s): this turn's changes are not durable, "
+                "replies turned into errors", persist_error(c));
+        sl_db_rollback(c->db);
+        ok = false;
+    } else if (sl_db_in_txn(c->db) && sl_db_commit(c->db, &err) < 0) {
         log_err("commit failed, replies turned into errors: %s", err.text);
         ok = false;
     }

@@ -52,7 +52,8 @@ class CrashTest(harness.ClusterTest):
 
     def assert_clean_nodes(self):
         self.c.wait_for(self.alloc_zero, 30, "every node with 0 allocated CPUs and memory")
-        self.assertEqual(self.c.run("sinfo", "-h", "-o", "%C").stdout.strip(), "0/4/0/4")
+        self.c.wait_for(lambda: self.c.run("sinfo", "-h", "-o", "%C").stdout.strip() ==
+                        "0/4/0/4", 30, "sinfo: 0 CPUs allocated, 4 idle")
 
     # ---- 1. controller kill -9 under concurrent load ----
 
@@ -238,6 +239,95 @@ class CrashTest(harness.ClusterTest):
         c.wait_for(lambda: c.run("sinfo", "-h", "-N", "-n", "n2", "-o", "%t").stdout.strip()
                    == "idle", 30, "n2 back and idle")
         self.assert_clean_nodes()
+    # ---- 3. munged gone; the state database locked ----
+
+    def test_munged_stopped_and_back(self):
+        c = self.c
+        job = c.sbatch("--wrap", "sleep 2; echo munge-done")
+        c.wait_state(job, "RUNNING")
+        before = c.run("squeue", "-h", "-t", "all", "-o", "%i").stdout.split()
+        c.daemon("stop-daemon", "munged")
+        try:
+            # the outage stays below node_timeout, or the nodes would be
+            # declared dead (as Slurm's would: they cannot sign heartbeats)
+            for args in (["sbatch", "--wrap", "true"], ["squeue"], ["scancel", str(job)],
+                         ["scontrol", "hold", str(job)], ["sinfo"]):
+                p = c.run(*args)
+                self.assertEqual(p.returncode, 1, args)
+                self.assertRegex(p.stderr, r"(?i)munge", args)
+                self.assertIn("Did you start munged?", p.stderr, args)
+        finally:
+            c.daemon("start-daemon", "munged")
+        # back by itself: no restart of the controller or the node daemons
+        c.wait_for(self.ping_ok, 20, "requests accepted again")
+        self.assertEqual(c.run("squeue", "-h", "-t", "all", "-o", "%i").stdout.split(), before)
+        # the job ended meanwhile; its node kept the completion until it could sign it
+        self.assertEqual(c.wait_state(job, FINAL, timeout=20), "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
+                         "munge-done\n")
+        self.assertEqual(c.wait_state(c.sbatch("--wrap", "true"), FINAL), "COMPLETED")
+        self.assertEqual(set(c.run("sinfo", "-h", "-N", "-o", "%t").stdout.split()), {"idle"})
+
+    def db_lock(self, seconds, during):
+        """Hold the state database's write lock for `seconds` while
+        `during()` runs in another thread; its result once both are done."""
+        db = sqlite3.connect(os.path.join(self.c.dir, "state", "slurmish.db"),
+                             isolation_level=None, timeout=10)
+        result = []
+        try:
+            db.execute("BEGIN EXCLUSIVE")
+            t = threading.Thread(target=lambda: result.append(during()))
+            t.start()
+            time.sleep(seconds)
+            db.execute("ROLLBACK")
+        finally:
+            db.close()
+        t.join()
+        return result[0]
+
+    def test_state_db_locked(self):
+        c = self.c
+        # a short lock: the submission waits for it and succeeds
+        t0 = time.time()
+        p = self.db_lock(2, lambda: c.run("sbatch", "--parsable", "-J", "waited", "--wrap",
+                                          "echo after-lock"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        print("submission under a 2 s lock answered in %.2fs" % (time.time() - t0))
+        waited = int(p.stdout.strip())
+        self.assertEqual(c.wait_state(waited, FINAL), "COMPLETED")
+        # a long lock: refused with a clear error, nothing written
+        ids = []
+
+        def submit_many():
+            out = []
+            for _ in range(3):
+                out.append(c.run("sbatch", "--parsable", "-J", "locked", "--wrap", "true"))
+            return out
+
+        results = self.db_lock(8, submit_many)
+        for p in results:
+            if p.returncode == 0:
+                ids.append(int(p.stdout.strip()))
+            else:
+                self.assertIn("Unable to save state", p.stderr)
+                self.assertIn("database is locked", p.stderr)
+        self.assertTrue(self.ping_ok())
+        # normal again, and no returned id is lost
+        after = c.sbatch("-J", "after", "--wrap", "echo normal")
+        for j in [waited, after] + ids:
+            self.assertEqual(c.wait_state(j, FINAL), "COMPLETED", j)
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % waited)),
+                         "after-lock\n")
+        names = c.run("squeue", "-h", "-t", "all", "-o", "%j").stdout.split()
+        self.assertEqual(names.count("locked"), len(ids))
+        # a restart reads back the same
+        c.daemon("stop-daemon", "ctld", signal="KILL")
+        c.daemon("start-daemon", "ctld")
+        c.wait_for(self.ping_ok, 30, "controller back")
+        self.assertEqual(c.run("squeue", "-h", "-t", "all", "-o", "%j").stdout.split().count(
+            "locked"), len(ids))
+        self.assert_clean_nodes()
+
 
 if __name__ == "__main__":
     harness.main()
