@@ -158,6 +158,9 @@ void cost_report_handle(struct ctld *c, struct request *req);
 /* script.c: scontrol write batch_script */
 void script_handle(struct ctld *c, struct request *req);
 
+/* invariants.c: whole-state consistency pass; 0 and "ok", or the violations */
+int invariants_check(struct ctld *c, char *text, size_t len);
+
 /* cron.c */
 void cron_run(struct ctld *c);
 int cron_next_timeout_ms(struct ctld *c);

@@ -23,6 +23,7 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/budget.h slurmish-ctld/budget.c \
 	slurmish-ctld/report.c \
 	slurmish-ctld/script.c \
+	slurmish-ctld/invariants.c \
 	lib/power/provider.h
 slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 slurmish_ctld_libctld_la_LIBADD = -ldl

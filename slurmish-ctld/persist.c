@@ -172,9 +172,9 @@ int persist_open(struct ctld *c, const char *path, sl_error_t *err)
     c->db = sl_db_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]), true, err);
     if (!c->db)
         return -1;
-    ps->busy_ms = c->conf && c->conf->message_timeout > 0 ? c->conf->message_timeout * 1000 / 2 : 5000;
-    if (ps->busy_ms > 5000)
-        ps->busy_ms = 5000;
+    ps->busy_ms = 5000;
+    if (c->conf && c->conf->message_timeout > 0 && c->conf->message_timeout * 500 < 5000)
+        ps->busy_ms = c->conf->message_timeout * 500;
     if (!(ps->job_insert = sl_db_prepare(c->db, SQL_JOB_INSERT, err)) ||
         !(ps->job_update = sl_db_prepare(c->db, SQL_JOB_UPDATE, err)) ||
         !(ps->job_launch = sl_db_prepare(c->db, SQL_JOB_LAUNCH, err)) ||

@@ -8,6 +8,7 @@ After each fault: every job ID a client was given exists with its script
 and options, no ID twice, nothing half-written, and every node's
 allocation returns to zero once the work is done."""
 
+import json
 import os
 import random
 import re
@@ -54,6 +55,20 @@ class CrashTest(harness.ClusterTest):
         self.c.wait_for(self.alloc_zero, 30, "every node with 0 allocated CPUs and memory")
         self.c.wait_for(lambda: self.c.run("sinfo", "-h", "-o", "%C").stdout.strip() ==
                         "0/4/0/4", 30, "sinfo: 0 CPUs allocated, 4 idle")
+
+    def check_invariants(self, user=None):
+        """The controller's whole-state consistency pass (admin only)."""
+        conf = harness.read(self.c.conf)
+        port = re.search(r"^\s*port:\s*['\"]?(\d+)", conf, re.M).group(1)
+        sock = os.path.join(self.c.dir, "munge", "munge.sock")
+        cmd = [harness.RAWSEND, "127.0.0.1", port, "--sign", sock, "ping", '{"check": true}']
+        if user:
+            cmd = ["setpriv", "--reuid=" + user, "--regid=65534", "--clear-groups"] + cmd
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        return r.get("body", {}).get("invariants") if r["rc"] == 0 else r.get("error")
 
     # ---- 1. controller kill -9 under concurrent load ----
 
@@ -327,6 +342,81 @@ class CrashTest(harness.ClusterTest):
         self.assertEqual(c.run("squeue", "-h", "-t", "all", "-o", "%j").stdout.split().count(
             "locked"), len(ids))
         self.assert_clean_nodes()
+
+    # ---- 4. time limits, cancels and requeues racing with completions ----
+
+    def test_races_leave_no_leak(self):
+        c = self.c
+        self.assertEqual(self.check_invariants(), "ok")
+        self.assertIn("Access/permission denied", self.check_invariants(user="nobody"))
+        rnd = random.Random(4)
+        jobs = {}
+        for i in range(24):
+            run = rnd.choice([1.5, 2, 2.5, 3])
+            kind = ("timeout", "cancel", "requeue", "plain")[i % 4]
+            # a time limit at or just past the run time: the limit and the
+            # end race each other
+            limit = "0:%02d" % (int(run + 0.5) + (i // 4) % 2)
+            j = c.sbatch("-J", kind, "-t", limit, "--wrap", "sleep %s" % run)
+            jobs[j] = (kind, run)
+        stop = threading.Event()
+        acted = {}
+        seen = {}
+
+        def actor():
+            # cancel or requeue each job at about the time it ends by itself
+            while not stop.is_set():
+                p = c.run("squeue", "-h", "-t", "R", "-o", "%i %j")
+                now = time.time()
+                for line in p.stdout.splitlines():
+                    jid, kind = line.split()
+                    jid = int(jid)
+                    if jid in acted or kind not in ("cancel", "requeue"):
+                        continue
+                    seen.setdefault(jid, now)
+                    if now >= seen[jid] + jobs[jid][1] - 0.3 + rnd.uniform(-0.2, 0.2):
+                        if kind == "cancel":
+                            acted[jid] = c.run("scancel", str(jid)).returncode
+                        else:
+                            acted[jid] = c.run("scontrol", "requeue", str(jid)).returncode
+                time.sleep(0.05)
+
+        checks = []
+
+        def checker():
+            while not stop.is_set():
+                checks.append(self.check_invariants())
+                time.sleep(0.3)
+
+        threads = [threading.Thread(target=actor), threading.Thread(target=checker)]
+        for t in threads:
+            t.start()
+        try:
+            states = self.wait_all_final(list(jobs), timeout=150)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        bad = [x for x in checks if x != "ok"]
+        self.assertEqual(bad, [], "invariant checks failed while jobs raced")
+        self.assertGreater(len(checks), 5)
+        print("%d jobs, %d cancels/requeues raced, %d invariant checks, states %s" % (
+            len(jobs), len(acted), len(checks),
+            sorted((s, list(states.values()).count(s)) for s in set(states.values()))))
+        for jid, (kind, run) in jobs.items():
+            if kind == "cancel" and acted.get(jid) == 0:
+                self.assertIn(states[jid], ("CANCELLED", "COMPLETED", "TIMEOUT"), jid)
+            else:
+                self.assertIn(states[jid], ("COMPLETED", "TIMEOUT", "CANCELLED"), jid)
+        # each job once, in one state, everywhere
+        ids = c.run("squeue", "-h", "-t", "all", "-o", "%i").stdout.split()
+        self.assertEqual(sorted(ids), sorted(str(j) for j in jobs))
+        acct = c.run("sacct", "-n", "-X", "-P", "-o", "JobID,State", "-S", "2000-01-01").stdout
+        rows = dict(l.split("|") for l in acct.splitlines() if l.strip())
+        for jid in jobs:
+            self.assertEqual(rows[str(jid)].split()[0], states[jid], jid)
+        self.assert_clean_nodes()
+        self.assertEqual(self.check_invariants(), "ok")
 
 
 if __name__ == "__main__":
