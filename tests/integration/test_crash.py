@@ -410,7 +410,8 @@ class CrashTest(harness.ClusterTest):
                 self.assertIn(states[jid], ("COMPLETED", "TIMEOUT", "CANCELLED"), jid)
         # each job once, in one state, everywhere
         ids = c.run("squeue", "-h", "-t", "all", "-o", "%i").stdout.split()
-        self.assertEqual(sorted(ids), sorted(str(j) for j in jobs))
+        self.assertEqual(len(ids), len(set(ids)), "squeue lists a job twice")
+        self.assertTrue(set(str(j) for j in jobs) <= set(ids))
         acct = c.run("sacct", "-n", "-X", "-P", "-o", "JobID,State", "-S", "2000-01-01").stdout
         rows = dict(l.split("|") for l in acct.splitlines() if l.strip())
         for jid in jobs:
