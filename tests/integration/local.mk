@@ -26,7 +26,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_memory.py \
 	tests/integration/test_preempt.py \
 	tests/integration/test_ops.py \
-	tests/integration/test_crash.py
+	tests/integration/test_crash.py \
+	tests/integration/test_authz.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py
