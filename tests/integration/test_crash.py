@@ -420,5 +420,70 @@ class CrashTest(harness.ClusterTest):
         self.assertEqual(self.check_invariants(), "ok")
 
 
+class DiskFullTest(harness.ClusterTest):
+    """The state directory on a small tmpfs that fills up."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = harness.Cluster(CONFIG)
+        cls.state = os.path.join(cls.c.dir, "state")
+        os.makedirs(cls.state)
+        cls.mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs",
+                                      cls.state], stderr=subprocess.PIPE).returncode == 0
+        if not cls.mounted:
+            cls.c.cleanup()
+            raise harness.unittest.SkipTest("cannot mount a tmpfs for the state directory")
+        try:
+            cls.c.up()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.down()
+        if cls.mounted:
+            subprocess.run(["umount", cls.state])
+        super().tearDownClass()
+
+    def test_disk_full(self):
+        c = self.c
+        self.assertEqual(c.wait_state(c.sbatch("--wrap", "true"), FINAL), "COMPLETED")
+        big = "#!/bin/sh\n" + ("# " + "x" * 1000 + "\n") * 200
+        got, refused = [], None
+        for i in range(40):
+            p = c.run("sbatch", "--parsable", "--hold", "-J", "big%d" % i,
+                      input=big + "echo big-%d\n" % i)
+            if p.returncode:
+                refused = p.stderr
+                break
+            got.append((int(p.stdout.strip()), i))
+        self.assertIsNotNone(refused, "2 MB never filled up")
+        self.assertIn("Unable to save state", refused)
+        # The controller does not run on with memory the disk does not have:
+        # like a failed commit, a full disk ends it (systemd restarts it,
+        # Restart=on-failure), and it restarts from what was committed.
+        alive = self.ping_ok()
+        print("disk full after %d submissions; controller %s" % (
+            len(got), "still answering" if alive else "exited, as on any failed commit"))
+        subprocess.run(["mount", "-o", "remount,size=64m", self.state], check=True)
+        if not alive:
+            c.daemon("start-daemon", "ctld")
+        c.wait_for(self.ping_ok, 30, "controller answering")
+        for jid, i in got:
+            info = c.show_job(jid)
+            self.assertEqual((info["JobName"], info["JobState"]), ("big%d" % i, "PENDING"))
+            p = c.run("scontrol", "write", "batch_script", str(jid), "-")
+            self.assertEqual(p.stdout, big + "echo big-%d\n" % i)
+        names = c.run("squeue", "-h", "-t", "all", "-o", "%j").stdout.split()
+        self.assertEqual(len([n for n in names if n.startswith("big")]), len(got))
+        self.assertEqual(c.wait_state(c.sbatch("--wrap", "true"), FINAL), "COMPLETED")
+        c.run("scancel", "-u", "root")
+        c.wait_nodes_idle()
+
+    def ping_ok(self):
+        return self.c.run("scontrol", "ping", timeout=30).returncode == 0
+
+
 if __name__ == "__main__":
     harness.main()
