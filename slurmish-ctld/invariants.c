@@ -105,8 +105,8 @@ int invariants_check(struct ctld *c, char *text, size_t len)
         if (!j->queued)
             violation(&r, "job %u in the pending queue but not marked queued", j->id);
     if (inq != queued || inq != c->jobs.npending)
-        violation(&r, "pending queue holds %zu jobs, %zu marked queued, npending %zu", inq,
-                  queued, c->jobs.npending);
+        violation(&r, "pending queue holds %zu jobs, %zu marked queued, npending %zu", inq, queued,
+                  c->jobs.npending);
     for (int k = 0; k < c->nnodes; k++) {
         const struct node *n = &c->nodes[k];
         if (n->cpus_used != cpus[k] || n->mem_used != mem[k] || n->gpus_used != gpus[k] ||

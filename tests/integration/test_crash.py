@@ -78,8 +78,9 @@ class CrashTest(harness.ClusterTest):
         # controller is down (its node keeps the completion and resends it)
         longrun = c.sbatch("-J", "longrun", "-t", "2", "--wrap", "sleep 20; echo long-done")
         ending = c.sbatch("-J", "ending", "-t", "2", "--wrap", "sleep 2; exit 3")
-        c.wait_state(longrun, "RUNNING")
-        c.wait_state(ending, "RUNNING")
+        ending0 = c.sbatch("-J", "ending0", "-t", "2", "--wrap", "sleep 2; echo ended-0")
+        for j in (longrun, ending, ending0):
+            c.wait_state(j, "RUNNING")
         long_start = c.show_job(longrun)["StartTime"]
 
         lock = threading.Lock()
@@ -132,7 +133,7 @@ class CrashTest(harness.ClusterTest):
             time.sleep(3)
             c.daemon("stop-daemon", "ctld", signal="KILL")
             killed_at = time.time()
-            time.sleep(3)  # the `ending` job ends meanwhile
+            time.sleep(3)  # `ending` and `ending0` end meanwhile
             c.daemon("start-daemon", "ctld")
             c.wait_for(self.ping_ok, 60, "controller answering")
             restart = time.time() - killed_at - 3
@@ -155,6 +156,9 @@ class CrashTest(harness.ClusterTest):
         # the job that ended while the controller was down is recorded
         self.assertEqual(c.wait_state(ending, FINAL, timeout=30), "FAILED")
         self.assertEqual(c.show_job(ending)["ExitCode"], "3:0")
+        self.assertEqual(c.wait_state(ending0, FINAL, timeout=30), "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % ending0)),
+                         "ended-0\n")
 
         # every acknowledged job is there, once, with its script and options
         out = c.run("squeue", "-h", "-t", "all", "-o", "%i").stdout.split()
