@@ -55,6 +55,7 @@ class CrashTest(harness.ClusterTest):
         self.c.wait_for(self.alloc_zero, 30, "every node with 0 allocated CPUs and memory")
         self.c.wait_for(lambda: self.c.run("sinfo", "-h", "-o", "%C").stdout.strip() ==
                         "0/4/0/4", 30, "sinfo: 0 CPUs allocated, 4 idle")
+        self.assertEqual(self.check_invariants(), "ok")
 
     def check_invariants(self, user=None):
         """The controller's whole-state consistency pass (admin only)."""
@@ -430,8 +431,9 @@ class CrashTest(harness.ClusterTest):
         bad = [x for x in checks if x != "ok"]
         self.assertEqual(bad, [], "invariant checks failed while jobs raced")
         self.assertGreater(len(checks), 5)
-        print("%d jobs, %d cancels/requeues raced, %d invariant checks, states %s" % (
-            len(jobs), len(acted), len(checks),
+        requeued = sum(1 for j in jobs if c.show_job(j)["Restarts"] != "0")
+        print("%d jobs, %d cancels/requeues raced (%d requeued), %d invariant checks, "
+              "states %s" % (len(jobs), len(acted), requeued, len(checks),
             sorted((s, list(states.values()).count(s)) for s in set(states.values()))))
         for jid, (kind, run) in jobs.items():
             if kind == "cancel" and acted.get(jid) == 0:
