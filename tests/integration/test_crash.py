@@ -374,6 +374,25 @@ class CrashTest(harness.ClusterTest):
             "locked"), len(ids))
         self.assert_clean_nodes()
 
+    def test_state_db_locked_while_a_job_ends(self):
+        c = self.c
+        job = c.sbatch("--wrap", "sleep 1; echo ended; exit 4")
+        c.wait_state(job, "RUNNING")
+        # The completion cannot be written: the controller does not claim
+        # it (the node gets an error and resends) and, as on a failed
+        # commit, ends rather than run on with memory the db does not have.
+        self.db_lock(6, lambda: None)
+        alive = self.ping_ok()
+        print("controller %s" % ("still answering" if alive else
+                                 "exited (a change it could not write), restarted"))
+        if not alive:
+            c.daemon("start-daemon", "ctld")
+            c.wait_for(self.ping_ok, 30, "controller back")
+        self.assertEqual(c.wait_state(job, FINAL, timeout=30), "FAILED")
+        self.assertEqual(c.show_job(job)["ExitCode"], "4:0")
+        self.assertEqual(c.wait_state(c.sbatch("--wrap", "true"), FINAL), "COMPLETED")
+        self.assert_clean_nodes()
+
     # ---- 4. time limits, cancels and requeues racing with completions ----
 
     def test_races_leave_no_leak(self):
