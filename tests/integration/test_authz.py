@@ -77,6 +77,13 @@ class AuthzTest(harness.ClusterTest):
             else:
                 self.assert_allowed(p, "scancel by " + role)
                 self.assertEqual(c.state(j), "CANCELLED")
+        # by user name: another user's jobs are refused one by one
+        j = self.held_job()
+        p = self.as_(OTHER, "scancel", "-u", OWNER)
+        self.assert_refused(p, "scancel -u by another user")
+        self.assertEqual(c.state(j), "PENDING")
+        self.assert_allowed(self.as_(ADMIN, "scancel", "-u", OWNER), "scancel -u by an admin")
+        self.assertEqual(c.state(j), "CANCELLED")
 
     def test_time_limit(self):
         c = self.c
