@@ -13,6 +13,8 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/cancel.c \
 	slurmish-ctld/query.c \
 	slurmish-ctld/update.c \
+	slurmish-ctld/script.c \
+	slurmish-ctld/invariants.c \
 	slurmish-ctld/depend.c \
 	slurmish-ctld/array.c \
 	slurmish-ctld/acct.c \
@@ -22,8 +24,6 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/power.h slurmish-ctld/power.c \
 	slurmish-ctld/budget.h slurmish-ctld/budget.c \
 	slurmish-ctld/report.c \
-	slurmish-ctld/script.c \
-	slurmish-ctld/invariants.c \
 	lib/power/provider.h
 slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 slurmish_ctld_libctld_la_LIBADD = -ldl

@@ -20,7 +20,6 @@
 #include <zmq.h>
 
 #include "ctld.h"
-#include "persist.h"
 #include "power.h"
 #include "step.h"
 #include "store/db.h"
@@ -272,14 +271,16 @@ static void flush(struct ctld *c)
 {
     sl_error_t err;
     bool ok = true;
-
     if (persist_take_lost(c)) {
-        /* a change made in memory could not even start its write */
+        /* a change made in memory could not even start its write: like a
+         * failed commit (and nothing is left to commit below) */
         log_err("state database unavailable (%s): this turn's changes are not durable, "
                 "replies turned into errors", persist_error(c));
         sl_db_rollback(c->db);
         ok = false;
-    } else if (sl_db_in_txn(c->db) && sl_db_commit(c->db, &err) < 0) {
+    }
+
+    if (sl_db_in_txn(c->db) && sl_db_commit(c->db, &err) < 0) {
         log_err("commit failed, replies turned into errors: %s", err.text);
         ok = false;
     }

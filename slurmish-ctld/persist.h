@@ -28,11 +28,6 @@ int persist_load(struct ctld *c, sl_error_t *err);
 int persist_job_insert(struct ctld *c, const struct job *job, const char *script, json_t *argv,
                        json_t *env);
 int persist_job_update(struct ctld *c, const struct job *job);
-/* Why the last write could not start (e.g. "database is locked"). */
-const char *persist_error(struct ctld *c);
-/* True (once) if a write failed after its change was made in memory: the
- * turn's replies must not claim it (loop.c flush). */
-bool persist_take_lost(struct ctld *c);
 /* Read what a launch needs that is not kept in memory. */
 int persist_job_launch_data(struct ctld *c, uint32_t id, char **script, json_t **argv,
                             json_t **env);

@@ -12,6 +12,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_cancel.py \
 	tests/integration/test_reject.py \
 	tests/integration/test_restart.py \
+	tests/integration/test_crash.py \
+	tests/integration/test_authz.py \
 	tests/integration/test_resources.py \
 	tests/integration/test_sched.py \
 	tests/integration/test_update.py \
@@ -25,9 +27,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_workflows.py \
 	tests/integration/test_memory.py \
 	tests/integration/test_preempt.py \
-	tests/integration/test_ops.py \
-	tests/integration/test_crash.py \
-	tests/integration/test_authz.py
+	tests/integration/test_ops.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py
