@@ -32,12 +32,14 @@ void script_handle(struct ctld *c, struct request *req)
         ctld_reply(c, req, SL_E_INVALID_JOB_ID, NULL, NULL);
         return;
     }
+    /* array tasks share the meta job's row, as at launch (job.c) */
+    uint32_t row = job->array_job_id ? job->array_job_id : id;
     if (job->uid != req->msg.uid && !ctld_is_admin(c, req->msg.uid)) {
         log_info("job %u: batch script refused to uid %u", id, (unsigned)req->msg.uid);
         ctld_reply(c, req, SL_E_ACCESS_DENIED, NULL, NULL);
     } else if (job->interactive) {
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "job %u is not a batch job", id);
-    } else if (persist_job_launch_data(c, id, &script, &argv, &env) < 0) {
+    } else if (persist_job_launch_data(c, row, &script, &argv, &env) < 0) {
         ctld_reply(c, req, SL_E_DB, NULL, NULL);
     } else {
         r = json_pack("{s:I, s:s}", "job_id", (json_int_t)id, "script", script);

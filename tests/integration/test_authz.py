@@ -212,6 +212,16 @@ class AuthzTest(harness.ClusterTest):
         c.run("scancel", str(j))
         p = self.as_(OWNER, "scontrol", "write", "batch_script", str(j), "-")
         self.assertIn("TOKEN=s3cr3t", p.stdout)
+        # an array task's script is its array's
+        a = c.sbatch("--array=1-2", "--wrap", "echo task-$SLURM_ARRAY_TASK_ID", user=OWNER)
+        ids = lambda: [t for t in c.run("squeue", "-h", "-t", "all", "-o", "%A").stdout.split()
+                       if int(t) >= a]
+        c.wait_for(lambda: len(ids()) >= 2, 30, "array tasks split off")
+        for t in ids():
+            p = self.as_(OWNER, "scontrol", "write", "batch_script", t, "-")
+            self.assertIn("echo task-$SLURM_ARRAY_TASK_ID\n", p.stdout, t)
+            self.assert_refused(self.as_(OTHER, "scontrol", "write", "batch_script", t, "-"),
+                                "another user reads an array task's script")
         p = c.run("scontrol", "write", "batch_script", "999999", "-")
         self.assert_refused(p, "unknown job", "Invalid job id specified")
         p = c.run("scontrol", "write", "batch_script", "abc")
