@@ -195,6 +195,39 @@ class CrashTest(harness.ClusterTest):
                          "long-done\n")
         self.assert_clean_nodes()
 
+    def test_session_across_ctld_kill_9(self):
+        c = self.c
+        # an srun session keeps running while the controller is dead, and
+        # ends meanwhile: srun keeps trying to release its allocation until
+        # the controller is back, so the allocation does not stay held
+        srun = subprocess.Popen(
+            [os.path.join(harness.BUILDDIR, "cli", "srun"), "sh", "-c",
+             "for i in 1 2 3 4 5 6 7 8 9 10; do echo s-$i; sleep 0.2; done; exit 3"],
+            cwd=c.work, env=c.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = srun.stdout.readline()
+            self.assertEqual(first, "s-1\n")
+            job = int(c.run("squeue", "-h", "-o", "%i").stdout.split()[0])
+            c.daemon("stop-daemon", "ctld", signal="KILL")
+            time.sleep(7)  # past a client's message_timeout (5 s)
+            self.assertEqual(srun.poll(), None, "srun gave up on the release")
+            c.daemon("start-daemon", "ctld")
+            out = first + srun.stdout.read()
+            srun.wait(timeout=60)
+            err = srun.stderr.read()
+        finally:
+            if srun.poll() is None:
+                srun.kill()
+                srun.wait()
+            srun.stdout.close()
+            srun.stderr.close()
+        self.assertEqual(out.split(), ["s-%d" % i for i in range(1, 11)], err)
+        self.assertEqual(srun.returncode, 3, err)
+        self.assertIn("retrying", err)
+        self.assertEqual(c.wait_state(job, FINAL, timeout=30), "FAILED")
+        self.assertEqual(c.show_job(job)["ExitCode"], "3:0")
+        self.assert_clean_nodes()
+
     # ---- 2. node daemon kill -9 under a batch job and a session ----
 
     def test_node_daemon_kill_9_readopts_job_and_session(self):
