@@ -2,7 +2,8 @@
 """Who may do what, as Slurm: a job's owner, another user, an admin named
 in the config (controller.admins) and root, for cancel, time limit and
 priority updates, hold and release, requeue, attaching to a step, reading
-a batch script, and partition edits and reconfigure.
+a batch script or a running job's environment, and partition edits and
+reconfigure.
 
 Users act on their own jobs only; they may shorten a time limit but not
 extend it, lower a priority but not raise it, and release their own hold
@@ -11,8 +12,10 @@ to another user's step, which Slurm's slurmd allows only to root and the
 slurm user.  A refused request says "Access/permission denied" and
 changes nothing."""
 
+import json
 import os
 import pwd
+import re
 import subprocess
 
 import harness
@@ -244,6 +247,31 @@ class AuthzTest(harness.ClusterTest):
             self.assert_allowed(self.as_(role, "scontrol", "reconfigure"), role + " reconfigures")
             self.assertEqual(maxtime(), t)
 
+
+    def test_job_environment_is_private(self):
+        c = self.c
+        j = c.sbatch("--wrap", "sleep 60", user=OWNER)
+        c.wait_state(j, "RUNNING")
+        conf = harness.read(c.conf)
+        port = re.search(r"^\s*port:\s*['\"]?(\d+)", conf, re.M).group(1)
+        sock = os.path.join(c.dir, "munge", "munge.sock")
+        body = json.dumps({"job_ids": [j], "with_env": True})
+        for role in ROLES:
+            cmd = [harness.RAWSEND, "127.0.0.1", port, "--sign", sock, "query_jobs", body]
+            if role != "root":
+                pw = pwd.getpwnam(role)
+                cmd = ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+                       "--clear-groups"] + cmd
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            self.assertEqual(r["rc"], 0, r)
+            (job,) = r["body"]["jobs"]
+            if role == OTHER:
+                self.assertNotIn("env", job)
+            else:
+                self.assertIn("SLURM_JOB_ID=%d" % j, job["env"], role)
 
 if __name__ == "__main__":
     harness.main()
