@@ -8,6 +8,7 @@ After each fault: every job ID a client was given exists with its script
 and options, no ID twice, nothing half-written, and every node's
 allocation returns to zero once the work is done."""
 
+import atexit
 import json
 import os
 import random
@@ -517,6 +518,10 @@ class DiskFullTest(harness.ClusterTest):
         if not cls.mounted:
             cls.c.cleanup()
             raise harness.unittest.SkipTest("cannot mount a tmpfs for the state directory")
+        # a run killed half-way still unmounts it (after the cluster stops:
+        # atexit runs this after the cluster's own cleanup, registered later)
+        atexit.register(subprocess.run, ["umount", "-l", cls.state], stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL)
         try:
             cls.c.up()
         except Exception:
