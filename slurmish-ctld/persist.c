@@ -853,6 +853,35 @@ int persist_step(struct ctld *c, uint32_t job_id, const struct step *s)
     return rc;
 }
 
+int persist_step_late_end(struct ctld *c, uint32_t job_id, uint32_t step_id, int state,
+                          int exit_status)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (begin(c) < 0)
+        return -1;
+    /* rare (a report that lost the race with its job's end): not worth a
+     * statement kept prepared */
+    if (sqlite3_prepare_v2(sl_db_handle(c->db),
+                           "UPDATE steps SET state=?3, exit_status=?4"
+                           " WHERE job_id=?1 AND step_id=?2 AND state=?5",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_err("sqlite prepare: %s", sqlite3_errmsg(sl_db_handle(c->db)));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, step_id);
+    sqlite3_bind_int(st, 3, state);
+    sqlite3_bind_int(st, 4, exit_status);
+    sqlite3_bind_int(st, 5, JOB_CANCELLED);
+    rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(sl_db_handle(c->db)) : -1;
+    if (rc < 0)
+        log_err("sqlite step late end: %s", sqlite3_errmsg(sl_db_handle(c->db)));
+    sqlite3_finalize(st);
+    return rc;
+}
+
 json_t *persist_steps_json(struct ctld *c, uint32_t job_id)
 {
     sqlite3_stmt *st = c->ps->steps_of;

@@ -227,6 +227,11 @@ class CrashTest(harness.ClusterTest):
         self.assertIn("retrying", err)
         self.assertEqual(c.wait_state(job, FINAL, timeout=30), "FAILED")
         self.assertEqual(c.show_job(job)["ExitCode"], "3:0")
+        # the step's own end, reported by its node after the allocation's
+        # release, is what accounting keeps (not CANCELLED with the job)
+        step = lambda: c.run("sacct", "-n", "-P", "-j", str(job), "-o",
+                             "JobID,State,ExitCode").stdout.split()
+        c.wait_for(lambda: "%d.0|FAILED|3:0" % job in step(), 20, "step 0 FAILED 3:0")
         self.assert_clean_nodes()
 
     # ---- 2. node daemon kill -9 under a batch job and a session ----
