@@ -64,6 +64,11 @@ json_t *alloc_env(long long id)
     return env;
 }
 
+/* The controller may be restarting (systemd brings it back in seconds):
+ * without an answer, keep asking for a while rather than leave the
+ * allocation held until its time limit.  Releasing twice is harmless. */
+#define ALLOC_RELEASE_TRY_S 60
+
 void alloc_release(long long id, int exit_code, int sig)
 {
     json_t *body = json_pack("{s:I, s:i, s:i}", "job_id", (json_int_t)id, "exit_code",
@@ -71,8 +76,18 @@ void alloc_release(long long id, int exit_code, int sig)
     json_t *reply = NULL;
     sl_error_t err;
     int rc;
-    if (cli_request(SL_MSG_ALLOC_RELEASE, body, &reply, &rc, &err) < 0)
-        cli_error("Unable to release job allocation %lld: %s", id, err.text);
+    time_t give_up = time(NULL) + ALLOC_RELEASE_TRY_S;
+    bool told = false;
+    while (cli_request(SL_MSG_ALLOC_RELEASE, body, &reply, &rc, &err) < 0) {
+        if (rc != -1 || time(NULL) >= give_up) { /* an answer, or no hope left */
+            cli_error("Unable to release job allocation %lld: %s", id, err.text);
+            break;
+        }
+        if (!told)
+            cli_error("Unable to release job allocation %lld: %s; retrying", id, err.text);
+        told = true;
+        sleep(1);
+    }
     json_decref(body);
     json_decref(reply);
 }

@@ -13,6 +13,8 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/cancel.c \
 	slurmish-ctld/query.c \
 	slurmish-ctld/update.c \
+	slurmish-ctld/script.c \
+	slurmish-ctld/invariants.c \
 	slurmish-ctld/depend.c \
 	slurmish-ctld/array.c \
 	slurmish-ctld/acct.c \

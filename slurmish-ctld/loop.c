@@ -54,6 +54,7 @@ static const handler_f handlers[SL_MSG_TYPE_COUNT] = {
     [SL_MSG_UPDATE_PARTITION] = update_partition_handle,
     [SL_MSG_QUERY_EVENTS] = query_events_handle,
     [SL_MSG_COST_REPORT] = cost_report_handle,
+    [SL_MSG_JOB_SCRIPT] = script_handle,
 };
 
 int64_t ctld_clock_override;
@@ -278,6 +279,14 @@ static void flush(struct ctld *c)
 {
     sl_error_t err;
     bool ok = true;
+    if (persist_take_lost(c)) {
+        /* a change made in memory could not even start its write: like a
+         * failed commit (and nothing is left to commit below) */
+        log_err("state database unavailable (%s): this turn's changes are not durable, "
+                "replies turned into errors", persist_error(c));
+        sl_db_rollback(c->db);
+        ok = false;
+    }
 
     if (sl_db_in_txn(c->db)) {
         double t0 = c->metrics ? metrics_clock() : 0;

@@ -12,6 +12,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_cancel.py \
 	tests/integration/test_reject.py \
 	tests/integration/test_restart.py \
+	tests/integration/test_crash.py \
+	tests/integration/test_authz.py \
 	tests/integration/test_resources.py \
 	tests/integration/test_sched.py \
 	tests/integration/test_update.py \
