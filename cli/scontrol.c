@@ -1049,11 +1049,11 @@ static int run_command(int argc, char **argv, bool *quit)
         return write_batch_script(argc, argv);
     if (keyword(cmd, "version", 2)) {
         cli_print_version();
-        return 0;
+        exit(0);
     }
     if (keyword(cmd, "help", 2)) {
         help();
-        return 0;
+        exit(0);
     }
     if (keyword(cmd, "oneliner", 1)) {
         oneliner = true;
@@ -1131,11 +1131,11 @@ int main(int argc, char **argv)
             break;
         case 'V':
             cli_print_version();
-            return 0;
+            exit(0);
         case 'h':
         case OPT_USAGE:
             help();
-            return 0;
+            exit(0);
         default:
             fprintf(stderr, "Try \"scontrol --help\" for more information\n");
             return 1;
