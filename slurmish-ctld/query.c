@@ -188,7 +188,7 @@ void query_config(struct ctld *c, struct request *req)
         "munge_socket", f->munge_socket, "version", PACKAGE_VERSION, "admins", admins,
         "scheduler", "priority/multifactor + backfill (EASY)", "start_time",
         (json_int_t)c->start_time, "sched_budget_ms", f->sched_budget_ms, "max_array_index",
-        1000000);
+        f->max_array_size - 1);
     if (c->conf_text)
         json_object_set_new(r, "text", json_string(c->conf_text));
     ctld_reply(c, req, 0, NULL, r);

@@ -77,6 +77,57 @@ bad:
     return -1;
 }
 
+/* Jobs a record stands for while it is active: a meta job one per task
+ * still pending in it, as Slurm counts array tasks; 0 once it ended. */
+static uint64_t active_count(const struct job *j)
+{
+    if (job_state_is_final(j->state))
+        return 0;
+    return j->array_pending > 0 ? j->array_pending : 1;
+}
+
+/* max_submit_jobs and max_job_count, checked before anything is stored.
+ * Root and slurm_user are exempt from the per-user limit (Slurm's root
+ * association carries none); nobody is from max_job_count.  -1 and a
+ * reply when the job would break one. */
+static int submit_limits_check(struct ctld *c, struct request *req, const struct job *job)
+{
+    const struct sl_conf *f = c->conf;
+    bool per_user = f->max_submit_jobs >= 0 && req->msg.uid != 0 && req->msg.uid != c->slurm_uid;
+    uint64_t adds = job->array_bits ? job->array_count : 1, mine = 0, all = 0;
+
+    if (!per_user && f->max_job_count < 0)
+        return 0;
+    JOB_FOREACH(&c->jobs, j)
+    {
+        uint64_t n = active_count(j);
+        all += n;
+        if (j->uid == req->msg.uid)
+            mine += n;
+    }
+    if (per_user && mine + adds > (uint64_t)f->max_submit_jobs) {
+        log_info("submission by %s refused: %llu job(s) active, %llu more would pass "
+                 "max_submit_jobs=%d",
+                 job->user, (unsigned long long)mine, (unsigned long long)adds, f->max_submit_jobs);
+        ctld_reply_errorf(c, req, SL_E_ACCOUNTING_POLICY,
+                          "MaxSubmitJobsPerUser: user %s has %llu job(s) pending or running, "
+                          "max_submit_jobs is %d, this submission adds %llu",
+                          job->user, (unsigned long long)mine, f->max_submit_jobs,
+                          (unsigned long long)adds);
+        return -1;
+    }
+    if (f->max_job_count >= 0 && all + adds > (uint64_t)f->max_job_count) {
+        log_info("submission by %s refused: %llu job(s) active, max_job_count=%d reached",
+                 job->user, (unsigned long long)all, f->max_job_count);
+        ctld_reply_errorf(c, req, SL_E_QUEUE_FULL,
+                          "MaxJobCount: %llu job(s) pending or running, max_job_count is %d, "
+                          "this submission adds %llu",
+                          (unsigned long long)all, f->max_job_count, (unsigned long long)adds);
+        return -1;
+    }
+    return 0;
+}
+
 void submit_handle(struct ctld *c, struct request *req)
 {
     json_t *body = req->msg.body, *argv = NULL, *env = NULL;
@@ -108,6 +159,13 @@ void submit_handle(struct ctld *c, struct request *req)
     } else if (strncmp(script, "#!", 2) != 0) {
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
                           "script must start with #! followed by the path to an interpreter");
+        return;
+    }
+    if (strlen(script) > (size_t)c->conf->max_script_size) {
+        /* Slurm's _test_strlen() refusal of a script over max_script_size */
+        ctld_reply_errorf(c, req, SL_E_PATHNAME_TOO_LONG,
+                          "batch script is %zu bytes, over max_script_size (%d bytes)",
+                          strlen(script), c->conf->max_script_size);
         return;
     }
     if (check_str(c, req, "name", MAX_NAME, &name) < 0 ||
@@ -341,7 +399,7 @@ void submit_handle(struct ctld *c, struct request *req)
     const char *array = opt_str(body, "array");
     if (array && *array) {
         sl_error_t aerr;
-        if (array_parse(array, job, &aerr) < 0) {
+        if (array_parse_max(array, (uint32_t)c->conf->max_array_size - 1, job, &aerr) < 0) {
             json_decref(argv);
             json_decref(env);
             job_free(job);
@@ -351,6 +409,12 @@ void submit_handle(struct ctld *c, struct request *req)
         job->array_job_id = job->id;
     }
 
+    if (submit_limits_check(c, req, job) < 0) {
+        json_decref(argv);
+        json_decref(env);
+        job_free(job);
+        return;
+    }
     if (persist_job_insert(c, job, script, argv, env) < 0) {
         json_decref(argv);
         json_decref(env);
