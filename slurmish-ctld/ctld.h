@@ -98,6 +98,9 @@ bool ctld_is_admin(struct ctld *c, uid_t uid);
 
 /* handlers: one file per message family */
 void submit_handle(struct ctld *c, struct request *req);
+/* A finished job became active again (requeue): recount before the next
+ * submission is checked against max_submit_jobs / max_job_count. */
+void submit_limits_invalidate(void);
 void cancel_handle(struct ctld *c, struct request *req);
 void query_ping(struct ctld *c, struct request *req);
 void query_jobs(struct ctld *c, struct request *req);

@@ -86,6 +86,74 @@ static uint64_t active_count(const struct job *j)
     return j->array_pending > 0 ? j->array_pending : 1;
 }
 
+/* Active jobs, in all and per user, for the limits.  Counting means a
+ * walk over every job, too slow to repeat for each of thousands of
+ * pipelined submissions, so the counts are kept between submissions as an
+ * upper bound: jobs that end only lower the true counts, and a submission
+ * adds its own.  A submission the bound would refuse counts afresh first.
+ * Only a finished job put back in the queue (scontrol requeue) raises a
+ * count behind the bound's back: submit_limits_invalidate() drops it. */
+struct user_count {
+    uid_t uid;
+    bool used;
+    uint64_t n;
+};
+
+static struct {
+    bool valid;
+    uint64_t all;
+    struct user_count *users; /* open addressing, cap a power of 2 */
+    size_t cap, used;
+} counts;
+
+void submit_limits_invalidate(void)
+{
+    counts.valid = false;
+}
+
+static struct user_count *count_slot(uid_t uid)
+{
+    if (2 * (counts.used + 1) > counts.cap) {
+        struct user_count *old = counts.users;
+        size_t ocap = counts.cap;
+        counts.cap = ocap ? 2 * ocap : 64;
+        counts.users = xcalloc(counts.cap, sizeof(*counts.users));
+        counts.used = 0;
+        for (size_t i = 0; i < ocap; i++) {
+            if (old[i].used) {
+                struct user_count *u = count_slot(old[i].uid);
+                u->n = old[i].n;
+            }
+        }
+        free(old);
+    }
+    size_t i = ((size_t)uid * 2654435761u) & (counts.cap - 1);
+    while (counts.users[i].used && counts.users[i].uid != uid)
+        i = (i + 1) & (counts.cap - 1);
+    if (!counts.users[i].used) {
+        counts.users[i] = (struct user_count){.uid = uid, .used = true};
+        counts.used++;
+    }
+    return &counts.users[i];
+}
+
+static void count_jobs(struct ctld *c)
+{
+    if (counts.users)
+        memset(counts.users, 0, counts.cap * sizeof(*counts.users));
+    counts.used = 0;
+    counts.all = 0;
+    JOB_FOREACH(&c->jobs, j)
+    {
+        uint64_t n = active_count(j);
+        if (n) {
+            counts.all += n;
+            count_slot(j->uid)->n += n;
+        }
+    }
+    counts.valid = true;
+}
+
 /* max_submit_jobs and max_job_count, checked before anything is stored.
  * Root and slurm_user are exempt from the per-user limit (Slurm's root
  * association carries none); nobody is from max_job_count.  -1 and a
@@ -94,16 +162,23 @@ static int submit_limits_check(struct ctld *c, struct request *req, const struct
 {
     const struct sl_conf *f = c->conf;
     bool per_user = f->max_submit_jobs >= 0 && req->msg.uid != 0 && req->msg.uid != c->slurm_uid;
-    uint64_t adds = job->array_bits ? job->array_count : 1, mine = 0, all = 0;
+    uint64_t adds = job->array_bits ? job->array_count : 1, mine;
 
     if (!per_user && f->max_job_count < 0)
         return 0;
-    JOB_FOREACH(&c->jobs, j)
-    {
-        uint64_t n = active_count(j);
-        all += n;
-        if (j->uid == req->msg.uid)
-            mine += n;
+    bool counted = !counts.valid;
+    if (counted)
+        count_jobs(c);
+    for (;;) {
+        mine = count_slot(req->msg.uid)->n;
+        bool over = (per_user && mine + adds > (uint64_t)f->max_submit_jobs) ||
+                    (f->max_job_count >= 0 && counts.all + adds > (uint64_t)f->max_job_count);
+        if (!over)
+            return 0;
+        if (counted)
+            break;
+        count_jobs(c); /* the bound says no: count exactly before refusing */
+        counted = true;
     }
     if (per_user && mine + adds > (uint64_t)f->max_submit_jobs) {
         log_info("submission by %s refused: %llu job(s) active, %llu more would pass "
@@ -116,16 +191,23 @@ static int submit_limits_check(struct ctld *c, struct request *req, const struct
                           (unsigned long long)adds);
         return -1;
     }
-    if (f->max_job_count >= 0 && all + adds > (uint64_t)f->max_job_count) {
-        log_info("submission by %s refused: %llu job(s) active, max_job_count=%d reached",
-                 job->user, (unsigned long long)all, f->max_job_count);
-        ctld_reply_errorf(c, req, SL_E_QUEUE_FULL,
-                          "MaxJobCount: %llu job(s) pending or running, max_job_count is %d, "
-                          "this submission adds %llu",
-                          (unsigned long long)all, f->max_job_count, (unsigned long long)adds);
-        return -1;
-    }
-    return 0;
+    log_info("submission by %s refused: %llu job(s) active, max_job_count=%d reached", job->user,
+             (unsigned long long)counts.all, f->max_job_count);
+    ctld_reply_errorf(c, req, SL_E_QUEUE_FULL,
+                      "MaxJobCount: %llu job(s) pending or running, max_job_count is %d, "
+                      "this submission adds %llu",
+                      (unsigned long long)counts.all, f->max_job_count, (unsigned long long)adds);
+    return -1;
+}
+
+/* A job was stored: add it to the counts (an upper bound, see above). */
+static void submit_limits_add(const struct job *job)
+{
+    if (!counts.valid)
+        return;
+    uint64_t n = active_count(job);
+    counts.all += n;
+    count_slot(job->uid)->n += n;
 }
 
 void submit_handle(struct ctld *c, struct request *req)
@@ -425,6 +507,7 @@ void submit_handle(struct ctld *c, struct request *req)
     json_decref(argv);
     json_decref(env);
     c->next_job_id++;
+    submit_limits_add(job);
     job_insert(&c->jobs, job);
     job_queue_add(&c->jobs, job);
     c->sched_needed = true;

@@ -105,6 +105,29 @@ class LimitsTest(harness.ClusterTest):
         self.c.wait_for(lambda: len(self.active(self.user)) == 1, 60, "array ran")
         self.c.sbatch("--wrap", "true", user=self.user)
 
+    def test_requeued_job_counts_again(self):
+        done = self.c.sbatch("--wrap", "true", user=self.user)
+        self.assertEqual(self.c.wait_state(done, "COMPLETED"), "COMPLETED")
+        # root fills every CPU, so the requeued job will stay pending
+        busy = [self.c.sbatch("--wrap", "sleep 300") for _ in range(4)]
+        for j in busy:
+            self.c.wait_state(j, "RUNNING")
+        for _ in range(3):
+            self.c.sbatch("-H", "--wrap", "true", user=self.user)
+        p = self.c.run("sbatch", "-H", "--array=0-2", "--wrap", "true", user=self.user)
+        self.assertEqual(p.returncode, 1)  # 3 + 3 > 5
+        p = self.c.run("scontrol", "requeue", str(done))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.c.state(done), "PENDING")
+        self.assertEqual(len(self.active(self.user)), 4)
+        # 4 + 2 > 5: the requeued job counts again
+        p = self.c.run("sbatch", "-H", "--array=0-1", "--wrap", "true", user=self.user)
+        self.assertEqual(p.returncode, 1, "a requeued job must count against max_submit_jobs")
+        self.assertEqual(p.stderr.strip().splitlines()[-1], POLICY)
+        self.assertIn("has 4 job(s)", p.stderr)
+        self.c.sbatch("-H", "--wrap", "true", user=self.user)  # 4 + 1 fits
+        self.assertEqual(len(self.active(self.user)), 5)
+
     def test_max_array_size(self):
         a = self.c.sbatch("-H", "--array=0-10", "--wrap", "true")  # root: no per-user limit
         p = self.c.run("squeue", "-h", "-j", str(a), "-o", "%i")
