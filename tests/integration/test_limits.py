@@ -141,6 +141,9 @@ class LimitsTest(harness.ClusterTest):
         self.assertEqual(self.active(), ["%d_%d" % (a, t) for t in range(11)])
         p = self.c.run("scontrol", "show", "config")
         self.assertRegex(p.stdout, r"MaxArraySize\s*= 11\n")
+        self.assertRegex(p.stdout, r"MaxSubmitJobsPerUser\s*= 5\n")
+        self.assertRegex(p.stdout, r"MaxJobCount\s*= UNLIMITED\n")
+        self.assertRegex(p.stdout, r"SchedulerParameters\s*= .*max_script_size=2048\n")
 
     def test_max_script_size(self):
         script = "#!/bin/sh\n" + "# padding\n" * 300 + "true\n"  # about 3 KB
