@@ -141,11 +141,33 @@ static void bad_option(const sl_error_t *err)
     fprintf(stderr, "Try \"sbatch --help\" for more information\n");
 }
 
+#define SUBMIT_MAX_RETRIES 15 /* Slurm's sbatch: 1+2+...+15 seconds in all */
+
+static int rc_of_submit, errno_of_submit;
+
+/* Submit; while the controller's queue is full (max_job_count), sleep and
+ * retry as Slurm's sbatch does, 1, 2, 3... seconds, 15 times at most. */
+static int submit(json_t *body, json_t **reply, sl_error_t *err)
+{
+    for (int retries = 0;; retries++) {
+        errno = 0;
+        int r = cli_request(SL_MSG_SUBMIT_JOB, body, reply, &rc_of_submit, err);
+        errno_of_submit = errno;
+        if (r == 0 || rc_of_submit != SL_E_QUEUE_FULL || retries >= SUBMIT_MAX_RETRIES)
+            return r;
+        if (retries == 0)
+            cli_error("Slurm job queue full, sleeping and retrying");
+        else
+            cli_verbose("Slurm job queue full, sleeping and retrying");
+        sleep((unsigned)retries + 1);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct sbatch_opts cl_opts, opts;
     sl_error_t err;
-    int script_idx, rc;
+    int script_idx;
     char *script = NULL, *name = NULL, *command = NULL, *work_dir = NULL;
     size_t len = 0;
     char host[256] = "";
@@ -284,8 +306,20 @@ int main(int argc, char **argv)
         json_object_set_new(body, "requeue", json_boolean(opts.requeue));
 
     int ret = 1;
-    if (cli_request(SL_MSG_SUBMIT_JOB, body, &reply, &rc, &err) < 0) {
-        cli_error("Batch job submission failed: %s", err.text);
+    if (submit(body, &reply, &err) < 0) {
+        /* the last line is Slurm's; a refusal by a limit names the limit first */
+        const char *std = sl_strerror(rc_of_submit);
+        size_t n = strlen(std);
+        if ((rc_of_submit == SL_E_ACCOUNTING_POLICY || rc_of_submit == SL_E_QUEUE_FULL) &&
+            !strncmp(err.text, std, n) && !strncmp(err.text + n, ": ", 2)) {
+            cli_error("%s", err.text + n + 2);
+            cli_error("Batch job submission failed: %s", std);
+        } else if (rc_of_submit == -1 && errno_of_submit == EMSGSIZE) {
+            cli_error("Batch job submission failed: %s (%s)", sl_strerror(SL_E_PATHNAME_TOO_LONG),
+                      err.text);
+        } else {
+            cli_error("Batch job submission failed: %s", err.text);
+        }
     } else {
         long long id = cli_jint(reply, "job_id", -1);
         if (opts.test_only) {

@@ -903,9 +903,19 @@ static int show_config(void)
     printf("%-24s= %lld sec\n", "MessageTimeout", cli_jint(reply, "message_timeout", 0));
     printf("%-24s= %lld sec\n", "MinJobAge", cli_jint(reply, "min_job_age", 0));
     printf("%-24s= %lld\n", "MaxArraySize", cli_jint(reply, "max_array_index", 0) + 1);
+    long long mjc = cli_jint(reply, "max_job_count", -1), msj = cli_jint(reply, "max_submit_jobs", -1);
+    if (mjc >= 0)
+        printf("%-24s= %lld\n", "MaxJobCount", mjc);
+    else
+        printf("%-24s= %s\n", "MaxJobCount", "UNLIMITED");
+    if (msj >= 0)
+        printf("%-24s= %lld\n", "MaxSubmitJobsPerUser", msj);
+    else
+        printf("%-24s= %s\n", "MaxSubmitJobsPerUser", "UNLIMITED");
     printf("%-24s= %s\n", "SchedulerType", cli_jstr(reply, "scheduler"));
-    printf("%-24s= sched_interval=%lld,sched_budget_ms=%lld\n", "SchedulerParameters",
-           cli_jint(reply, "sched_interval", 0), cli_jint(reply, "sched_budget_ms", 0));
+    printf("%-24s= sched_interval=%lld,sched_budget_ms=%lld,max_script_size=%lld\n",
+           "SchedulerParameters", cli_jint(reply, "sched_interval", 0),
+           cli_jint(reply, "sched_budget_ms", 0), cli_jint(reply, "max_script_size", 0));
     printf("%-24s= %s\n", "AuthType", "auth/munge");
     printf("%-24s= %s\n", "MungeSocket",
            *cli_jstr(reply, "munge_socket") ? cli_jstr(reply, "munge_socket") : "(default)");

@@ -17,7 +17,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define ARRAY_MAX_INDEX 1000000 /* task ids 0..ARRAY_MAX_INDEX */
+#define ARRAY_MAX_INDEX 4000000 /* task ids 0..ARRAY_MAX_INDEX at most (max_array_size) */
 
 static void bit_set(uint8_t *b, uint32_t i)
 {
@@ -35,6 +35,11 @@ static void bit_clear(uint8_t *b, uint32_t i)
 }
 
 int array_parse(const char *spec, struct job *job, sl_error_t *err)
+{
+    return array_parse_max(spec, ARRAY_MAX_INDEX, job, err);
+}
+
+int array_parse_max(const char *spec, uint32_t max_index, struct job *job, sl_error_t *err)
 {
     char *copy = xstrdup(spec), *pct = strchr(copy, '%'), *save = NULL;
     uint32_t max = 0, min = UINT32_MAX, count = 0;
@@ -57,7 +62,10 @@ int array_parse(const char *spec, struct job *job, sl_error_t *err)
         free(copy);
         return -1;
     }
-    uint8_t *bits = xcalloc(ARRAY_MAX_INDEX / 8 + 1, 1);
+    long over = -1; /* the first task id above max_index, for the message */
+    if (max_index > ARRAY_MAX_INDEX)
+        max_index = ARRAY_MAX_INDEX;
+    uint8_t *bits = xcalloc(max_index / 8 + 1, 1);
     for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
         char *end;
         long lo = strtol(item, &end, 10), hi = lo, step = 1;
@@ -75,8 +83,12 @@ int array_parse(const char *spec, struct job *job, sl_error_t *err)
             if (end == s || step < 1)
                 goto bad;
         }
-        if (*end || lo < 0 || hi < lo || hi > ARRAY_MAX_INDEX)
+        if (*end || lo < 0 || hi < lo)
             goto bad;
+        if (hi > (long)max_index) {
+            over = lo > (long)max_index ? lo : hi;
+            goto bad;
+        }
         for (long v = lo; v <= hi; v += step) {
             if (!bit_test(bits, (uint32_t)v)) {
                 bit_set(bits, (uint32_t)v);
@@ -104,9 +116,13 @@ int array_parse(const char *spec, struct job *job, sl_error_t *err)
 bad:
     free(copy);
     free(bits);
+    if (over >= 0)
+        return errprintf(err, "task id %ld of \"%s\" is not below MaxArraySize=%lu "
+                              "(max_array_size)",
+                         over, spec, (unsigned long)max_index + 1);
     return errprintf(err, "invalid array specification \"%s\" (e.g. 0-99, 1,3,5, 0-15:4, %%N; "
-                          "task ids up to %d)",
-                     spec, ARRAY_MAX_INDEX);
+                          "task ids up to %u)",
+                     spec, max_index);
 }
 
 /* The pending task ids as Slurm prints them: "1-3,5,7-9". */

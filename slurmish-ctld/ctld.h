@@ -100,6 +100,9 @@ bool ctld_is_admin(struct ctld *c, uid_t uid);
 
 /* handlers: one file per message family */
 void submit_handle(struct ctld *c, struct request *req);
+/* A finished job became active again (requeue): recount before the next
+ * submission is checked against max_submit_jobs / max_job_count. */
+void submit_limits_invalidate(void);
 void cancel_handle(struct ctld *c, struct request *req);
 void query_ping(struct ctld *c, struct request *req);
 void query_jobs(struct ctld *c, struct request *req);
@@ -138,6 +141,8 @@ const char *sched_fallback_allowed(struct ctld *c, const struct part *p, const s
 
 /* array.c */
 int array_parse(const char *spec, struct job *job, sl_error_t *err);
+/* The same with task ids limited to 0..max_index (max_array_size - 1). */
+int array_parse_max(const char *spec, uint32_t max_index, struct job *job, sl_error_t *err);
 char *array_ranges(const struct job *job);
 void array_load_ranges(struct job *job, const char *ranges);
 bool array_has_task(const struct job *meta, uint32_t task);

@@ -203,7 +203,11 @@ void query_config(struct ctld *c, struct request *req)
         "munge_socket", f->munge_socket, "version", PACKAGE_VERSION, "admins", admins,
         "scheduler", "priority/multifactor + backfill (EASY)", "start_time",
         (json_int_t)c->start_time, "sched_budget_ms", f->sched_budget_ms, "max_array_index",
-        1000000);
+        f->max_array_size - 1);
+    /* submission limits (submit.c); -1 = UNLIMITED */
+    json_object_set_new(r, "max_submit_jobs", json_integer(f->max_submit_jobs));
+    json_object_set_new(r, "max_job_count", json_integer(f->max_job_count));
+    json_object_set_new(r, "max_script_size", json_integer(f->max_script_size));
     if (c->conf_text)
         json_object_set_new(r, "text", json_string(c->conf_text));
     ctld_reply(c, req, 0, NULL, r);

@@ -77,6 +77,139 @@ bad:
     return -1;
 }
 
+/* Jobs a record stands for while it is active: a meta job one per task
+ * still pending in it, as Slurm counts array tasks; 0 once it ended. */
+static uint64_t active_count(const struct job *j)
+{
+    if (job_state_is_final(j->state))
+        return 0;
+    return j->array_pending > 0 ? j->array_pending : 1;
+}
+
+/* Active jobs, in all and per user, for the limits.  Counting means a
+ * walk over every job, too slow to repeat for each of thousands of
+ * pipelined submissions, so the counts are kept between submissions as an
+ * upper bound: jobs that end only lower the true counts, and a submission
+ * adds its own.  A submission the bound would refuse counts afresh first.
+ * Only a finished job put back in the queue (scontrol requeue) raises a
+ * count behind the bound's back: submit_limits_invalidate() drops it. */
+struct user_count {
+    uid_t uid;
+    bool used;
+    uint64_t n;
+};
+
+static struct {
+    bool valid;
+    uint64_t all;
+    struct user_count *users; /* open addressing, cap a power of 2 */
+    size_t cap, used;
+} counts;
+
+void submit_limits_invalidate(void)
+{
+    counts.valid = false;
+}
+
+static struct user_count *count_slot(uid_t uid)
+{
+    if (2 * (counts.used + 1) > counts.cap) {
+        struct user_count *old = counts.users;
+        size_t ocap = counts.cap;
+        counts.cap = ocap ? 2 * ocap : 64;
+        counts.users = xcalloc(counts.cap, sizeof(*counts.users));
+        counts.used = 0;
+        for (size_t i = 0; i < ocap; i++) {
+            if (old[i].used) {
+                struct user_count *u = count_slot(old[i].uid);
+                u->n = old[i].n;
+            }
+        }
+        free(old);
+    }
+    size_t i = ((size_t)uid * 2654435761u) & (counts.cap - 1);
+    while (counts.users[i].used && counts.users[i].uid != uid)
+        i = (i + 1) & (counts.cap - 1);
+    if (!counts.users[i].used) {
+        counts.users[i] = (struct user_count){.uid = uid, .used = true};
+        counts.used++;
+    }
+    return &counts.users[i];
+}
+
+static void count_jobs(struct ctld *c)
+{
+    if (counts.users)
+        memset(counts.users, 0, counts.cap * sizeof(*counts.users));
+    counts.used = 0;
+    counts.all = 0;
+    JOB_FOREACH(&c->jobs, j)
+    {
+        uint64_t n = active_count(j);
+        if (n) {
+            counts.all += n;
+            count_slot(j->uid)->n += n;
+        }
+    }
+    counts.valid = true;
+}
+
+/* max_submit_jobs and max_job_count, checked before anything is stored.
+ * Root and slurm_user are exempt from the per-user limit (Slurm's root
+ * association carries none); nobody is from max_job_count.  -1 and a
+ * reply when the job would break one. */
+static int submit_limits_check(struct ctld *c, struct request *req, const struct job *job)
+{
+    const struct sl_conf *f = c->conf;
+    bool per_user = f->max_submit_jobs >= 0 && req->msg.uid != 0 && req->msg.uid != c->slurm_uid;
+    uint64_t adds = job->array_bits ? job->array_count : 1, mine;
+
+    if (!per_user && f->max_job_count < 0)
+        return 0;
+    bool counted = !counts.valid;
+    if (counted)
+        count_jobs(c);
+    for (;;) {
+        mine = count_slot(req->msg.uid)->n;
+        bool over = (per_user && mine + adds > (uint64_t)f->max_submit_jobs) ||
+                    (f->max_job_count >= 0 && counts.all + adds > (uint64_t)f->max_job_count);
+        if (!over)
+            return 0;
+        if (counted)
+            break;
+        count_jobs(c); /* the bound says no: count exactly before refusing */
+        counted = true;
+    }
+    if (per_user && mine + adds > (uint64_t)f->max_submit_jobs) {
+        log_info("submission by %s refused: %llu job(s) active, %llu more would pass "
+                 "max_submit_jobs=%d",
+                 job->user, (unsigned long long)mine, (unsigned long long)adds, f->max_submit_jobs);
+        ctld_reply_errorf(c, req, SL_E_ACCOUNTING_POLICY,
+                          "MaxSubmitJobsPerUser: user %s has %llu job(s) pending or running, "
+                          "max_submit_jobs is %d, this submission adds %llu",
+                          job->user, (unsigned long long)mine, f->max_submit_jobs,
+                          (unsigned long long)adds);
+        return -1;
+    }
+    log_info("submission by %s refused: %llu job(s) active, max_job_count=%d reached", job->user,
+             (unsigned long long)counts.all, f->max_job_count);
+    ctld_reply_errorf(c, req, SL_E_QUEUE_FULL,
+                      "MaxJobCount: %llu job(s) pending or running, max_job_count is %d, "
+                      "this submission adds %llu",
+                      (unsigned long long)counts.all, f->max_job_count, (unsigned long long)adds);
+    return -1;
+}
+
+/* A job was stored: add it to the counts (an upper bound, see above). */
+static void submit_limits_add(const struct job *job)
+{
+    if (!counts.valid)
+        return;
+    uint64_t n = active_count(job);
+    counts.all += n;
+    count_slot(job->uid)->n += n;
+}
+
 void submit_handle(struct ctld *c, struct request *req)
 {
     json_t *body = req->msg.body, *argv = NULL, *env = NULL;
@@ -108,6 +241,13 @@ void submit_handle(struct ctld *c, struct request *req)
     } else if (strncmp(script, "#!", 2) != 0) {
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT,
                           "script must start with #! followed by the path to an interpreter");
+        return;
+    }
+    if (strlen(script) > (size_t)c->conf->max_script_size) {
+        /* Slurm's _test_strlen() refusal of a script over max_script_size */
+        ctld_reply_errorf(c, req, SL_E_PATHNAME_TOO_LONG,
+                          "batch script is %zu bytes, over max_script_size (%d bytes)",
+                          strlen(script), c->conf->max_script_size);
         return;
     }
     if (check_str(c, req, "name", MAX_NAME, &name) < 0 ||
@@ -341,7 +481,7 @@ void submit_handle(struct ctld *c, struct request *req)
     const char *array = opt_str(body, "array");
     if (array && *array) {
         sl_error_t aerr;
-        if (array_parse(array, job, &aerr) < 0) {
+        if (array_parse_max(array, (uint32_t)c->conf->max_array_size - 1, job, &aerr) < 0) {
             json_decref(argv);
             json_decref(env);
             job_free(job);
@@ -351,6 +491,12 @@ void submit_handle(struct ctld *c, struct request *req)
         job->array_job_id = job->id;
     }
 
+    if (submit_limits_check(c, req, job) < 0) {
+        json_decref(argv);
+        json_decref(env);
+        job_free(job);
+        return;
+    }
     if (persist_job_insert(c, job, script, argv, env) < 0) {
         json_decref(argv);
         json_decref(env);
@@ -361,6 +507,7 @@ void submit_handle(struct ctld *c, struct request *req)
     json_decref(argv);
     json_decref(env);
     c->next_job_id++;
+    submit_limits_add(job);
     job_insert(&c->jobs, job);
     job_queue_add(&c->jobs, job);
     c->sched_needed = true;

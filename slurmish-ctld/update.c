@@ -70,6 +70,7 @@ static int do_requeue(struct ctld *c, struct job *job)
         return 0;
     }
     /* finished and still held in memory: run it again under the same id */
+    submit_limits_invalidate(); /* it counts against the limits again */
     job->exit_status = job->exit_signal = 0;
     job->cancelled_by = -1;
     job_requeue(c, job, REASON_NONE);

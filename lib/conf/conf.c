@@ -96,6 +96,7 @@ enum ktype {
     K_PMODE,    /* int enum sl_preempt_mode */
     K_MAXNODES, /* int, -1 unlimited */
     K_INT,      /* int in bounds */
+    K_LIMIT,    /* int in bounds, or UNLIMITED (-1) */
     K_LOGLEVEL, /* char *, validated */
     K_NAME,     /* char *, a name other programs see: host-name characters only */
     K_LISTEN,   /* char * "HOST:PORT" to listen on, or "off" (NULL) */
@@ -143,6 +144,10 @@ static const struct key controller_keys[] = {
     {"admins", K_STRLIST, C(admins), C(admin_count)},
     {"slurm_user", K_STR, C(slurm_user)},
     {"metrics_address", K_LISTEN, C(metrics_address)},
+    {"max_submit_jobs", K_LIMIT, C(max_submit_jobs), .min = 1, .max = 100000000},
+    {"max_job_count", K_LIMIT, C(max_job_count), .min = 1, .max = 100000000},
+    {"max_array_size", K_INT, C(max_array_size), .min = 1, .max = 4000001},
+    {"max_script_size", K_INT, C(max_script_size), .min = 1024, .max = 4194304},
     {NULL},
 };
 
@@ -508,6 +513,18 @@ static void set_value(struct loader *ld, const struct key *k, void *base, yaml_n
         *(int *)(p + k->off) = m;
         break;
     }
+    case K_LIMIT: {
+        long n;
+        if (!strcasecmp(s, "UNLIMITED") || !strcasecmp(s, "INFINITE")) {
+            *(int *)(p + k->off) = -1;
+        } else if (parse_int_range(s, k->min, k->max, &n, &err) < 0) {
+            cerr(ld, v, "%s%s: expected a number from %ld to %ld or UNLIMITED, found \"%s\"", ctx,
+                 k->name, k->min, k->max, s);
+        } else {
+            *(int *)(p + k->off) = (int)n;
+        }
+        break;
+    }
     case K_MAXNODES: {
         long n;
         if (!strcasecmp(s, "UNLIMITED") || !strcasecmp(s, "INFINITE")) {
@@ -827,6 +844,10 @@ static void numeric_defaults(struct sl_conf *c)
     c->min_job_age = 300;
     c->sched_interval = 5;
     c->sched_budget_ms = 200;
+    c->max_submit_jobs = -1;  /* UNLIMITED */
+    c->max_job_count = -1;    /* UNLIMITED */
+    c->max_array_size = 1000001;
+    c->max_script_size = 4194304;
     c->resume_timeout = 600;   /* Slurm's ResumeTimeout default is 60; clouds boot slower */
     c->suspend_timeout = 120;
     c->power_idle_time = 600;

@@ -99,6 +99,11 @@ struct sl_conf {
     size_t admin_count;
     char *slurm_user;       /* user the daemons run as (default root) */
     char *metrics_address;  /* HOST:PORT of the Prometheus /metrics endpoint; NULL = off */
+    /* limits on what one user (or everyone) may submit; -1 = UNLIMITED: */
+    int max_submit_jobs;    /* a user's pending+running jobs, array tasks each (MaxSubmitJobs) */
+    int max_job_count;      /* everyone's pending+running jobs (Slurm's MaxJobCount) */
+    int max_array_size;     /* array task ids must be below it (Slurm's MaxArraySize) */
+    int max_script_size;    /* bytes of a batch script (Slurm's max_script_size) */
     /* munge: */
     char *munge_socket;     /* NULL = munge's default */
     /* node daemon: */

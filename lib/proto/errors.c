@@ -33,6 +33,11 @@ const char *sl_strerror(int rc)
     case SL_E_INVALID_ACCOUNT: return "Invalid account or account/partition combination specified";
     case SL_E_INVALID_STEP: return "Invalid job step id specified";
     case SL_E_INVALID_CRED: return "Invalid job credential";
+    case SL_E_ACCOUNTING_POLICY:
+        return "Job violates accounting/QOS policy (job submit limit, user's size and/or time "
+               "limits)";
+    case SL_E_QUEUE_FULL: return "Unable to create job record, try again";
+    case SL_E_PATHNAME_TOO_LONG: return "Pathname of a file, directory or other parameter too long";
     default: return "Unspecified error";
     }
 }

@@ -37,6 +37,12 @@ enum sl_errcode {
     SL_E_INVALID_ACCOUNT,       /* "Invalid account or account/partition combination specified" */
     SL_E_INVALID_STEP,          /* "Invalid job step id specified" */
     SL_E_INVALID_CRED,          /* "Invalid job credential" (forged, expired, another's) */
+    SL_E_ACCOUNTING_POLICY,     /* "Job violates accounting/QOS policy (job submit limit, user's
+                                   size and/or time limits)" (max_submit_jobs) */
+    SL_E_QUEUE_FULL,            /* "Unable to create job record, try again" (max_job_count);
+                                   sbatch sleeps and retries, as Slurm's */
+    SL_E_PATHNAME_TOO_LONG,     /* "Pathname of a file, directory or other parameter too long"
+                                   (max_script_size) */
     SL_E_COUNT_END
 };
 

@@ -33,7 +33,9 @@ INTEGRATION_TESTS = \
 	tests/integration/test_logs.py \
 	tests/integration/test_forward.py \
 	tests/integration/test_valgrind.py \
-	tests/integration/test_metrics.py
+	tests/integration/test_metrics.py \
+	tests/integration/test_limits.py \
+	tests/integration/test_load.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py

@@ -59,6 +59,35 @@ static void expect_line(const char *text, int nlines, const char *line)
 #define GROUPS "node_groups:\n  - name: a\n    nodes: n[1-2]\n    cpus: 2\n    memory: 1G\n"
 #define PARTS "partitions:\n  - name: p\n    node_groups: [a]\n"
 
+/* The submission limits: defaults, counts, UNLIMITED, bounds. */
+START_TEST(test_submit_limits)
+{
+    struct sl_conf *c = NULL;
+    char *errors = NULL;
+    const char *t1 = GROUPS PARTS;
+    ck_assert_msg(sl_conf_load_string(t1, strlen(t1), "t.yaml", &c, &errors) == 0, "%s", errors);
+    ck_assert_int_eq(c->max_submit_jobs, -1);
+    ck_assert_int_eq(c->max_job_count, -1);
+    ck_assert_int_eq(c->max_array_size, 1000001);
+    ck_assert_int_eq(c->max_script_size, 4194304);
+    sl_conf_destroy(c);
+    const char *t2 = "controller:\n  max_submit_jobs: 50\n  max_job_count: unlimited\n"
+                     "  max_array_size: 1001\n  max_script_size: 65536\n" GROUPS PARTS;
+    ck_assert_msg(sl_conf_load_string(t2, strlen(t2), "t.yaml", &c, &errors) == 0, "%s", errors);
+    ck_assert_int_eq(c->max_submit_jobs, 50);
+    ck_assert_int_eq(c->max_job_count, -1);
+    ck_assert_int_eq(c->max_array_size, 1001);
+    ck_assert_int_eq(c->max_script_size, 65536);
+    sl_conf_destroy(c);
+    expect_line("controller:\n  max_submit_jobs: 0\n" GROUPS PARTS, 1,
+                "t.yaml:2:20: max_submit_jobs: expected a number from 1 to 100000000 "
+                "or UNLIMITED, found \"0\"");
+    expect_error("controller:\n  max_job_count: lots\n" GROUPS PARTS, "or UNLIMITED");
+    expect_error("controller:\n  max_array_size: 4000002\n" GROUPS PARTS, "max_array_size");
+    expect_error("controller:\n  max_script_size: 5000000\n" GROUPS PARTS, "max_script_size");
+}
+END_TEST
+
 START_TEST(test_shipped_default)
 {
     struct sl_conf *c = load_ok(TEST_SRCDIR "/etc/slurmish.yaml");
@@ -555,6 +584,7 @@ int main(void)
     tcase_add_test(tc, test_bad_files_exact);
     tcase_add_test(tc, test_all_errors_reported);
     tcase_add_test(tc, test_power_and_budgets);
+    tcase_add_test(tc, test_submit_limits);
     suite_add_tcase(s, tc);
     /* tests of known bugs, reported and not yet fixed: they fail */
     TCase *tb = tcase_create("regressions");
