@@ -43,7 +43,7 @@ static void expect_bad(const char *buf, size_t len, const char *what)
 
 START_TEST(test_rejects)
 {
-    char buf[SL_FRAME_HDR + 8];
+    char buf[SL_FRAME_HDR + 32]; /* room for the longest data below */
     struct sl_frame f = {SL_FR_RESIZE, 1, 1, 0, 80, NULL, 0};
 
     expect_bad("O", 1, "shorter than");
