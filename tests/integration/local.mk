@@ -29,7 +29,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_scale.py \
 	tests/integration/test_manpages.py \
 	tests/integration/test_logs.py \
-	tests/integration/test_forward.py
+	tests/integration/test_forward.py \
+	tests/integration/test_thinclient.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py

@@ -56,3 +56,9 @@ TESTS += tests/unit/test_conf_edit
 tests_unit_test_conf_edit_SOURCES = tests/unit/test_conf_edit.c
 tests_unit_test_conf_edit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_conf_edit_LDADD = $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_zmtp
+TESTS += tests/unit/test_zmtp
+tests_unit_test_zmtp_SOURCES = tests/unit/test_zmtp.c
+tests_unit_test_zmtp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_zmtp_LDADD = $(UNIT_LIBS) $(ZMQ_LIBS)
