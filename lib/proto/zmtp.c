@@ -461,14 +461,11 @@ static int connect_addr(struct sl_zmtp *z, const struct sockaddr *sa, socklen_t 
     if (z->fd < 0)
         return errprintf(err, "socket: %s", strerror(errno)), SL_ZMTP_ESYS;
     setsockopt(z->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    while (connect(z->fd, sa, salen) < 0) {
-        if (errno == EINTR)
-            continue; /* the connection goes on in the background: wait below */
-        if (errno != EINPROGRESS)
-            return errprintf(err, "connect: %s", strerror(errno)),
-                   closed_errno(errno) || errno == EADDRNOTAVAIL ? SL_ZMTP_ECLOSED : SL_ZMTP_ESYS;
-        break;
-    }
+    /* Non-blocking: EINPROGRESS (or EINTR: it goes on in the background)
+     * means wait for writability, then read the outcome from SO_ERROR. */
+    if (connect(z->fd, sa, salen) < 0 && errno != EINPROGRESS && errno != EINTR)
+        return errprintf(err, "connect: %s", strerror(errno)),
+               closed_errno(errno) || errno == EADDRNOTAVAIL ? SL_ZMTP_ECLOSED : SL_ZMTP_ESYS;
     if ((rc = wait_fd(z->fd, POLLOUT, deadline, err)) != SL_ZMTP_OK)
         return rc;
     if (getsockopt(z->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
