@@ -336,8 +336,8 @@ int main(int argc, char **argv)
             break;
         }
         case 'X': allocs = true; break;
-        case 'V': cli_print_version(); return 0;
-        case 'h': help(); return 0;
+        case 'V': cli_print_version(); exit(0);
+        case 'h': help(); exit(0);
         default: usage(stderr); return 1;
         }
     }

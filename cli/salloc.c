@@ -68,15 +68,15 @@ int main(int argc, char **argv)
     }
     if (opts.help) {
         help();
-        return 0;
+        exit(0);
     }
     if (opts.usage) {
         usage(stdout);
-        return 0;
+        exit(0);
     }
     if (opts.version) {
         cli_print_version();
-        return 0;
+        exit(0);
     }
     char *shell_argv[] = {(char *)user_shell(), NULL};
     char **cmd = idx < argc ? &argv[idx] : shell_argv;

@@ -56,10 +56,10 @@ int main(int argc, char **argv)
         }
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
-            return 0;
+            exit(0);
         } else if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
             cli_print_version();
-            return 0;
+            exit(0);
         } else if (argv[i][0] == '-') {
             cli_error("unrecognized option '%s'", argv[i]);
             usage(stderr);

@@ -161,15 +161,15 @@ int main(int argc, char **argv)
     }
     if (cl_opts.help) {
         help();
-        return 0;
+        exit(0);
     }
     if (cl_opts.usage) {
         usage(stdout);
-        return 0;
+        exit(0);
     }
     if (cl_opts.version) {
         cli_print_version();
-        return 0;
+        exit(0);
     }
 
     sbatch_opts_init(&opts);

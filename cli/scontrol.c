@@ -729,6 +729,48 @@ static int write_config(int argc, char **argv)
     return ret;
 }
 
+/* write batch_script JOBID [FILE|-]: the job's script, to slurm-JOBID.sh by
+ * default or to stdout for "-", as Slurm's scontrol */
+static int write_batch_script(int argc, char **argv)
+{
+    char *end, def[64];
+    const char *path;
+    json_t *body, *reply = NULL;
+    sl_error_t e;
+    int rc, ret;
+
+    if (argc < 3) {
+        fprintf(stderr, "scontrol: error: write batch_script needs a job id\n");
+        return 1;
+    }
+    errno = 0;
+    unsigned long id = strtoul(argv[2], &end, 10);
+    if (errno || *end || id == 0 || id > UINT32_MAX || argv[2][0] == '-') {
+        fprintf(stderr, "scontrol: error: Invalid job id: %s\n", argv[2]);
+        return 1;
+    }
+    snprintf(def, sizeof(def), "slurm-%lu.sh", id);
+    path = argc > 3 ? argv[3] : def;
+    body = json_pack("{s:I}", "job_id", (json_int_t)id);
+    ret = cli_request(SL_MSG_JOB_SCRIPT, body, &reply, &rc, &e) < 0;
+    json_decref(body);
+    if (ret) {
+        fprintf(stderr, "job script retrieval failed: %s\n", e.text);
+    } else if (!strcmp(path, "-")) {
+        fputs(cli_jstr(reply, "script"), stdout);
+    } else {
+        FILE *fp = fopen(path, "w");
+        if (!fp || fputs(cli_jstr(reply, "script"), fp) < 0 || fclose(fp) != 0) {
+            fprintf(stderr, "%s: %s\n", path, strerror(errno));
+            ret = 1;
+        } else if (!quiet) {
+            printf("batch script for job %lu written to %s\n", id, path);
+        }
+    }
+    json_decref(reply);
+    return ret;
+}
+
 /* update JobId=ID[,ID] Key=Value ... | update NodeName=LIST State=... Reason=... */
 static int update(int argc, char **argv)
 {
@@ -921,6 +963,7 @@ static void help(void)
            "                              are written back into the config file.\n"
            "     version                  display tool version number.\n"
            "     write config [FILE]      print (or save) the running config file.\n"
+           "     write batch_script ID [FILE|-]  save (or print) a batch job's script.\n"
            "\n"
            "  <ENTITY> may be \"job\", \"node\", \"partition\", \"config\", \"events\",\n"
            "  \"hostnames\" or \"hostlist\".\n");
@@ -1002,13 +1045,15 @@ static int run_command(int argc, char **argv, bool *quit)
         return check_config(argc, argv);
     if (keyword(cmd, "write", 1) && argc >= 2 && keyword(argv[1], "config", 1))
         return write_config(argc, argv);
+    if (keyword(cmd, "write", 1) && argc >= 2 && keyword(argv[1], "batch_script", 1))
+        return write_batch_script(argc, argv);
     if (keyword(cmd, "version", 2)) {
         cli_print_version();
-        return 0;
+        exit(0);
     }
     if (keyword(cmd, "help", 2)) {
         help();
-        return 0;
+        exit(0);
     }
     if (keyword(cmd, "oneliner", 1)) {
         oneliner = true;
@@ -1086,11 +1131,11 @@ int main(int argc, char **argv)
             break;
         case 'V':
             cli_print_version();
-            return 0;
+            exit(0);
         case 'h':
         case OPT_USAGE:
             help();
-            return 0;
+            exit(0);
         default:
             fprintf(stderr, "Try \"scontrol --help\" for more information\n");
             return 1;

@@ -64,6 +64,11 @@ json_t *alloc_env(long long id)
     return env;
 }
 
+/* The controller may be restarting (systemd brings it back in seconds):
+ * without an answer, keep asking for a while rather than leave the
+ * allocation held until its time limit.  Releasing twice is harmless. */
+#define ALLOC_RELEASE_TRY_S 60
+
 void alloc_release(long long id, int exit_code, int sig)
 {
     json_t *body = json_pack("{s:I, s:i, s:i}", "job_id", (json_int_t)id, "exit_code",
@@ -71,8 +76,18 @@ void alloc_release(long long id, int exit_code, int sig)
     json_t *reply = NULL;
     sl_error_t err;
     int rc;
-    if (cli_request(SL_MSG_ALLOC_RELEASE, body, &reply, &rc, &err) < 0)
-        cli_error("Unable to release job allocation %lld: %s", id, err.text);
+    time_t give_up = time(NULL) + ALLOC_RELEASE_TRY_S;
+    bool told = false;
+    while (cli_request(SL_MSG_ALLOC_RELEASE, body, &reply, &rc, &err) < 0) {
+        if (rc != -1 || time(NULL) >= give_up) { /* an answer, or no hope left */
+            cli_error("Unable to release job allocation %lld: %s", id, err.text);
+            break;
+        }
+        if (!told)
+            cli_error("Unable to release job allocation %lld: %s; retrying", id, err.text);
+        told = true;
+        sleep(1);
+    }
     json_decref(body);
     json_decref(reply);
 }
@@ -184,6 +199,7 @@ struct node_link {
     void *monitor; /* connection events of sock */
     bool ended;
     bool lost;     /* the connection dropped (the node daemon restarted?) */
+    uint64_t out_frames; /* output frames received: a rejoin asks for those after them */
     int ntasks, task_offset;
 };
 
@@ -366,8 +382,8 @@ static void monitor_node(struct stream *st, int i)
     }
 }
 
-/* The node's daemon is back after a restart: attach again, without the
- * replay (we have seen that output). */
+/* The node's daemon is back after a restart: attach again, asking for the
+ * output made while it was down (the frames after those we have). */
 static void rejoin(struct stream *st, struct node_link *n)
 {
     json_t *body = json_pack("{s:I, s:I}", "job_id", (json_int_t)st->job_id, "step_id",
@@ -389,7 +405,8 @@ static void rejoin(struct stream *st, struct node_link *n)
     {
         if (strcmp(cli_jstr(e, "name"), n->name) != 0)
             continue;
-        json_t *b = json_pack("{s:s, s:b}", "cred", cli_jstr(e, "cred"), "replay", 0);
+        json_t *b = json_pack("{s:s, s:I}", "cred", cli_jstr(e, "cred"), "replay_from",
+                              (json_int_t)n->out_frames);
         if (st->so->fwd && n == &st->nodes[0])
             json_object_set_new(b, "forward", json_true());
         if (st->so->forward_only)
@@ -568,8 +585,11 @@ static int relay(struct stream *st)
                 if (cli_fwd_is_frame(f.kind)) {
                     if (i == 0)
                         cli_fwd_frame(fwd, &f);
-                } else if (f.kind == SL_FR_OUTPUT && !st->so->forward_only)
+                } else if (f.kind == SL_FR_OUTPUT && !st->so->forward_only) {
+                    st->nodes[i].out_frames++;
                     print_output(st, &f);
+                } else if (f.kind == SL_FR_REPLAYED)
+                    st->nodes[i].out_frames = f.a; /* the step's own count, from here on */
                 else if (f.kind == SL_FR_TASK_EXIT && f.a < (uint32_t)st->ntasks)
                     st->task_status[f.a] = (int)f.b;
                 else if (f.kind == SL_FR_STEP_END && !st->nodes[i].ended) {

@@ -614,13 +614,13 @@ int main(int argc, char **argv)
             break;
         case 'V':
             cli_print_version();
-            return 0;
+            exit(0);
         case OPT_HELP:
             help();
-            return 0;
+            exit(0);
         case OPT_USAGE:
             usage(stdout);
-            return 0;
+            exit(0);
         default:
             fprintf(stderr, "Try \"squeue --help\" for more information\n");
             return 1;

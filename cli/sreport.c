@@ -166,10 +166,10 @@ int main(int argc, char **argv)
             json = true;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
-            return 0;
+            exit(0);
         } else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
             cli_print_version();
-            return 0;
+            exit(0);
         } else if (a[0] == '-') {
             cli_error("unrecognized option '%s'", a);
             usage(stderr);

@@ -109,7 +109,7 @@ int main(int argc, char **argv)
             so.quiet = true;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             help();
-            return 0;
+            exit(0);
         } else {
             av[ac++] = argv[i];
         }
@@ -126,11 +126,11 @@ int main(int argc, char **argv)
     }
     if (opts.version) {
         cli_print_version();
-        return 0;
+        exit(0);
     }
     if (opts.usage) {
         usage(stdout);
-        return 0;
+        exit(0);
     }
     if (cmd_at >= argc) {
         fprintf(stderr, "srun: fatal: No command given to execute.\n");

@@ -10,13 +10,20 @@ PKGS="build-essential autoconf automake libtool pkg-config
       python3 python3-yaml procps util-linux passwd
       snakemake
       systemd bash-completion
-      help2man groff-base man-db"
+      help2man groff-base man-db
+      valgrind
+      libmicrohttpd-dev libmicrohttpd12 prometheus"
 # snakemake: tests/integration/test_workflows.py runs a workflow through its
 # Slurm executor against slurmish, unchanged
 # help2man: the man pages are made from each program's --help at build time;
 # groff-base, man-db: tests/integration/test_manpages.py renders them
+# valgrind: tests/integration/test_valgrind.py runs the daemons under memcheck
 # systemd (systemd-analyze), bash-completion: tests/integration/test_ops.py
 # verifies the units and the completion script
+# libmicrohttpd: slurmish-ctld's Prometheus /metrics endpoint; prometheus
+# (promtool and the server): tests/integration/test_metrics.py checks the
+# exposition with promtool and has a real Prometheus scrape it (on its own
+# port and storage; the package's system service is not used)
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include "ctld.h"
+#include "metrics.h"
 #include "persist.h"
 #include "power.h"
 #include "step.h"
@@ -84,6 +85,7 @@ void cron_run(struct ctld *c)
     check_nodes(c, now);
     check_jobs(c, now);
     power_tick(c, now);
+    metrics_tick(c);
     if (now - c->last_sched >= c->conf->sched_interval && c->jobs.npending > 0)
         c->sched_needed = true;
 }

@@ -25,6 +25,7 @@ struct sl_db;
 struct persist;
 struct power;
 struct budget_state;
+struct metrics;
 
 /* One received request, as handlers see it. */
 struct request {
@@ -60,6 +61,7 @@ struct ctld {
     struct persist *ps;
     struct power *power; /* power.c */
     struct budget_state *budget; /* budget.c */
+    struct metrics *metrics;     /* metrics.c: NULL when controller.metrics_address is off */
     uid_t slurm_uid;
     int64_t start_time;
     bool shutdown;
@@ -155,6 +157,18 @@ void reconf_reload(struct ctld *c); /* SIGHUP */
 
 /* report.c: sreport cost */
 void cost_report_handle(struct ctld *c, struct request *req);
+
+/* script.c: scontrol write batch_script */
+void script_handle(struct ctld *c, struct request *req);
+
+/* persist.c: why the last write could not start (e.g. "database is locked"),
+ * and, true once, whether a write failed after its change was made in
+ * memory, so the turn's replies must not claim it (loop.c flush). */
+const char *persist_error(struct ctld *c);
+bool persist_take_lost(struct ctld *c);
+
+/* invariants.c: whole-state consistency pass; 0 and "ok", or the violations */
+int invariants_check(struct ctld *c, char *text, size_t len);
 
 /* cron.c */
 void cron_run(struct ctld *c);

@@ -87,6 +87,7 @@ void job_insert(struct job_table *t, struct job *job)
     job->hnext = t->buckets[b];
     t->buckets[b] = job;
     t->count++;
+    job_counts_add(t, job);
 }
 
 void job_remove(struct job_table *t, struct job *job)
@@ -96,6 +97,7 @@ void job_remove(struct job_table *t, struct job *job)
         if (*pp == job) {
             *pp = job->hnext;
             t->count--;
+            job_counts_del(t, job);
             break;
         }
     }
@@ -175,6 +177,7 @@ void job_table_free(struct job_table *t)
         }
     }
     free(t->buckets);
+    job_counts_free(t);
     memset(t, 0, sizeof(*t));
 }
 

@@ -33,6 +33,8 @@
 
 #include <jansson.h>
 
+#include "types.h"
+
 struct ctld;
 struct node;
 struct step;
@@ -142,6 +144,34 @@ struct job {
     struct job *hnext;            /* hash chain */
     struct job *qprev, *qnext;    /* pending queue (ordered by priority, then id) */
     bool queued;
+    /* how the job is counted in its table's job_counts (metrics.c) */
+    bool counted;
+    bool cnt_session, cnt_idle;
+    int cnt_state;       /* enum job_state, or JOB_COUNT_CONFIGURING */
+    uint32_t cnt_part;   /* index into job_table.counts */
+    uint32_t cnt_weight; /* 1, or a meta record's pending tasks (maybe 0) */
+    double cnt_rate;     /* running: its cost per second (sacct's Cost accrues at it) */
+    int64_t cnt_start;   /* ...since then (its start, or the table's cost_since) */
+};
+
+/* Jobs per partition and state, kept in step with the table so that
+ * /metrics needs no scan of the jobs (metrics.c): job_insert() and
+ * job_remove() count a job, job_counts_sync() moves it when its state,
+ * partition, pending array tasks or session idleness changed.
+ * persist_job_update() calls job_counts_sync(), so every change that is
+ * made durable is counted.  Jobs count as squeue -r lists them: an array's
+ * pending tasks one each, its meta record nothing more. */
+#define JOB_COUNT_CONFIGURING JOB_STATE_COUNT /* RUNNING, nodes booting */
+#define JOB_COUNT_STATES (JOB_STATE_COUNT + 1)
+struct job_count {
+    char *partition;
+    uint64_t state[JOB_COUNT_STATES];
+    uint64_t sessions;      /* running interactive allocations (salloc, srun --pty) */
+    uint64_t sessions_idle; /* ...of which warned as idle (session_idle_timeout) */
+    /* running jobs' cost so far is rate * now - rate_start (price units):
+     * the sums over them of cost per second and of that times start_time */
+    double rate, rate_start;
+    uint64_t rated; /* jobs in those sums (at 0 they are reset: no float drift) */
 };
 
 /* The job table. */
@@ -151,6 +181,9 @@ struct job_table {
     size_t count;
     struct job *qhead, *qtail; /* pending jobs */
     size_t npending;
+    struct job_count *counts; /* per partition name, never shrinks */
+    size_t ncounts;
+    int64_t cost_since; /* running jobs' cost counts from here (the ctld's start) */
 };
 
 void job_table_init(struct job_table *t);
@@ -161,6 +194,11 @@ void job_remove(struct job_table *t, struct job *job); /* does not free */
 void job_queue_add(struct job_table *t, struct job *job);
 void job_queue_del(struct job_table *t, struct job *job);
 void job_free(struct job *job);
+/* metrics.c: see struct job_count */
+void job_counts_add(struct job_table *t, struct job *job);
+void job_counts_del(struct job_table *t, struct job *job);
+void job_counts_sync(struct job_table *t, struct job *job);
+void job_counts_free(struct job_table *t);
 
 /* Iterate all jobs (order unspecified); the callback may not remove. */
 #define JOB_FOREACH(t, j)                                                                          \

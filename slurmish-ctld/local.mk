@@ -13,6 +13,8 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/cancel.c \
 	slurmish-ctld/query.c \
 	slurmish-ctld/update.c \
+	slurmish-ctld/script.c \
+	slurmish-ctld/invariants.c \
 	slurmish-ctld/depend.c \
 	slurmish-ctld/array.c \
 	slurmish-ctld/acct.c \
@@ -22,9 +24,10 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/power.h slurmish-ctld/power.c \
 	slurmish-ctld/budget.h slurmish-ctld/budget.c \
 	slurmish-ctld/report.c \
+	slurmish-ctld/metrics.h slurmish-ctld/metrics.c \
 	lib/power/provider.h
-slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
-slurmish_ctld_libctld_la_LIBADD = -ldl
+slurmish_ctld_libctld_la_CFLAGS = $(SL_CFLAGS) $(MHD_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+slurmish_ctld_libctld_la_LIBADD = -ldl $(MHD_LIBS)
 
 # Cloud provider plugins, loaded by the power manager as
 # $(pkglibdir)/provider_<name>.so.  They link nothing from libslurmish:

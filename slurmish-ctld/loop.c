@@ -21,6 +21,7 @@
 #include <zmq.h>
 
 #include "ctld.h"
+#include "metrics.h"
 #include "power.h"
 #include "step.h"
 #include "store/db.h"
@@ -53,6 +54,7 @@ static const handler_f handlers[SL_MSG_TYPE_COUNT] = {
     [SL_MSG_UPDATE_PARTITION] = update_partition_handle,
     [SL_MSG_QUERY_EVENTS] = query_events_handle,
     [SL_MSG_COST_REPORT] = cost_report_handle,
+    [SL_MSG_JOB_SCRIPT] = script_handle,
 };
 
 int64_t ctld_clock_override;
@@ -177,6 +179,8 @@ static void handle_message(struct ctld *c, const unsigned char *route, size_t ro
     int rc;
     const struct sl_msg_info *info;
 
+    double t0 = c->metrics ? metrics_clock() : 0;
+
     memset(&req, 0, sizeof(req));
     memcpy(req.route, route, route_len);
     req.route_len = route_len;
@@ -213,6 +217,8 @@ static void handle_message(struct ctld *c, const unsigned char *route, size_t ro
     handlers[req.msg.type](c, &req);
     if (!req.replied)
         fatalx("handler for %s did not reply", info->name);
+    if (c->metrics)
+        metrics_request(c, req.msg.type, metrics_clock() - t0);
 done:
     sl_msg_clear(&req.msg);
 }
@@ -273,10 +279,23 @@ static void flush(struct ctld *c)
 {
     sl_error_t err;
     bool ok = true;
-
-    if (sl_db_in_txn(c->db) && sl_db_commit(c->db, &err) < 0) {
-        log_err("commit failed, replies turned into errors: %s", err.text);
+    if (persist_take_lost(c)) {
+        /* a change made in memory could not even start its write: like a
+         * failed commit (and nothing is left to commit below) */
+        log_err("state database unavailable (%s): this turn's changes are not durable, "
+                "replies turned into errors", persist_error(c));
+        sl_db_rollback(c->db);
         ok = false;
+    }
+
+    if (sl_db_in_txn(c->db)) {
+        double t0 = c->metrics ? metrics_clock() : 0;
+        if (sl_db_commit(c->db, &err) < 0) {
+            log_err("commit failed, replies turned into errors: %s", err.text);
+            ok = false;
+        } else if (c->metrics) {
+            metrics_commit(c, metrics_clock() - t0);
+        }
     }
     bool big = false;
     for (size_t i = 0; i < c->noutq; i++) {
@@ -315,7 +334,10 @@ static void flush(struct ctld *c)
 int ctld_loop(struct ctld *c)
 {
     while (!c->shutdown) {
-        zmq_pollitem_t pi = {.socket = c->router, .events = ZMQ_POLLIN};
+        /* the router, and the metrics endpoint's descriptor when it is on */
+        zmq_pollitem_t pi[2] = {{.socket = c->router, .events = ZMQ_POLLIN},
+                                {.fd = metrics_poll_fd(c), .events = ZMQ_POLLIN}};
+        int npi = pi[1].fd >= 0 ? 2 : 1;
         if (c->reload_requested) {
             c->reload_requested = 0;
             /* first, so what the reload logs goes to the new file */
@@ -327,15 +349,20 @@ int ctld_loop(struct ctld *c)
             reconf_reload(c);
             flush(c);
         }
-        int timeout = cron_next_timeout_ms(c);
+        int timeout = cron_next_timeout_ms(c), mt = metrics_timeout_ms(c);
+        if (mt >= 0 && mt < timeout)
+            timeout = mt;
         if (c->sched_needed)
             timeout = 0;
-        int n = zmq_poll(&pi, 1, timeout);
+        int n = zmq_poll(pi, npi, timeout);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             fatal("zmq_poll");
         }
+        /* between turns: a scrape sees only committed state */
+        if (npi == 2)
+            metrics_serve(c);
         for (int i = 0; i < MAX_BATCH; i++)
             if (recv_one(c) < 0)
                 break;
@@ -343,7 +370,10 @@ int ctld_loop(struct ctld *c)
         cron_run(c);
         flush(c);
         if (c->sched_needed) {
+            double t0 = c->metrics ? metrics_clock() : 0;
             sched_pass(c);
+            if (c->metrics)
+                metrics_sched_pass(c, metrics_clock() - t0);
             flush(c);
         }
     }

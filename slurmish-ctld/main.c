@@ -17,6 +17,7 @@
 #include "config.h"
 #include "budget.h"
 #include "ctld.h"
+#include "metrics.h"
 #include "persist.h"
 #include "power.h"
 #include "store/db.h"
@@ -168,10 +169,24 @@ int main(int argc, char **argv)
         }
     }
     job_table_init(&c->jobs);
+    c->jobs.cost_since = c->start_time; /* metrics: cost incurred while this ctld runs */
     c->next_job_id = 1;
 
     if (sl_mkdir_p(c->conf->state_dir, 0700, 0) < 0)
         fatal("cannot create state directory %s", c->conf->state_dir);
+    /* the database holds every user's scripts and environments: nobody but
+     * the daemon user may look inside, whoever created the directory */
+    struct stat sd;
+    if (stat(c->conf->state_dir, &sd) == 0 && (sd.st_mode & 077)) {
+        if (chmod(c->conf->state_dir, 0700) < 0)
+            fatal("state directory %s is open to other users (mode %03o) and cannot be closed",
+                  c->conf->state_dir, (unsigned)(sd.st_mode & 0777));
+        log_warn("state directory %s was open to other users (mode %03o); it is 0700 now",
+                 c->conf->state_dir, (unsigned)(sd.st_mode & 0777));
+    }
+    if (stat(c->conf->state_dir, &sd) == 0 && sd.st_uid != geteuid())
+        log_warn("state directory %s belongs to uid %u, not to the daemon's uid %u",
+                 c->conf->state_dir, (unsigned)sd.st_uid, (unsigned)geteuid());
     if (!(c->auth = sl_auth_create(c->conf->munge_socket, &err)))
         fatalx("%s", err.text);
     nodes_create(c);
@@ -186,6 +201,8 @@ int main(int argc, char **argv)
         fatalx("state database: %s", err.text);
     if (ctld_bind(c) < 0)
         return 1;
+    if (metrics_create(c, perr, sizeof(perr)) < 0)
+        fatalx("%s", perr);
 
     the_ctld = c;
     struct sigaction sa = {.sa_handler = on_stop};
@@ -205,6 +222,7 @@ int main(int argc, char **argv)
     ctld_loop(c);
     log_info("shutting down");
 
+    metrics_destroy(c);
     zmq_close(c->router);
     zmq_ctx_term(c->zctx);
     power_fini(c);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctld.h"
 #include "persist.h"
@@ -146,7 +147,23 @@ struct persist {
     sqlite3_stmt *job_insert, *job_update, *job_launch, *job_load_one, *node_upsert, *event;
     sqlite3_stmt *step_upsert, *steps_of;
     sqlite3_stmt *power_up, *power_down;
+    /* Another process holding the write lock (a backup, an admin's sqlite3
+     * shell): BEGIN waits busy_ms, less than a client waits for its reply,
+     * so the client gets our error rather than a timeout; for a second
+     * after a failure BEGIN does not wait, so a batch of requests is
+     * refused at once instead of stalling the loop busy_ms each. */
+    int busy_ms;
+    int64_t nowait_until_ms;
+    char last_error[200];
+    bool lost; /* a change already made in memory could not be written */
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int persist_open(struct ctld *c, const char *path, sl_error_t *err)
 {
@@ -155,6 +172,9 @@ int persist_open(struct ctld *c, const char *path, sl_error_t *err)
     c->db = sl_db_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]), true, err);
     if (!c->db)
         return -1;
+    ps->busy_ms = 5000;
+    if (c->conf && c->conf->message_timeout > 0 && c->conf->message_timeout * 500 < 5000)
+        ps->busy_ms = c->conf->message_timeout * 500;
     if (!(ps->job_insert = sl_db_prepare(c->db, SQL_JOB_INSERT, err)) ||
         !(ps->job_update = sl_db_prepare(c->db, SQL_JOB_UPDATE, err)) ||
         !(ps->job_launch = sl_db_prepare(c->db, SQL_JOB_LAUNCH, err)) ||
@@ -284,14 +304,44 @@ static int step_done(struct ctld *c, sqlite3_stmt *st, const char *what)
     return 0;
 }
 
-static int begin(struct ctld *c)
+/* Join the turn's transaction.  `undoable`: the caller has changed nothing
+ * in memory yet and refuses its request cleanly on failure (a submission);
+ * otherwise the change is already in memory and the turn must not claim
+ * it (persist_lost). */
+static int begin_txn(struct ctld *c, bool undoable)
 {
+    struct persist *ps = c->ps;
     sl_error_t err;
+    if (sl_db_in_txn(c->db))
+        return 0;
+    sqlite3_busy_timeout(sl_db_handle(c->db), mono_ms() < ps->nowait_until_ms ? 0 : ps->busy_ms);
     if (sl_db_begin(c->db, &err) < 0) {
         log_err("%s", err.text);
+        snprintf(ps->last_error, sizeof(ps->last_error), "%s",
+                 sqlite3_errmsg(sl_db_handle(c->db)));
+        ps->nowait_until_ms = mono_ms() + 1000;
+        if (!undoable)
+            ps->lost = true;
         return -1;
     }
     return 0;
+}
+
+static int begin(struct ctld *c)
+{
+    return begin_txn(c, false);
+}
+
+const char *persist_error(struct ctld *c)
+{
+    return c->ps->last_error[0] ? c->ps->last_error : "state database unavailable";
+}
+
+bool persist_take_lost(struct ctld *c)
+{
+    bool lost = c->ps->lost;
+    c->ps->lost = false;
+    return lost;
 }
 
 int persist_job_insert(struct ctld *c, const struct job *job, const char *script, json_t *argv,
@@ -300,7 +350,7 @@ int persist_job_insert(struct ctld *c, const struct job *job, const char *script
     sqlite3_stmt *st = c->ps->job_insert;
     char *a = json_dumps(argv, JSON_COMPACT), *e = json_dumps(env, JSON_COMPACT);
     int rc;
-    if (begin(c) < 0) {
+    if (begin_txn(c, true) < 0) {
         free(a);
         free(e);
         return -1;
@@ -315,8 +365,9 @@ int persist_job_insert(struct ctld *c, const struct job *job, const char *script
     return rc;
 }
 
-int persist_job_update(struct ctld *c, const struct job *job)
+int persist_job_update(struct ctld *c, struct job *job)
 {
+    job_counts_sync(&c->jobs, job); /* a durable change is a counted one (metrics) */
     if (begin(c) < 0)
         return -1;
     bind_job(c->ps->job_update, job);
@@ -800,6 +851,35 @@ int persist_step(struct ctld *c, uint32_t job_id, const struct step *s)
     sqlite3_bind_int(st, 10, s->exit_status);
     rc = step_done(c, st, "step upsert");
     free(nl);
+    return rc;
+}
+
+int persist_step_late_end(struct ctld *c, uint32_t job_id, uint32_t step_id, int state,
+                          int exit_status)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (begin(c) < 0)
+        return -1;
+    /* rare (a report that lost the race with its job's end): not worth a
+     * statement kept prepared */
+    if (sqlite3_prepare_v2(sl_db_handle(c->db),
+                           "UPDATE steps SET state=?3, exit_status=?4"
+                           " WHERE job_id=?1 AND step_id=?2 AND state=?5",
+                           -1, &st, NULL) != SQLITE_OK) {
+        log_err("sqlite prepare: %s", sqlite3_errmsg(sl_db_handle(c->db)));
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, step_id);
+    sqlite3_bind_int(st, 3, state);
+    sqlite3_bind_int(st, 4, exit_status);
+    sqlite3_bind_int(st, 5, JOB_CANCELLED);
+    rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(sl_db_handle(c->db)) : -1;
+    if (rc < 0)
+        log_err("sqlite step late end: %s", sqlite3_errmsg(sl_db_handle(c->db)));
+    sqlite3_finalize(st);
     return rc;
 }
 

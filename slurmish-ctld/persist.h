@@ -27,7 +27,9 @@ int persist_load(struct ctld *c, sl_error_t *err);
 
 int persist_job_insert(struct ctld *c, const struct job *job, const char *script, json_t *argv,
                        json_t *env);
-int persist_job_update(struct ctld *c, const struct job *job);
+/* Also moves the job in the job table's per-state counts (job_counts_sync),
+ * so that every durable state change is counted: hence not const. */
+int persist_job_update(struct ctld *c, struct job *job);
 /* Read what a launch needs that is not kept in memory. */
 int persist_job_launch_data(struct ctld *c, uint32_t id, char **script, json_t **argv,
                             json_t **env);
@@ -62,6 +64,10 @@ int persist_acct(struct ctld *c, json_t *job_ids, json_t *user_ids, json_t *stat
                  int64_t end, int limit, json_t *out);
 /* A step's row (inserted at creation, updated at its end). */
 int persist_step(struct ctld *c, uint32_t job_id, const struct step *s);
+/* A step recorded CANCELLED because its job ended first: how it really
+ * ended, reported by its node afterwards.  Rows changed (0 or 1), or -1. */
+int persist_step_late_end(struct ctld *c, uint32_t job_id, uint32_t step_id, int state,
+                          int exit_status);
 /* The recorded steps of a job, as JSON objects, for sacct. */
 json_t *persist_steps_json(struct ctld *c, uint32_t job_id);
 /* The newest `limit` events, oldest first, as {time, uid, kind, detail}. */

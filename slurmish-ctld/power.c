@@ -17,6 +17,7 @@
 
 #include "budget.h"
 #include "ctld.h"
+#include "metrics.h"
 #include "persist.h"
 #include "power.h"
 #include "power/provider.h"
@@ -548,6 +549,7 @@ void power_job_cost(struct ctld *c, struct job *job, int64_t end)
     }
     job->cost += cost;
     budget_charge(c, job->account, cost);
+    metrics_job_cost(c, job, cost, end);
 }
 
 int power_request(struct ctld *c, struct node *n, const char *what, int uid, char *err,

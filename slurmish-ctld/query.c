@@ -7,6 +7,7 @@
 #include "ctld.h"
 #include "persist.h"
 #include "types.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 void query_ping(struct ctld *c, struct request *req)
@@ -15,6 +16,20 @@ void query_ping(struct ctld *c, struct request *req)
                           "host", c->conf->ctld_host, "port", c->conf->ctld_port, "version",
                           PACKAGE_VERSION, "time", (json_int_t)ctld_now(), "start_time",
                           (json_int_t)c->start_time);
+    if (json_is_true(json_object_get(req->msg.body, "check"))) {
+        /* {"check": true}: an admin's whole-state consistency pass (invariants.c) */
+        char text[1200];
+        if (!ctld_is_admin(c, req->msg.uid)) {
+            json_decref(r);
+            ctld_reply(c, req, SL_E_ACCESS_DENIED, NULL, NULL);
+            return;
+        }
+        if (invariants_check(c, text, sizeof(text)))
+            log_err("invariant violated: %s", text);
+        else
+            log_info("invariants ok");
+        json_object_set_new(r, "invariants", json_string(text));
+    }
     ctld_reply(c, req, 0, NULL, r);
     json_decref(r);
 }

@@ -107,6 +107,8 @@ static bool compatible(const struct sl_conf *oc, const struct sl_conf *nc, char 
                   "controller host or port");
     NEEDS_RESTART(!str_eq(oc->state_dir, nc->state_dir), "controller state_dir");
     NEEDS_RESTART(!str_eq(oc->slurm_user, nc->slurm_user), "controller slurm_user");
+    NEEDS_RESTART(!str_eq(oc->metrics_address, nc->metrics_address),
+                  "controller metrics_address");
     NEEDS_RESTART(!str_eq(oc->munge_socket, nc->munge_socket), "munge socket");
     NEEDS_RESTART(!str_eq(oc->cluster_name, nc->cluster_name), "cluster_name");
     NEEDS_RESTART(oc->group_count != nc->group_count, "the number of node groups");

@@ -427,6 +427,16 @@ static void step_end(struct ctld *c, struct job *job, struct step *s, int state)
     step_free(s);
 }
 
+/* The state a step's (worst) wait status means. */
+static int step_state_of(int status)
+{
+    if (status == 0)
+        return JOB_COMPLETED;
+    if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL))
+        return JOB_CANCELLED;
+    return JOB_FAILED;
+}
+
 void step_complete_handle(struct ctld *c, struct request *req)
 {
     json_t *b = req->msg.body;
@@ -445,6 +455,18 @@ void step_complete_handle(struct ctld *c, struct request *req)
     job = job_find(&c->jobs, (uint32_t)json_integer_value(jid));
     s = job ? step_find(job, (uint32_t)json_integer_value(sid)) : NULL;
     if (!s) {
+        /* Its job ended first and recorded it CANCELLED (srun released the
+         * allocation before this report came, e.g. across a controller
+         * restart): record how the step really ended. */
+        int status = (int)json_integer_value(st);
+        if (json_integer_value(jid) > 0 && json_integer_value(jid) <= UINT32_MAX &&
+            json_integer_value(sid) >= 0 && json_integer_value(sid) <= UINT32_MAX &&
+            persist_step_late_end(c, (uint32_t)json_integer_value(jid),
+                                  (uint32_t)json_integer_value(sid), step_state_of(status),
+                                  status) > 0)
+            log_info("step %lld.%lld ended before its report: %s",
+                     (long long)json_integer_value(jid), (long long)json_integer_value(sid),
+                     job_state_name(step_state_of(status)));
         ctld_reply(c, req, SL_E_INVALID_STEP, NULL, NULL);
         return;
     }
@@ -457,14 +479,8 @@ void step_complete_handle(struct ctld *c, struct request *req)
         if (s->ndone == 1 || worse(status, s->exit_status))
             s->exit_status = status;
     }
-    if (s->ndone == s->nnodes) {
-        int state = s->exit_status == 0 ? JOB_COMPLETED
-                    : WIFSIGNALED(s->exit_status) && (WTERMSIG(s->exit_status) == SIGTERM ||
-                                                      WTERMSIG(s->exit_status) == SIGKILL)
-                        ? JOB_CANCELLED
-                        : JOB_FAILED;
-        step_end(c, job, s, state);
-    }
+    if (s->ndone == s->nnodes)
+        step_end(c, job, s, step_state_of(s->exit_status));
     ctld_reply(c, req, 0, NULL, NULL);
 }
 
@@ -575,6 +591,7 @@ void steps_activity(struct ctld *c, struct node *n, json_t *steps)
                 if (job->idle_warned && active > job->idle_warned) {
                     log_info("job %u: session active again", job->id);
                     job->idle_warned = 0;
+                    job_counts_sync(&c->jobs, job);
                 }
             }
         }
@@ -619,6 +636,7 @@ void sessions_check_idle(struct ctld *c, struct job *job, int64_t now)
         log_info("job %u: idle for %s; warned", job->id, idle);
         free(msg);
         job->idle_warned = now;
+        job_counts_sync(&c->jobs, job);
     } else if (job->idle_warned && now - job->idle_warned >= warning) {
         log_info("job %u: idle past the partition's session_idle_timeout; ending it", job->id);
         persist_event(c, 0, "session_idle_end", job->name);

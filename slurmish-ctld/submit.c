@@ -355,7 +355,7 @@ void submit_handle(struct ctld *c, struct request *req)
         json_decref(argv);
         json_decref(env);
         job_free(job);
-        ctld_reply(c, req, SL_E_DB, NULL, NULL);
+        ctld_reply_errorf(c, req, SL_E_DB, "%s", persist_error(c));
         return;
     }
     json_decref(argv);

@@ -2,7 +2,7 @@
  * `update JobId=...` and `update NodeName=... State=...`.
  *
  * Who may do what, as Slurm: the owner may hold and release (a user hold),
- * lower a time limit, raise nice, rename, re-partition a pending job;
+ * lower a time limit or a priority, raise nice, rename, re-partition a pending job;
  * admins may do anything, and an admin hold (JobHeldAdmin) is released by
  * an admin only.  Node state changes are for admins.  Each job gets its
  * own result; admin actions go to the events table.
@@ -95,8 +95,13 @@ static int do_update(struct ctld *c, struct job *job, json_t *set, bool admin,
         if (longer && !admin)
             return (*detail = "only an admin may extend a time limit"), SL_E_ACCESS_DENIED;
     }
-    if ((v = json_object_get(set, "priority")) && !admin)
-        return (*detail = "only an admin may set a priority"), SL_E_ACCESS_DENIED;
+    if ((v = json_object_get(set, "priority"))) {
+        /* as Slurm: only an admin may raise a priority; the owner may lower it */
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+            return (*detail = "Priority"), SL_E_INVALID_ARGUMENT;
+        if (!admin && (json_integer_value(v) == 0 || json_integer_value(v) > job->priority))
+            return (*detail = "only an admin may raise a priority"), SL_E_ACCESS_DENIED;
+    }
     if ((v = json_object_get(set, "nice"))) {
         if (!json_is_integer(v) || (json_integer_value(v) < job->nice && !admin))
             return (*detail = "only an admin may lower nice"), SL_E_ACCESS_DENIED;

@@ -309,9 +309,9 @@ supervise(struct noded *d, json_t *body, const char *user, int script_fd, int re
     }
     snprintf(rec, sizeof(rec), "%d %lld %d\n", status, (long long)time(NULL), oom);
     path = xasprintf("%s/status", dir);
-    if (spool_write_file(path, rec, 0600) < 0)
-        _exit(1); /* the daemon reports the job as lost */
-    _exit(0);
+    int wrote = spool_write_file(path, rec, 0600);
+    free(path);
+    _exit(wrote < 0 ? 1 : 0); /* 1: the daemon reports the job as lost */
 }
 
 /* Write the script, user-owned 0500, and return it opened read-only. */

@@ -63,6 +63,7 @@ static struct {
     int conn;
     struct ring_frame *ring;
     size_t ring_n, ring_cap, ring_bytes;
+    uint64_t out_frames; /* output frames made so far; the ring holds the last ring_n */
     int64_t last_input;
     uint64_t reaped_cpu_ms;
     char *cg; /* the job's memory cgroup, shared with its batch script and other steps */
@@ -126,22 +127,32 @@ static void output(uint32_t task, int stream, const char *data, size_t len)
                              data, n};
         size_t flen = sl_frame_encode(&f, buf);
         ring_add(buf, flen);
+        S.out_frames++;
         send_conn(buf, flen);
         data += n;
         len -= n;
     }
 }
 
-static void replay(void)
+/* Send the ring's frames from the from-th output frame on (0: all it
+ * holds): a client that lost its connection while the node daemon was down
+ * says how many frames it has, and gets exactly the ones it missed while
+ * they are still in the ring. */
+static void replay(uint64_t from)
 {
-    for (size_t i = 0; i < S.ring_n; i++) {
+    uint64_t first = S.out_frames - S.ring_n; /* number of the ring's oldest frame */
+    if (from > S.out_frames)
+        from = S.out_frames; /* a count from an earlier life of this step: nothing is new */
+    for (size_t i = from > first ? (size_t)(from - first) : 0; i < S.ring_n; i++) {
         /* the same frame, marked as replayed (stream | SL_FR_REPLAY_FLAG) */
         char *b = S.ring[i].buf;
         b[16] = (char)(b[16] | SL_FR_REPLAY_FLAG);
         send_conn(b, S.ring[i].len);
         b[16] = (char)(b[16] & ~SL_FR_REPLAY_FLAG);
     }
-    send_frame(SL_FR_REPLAYED, 0, 0, NULL, 0);
+    /* a: the number of the next frame, so the client's count is absolute
+     * even when the ring no longer held the first ones */
+    send_frame(SL_FR_REPLAYED, (uint32_t)S.out_frames, 0, NULL, 0);
 }
 
 /* Sum the CPU time of the processes in the tasks' sessions, and signal
@@ -417,7 +428,7 @@ static void handle_conn_frame(const char *buf, size_t len)
         signal_tasks((int)f.a);
         break;
     case SL_FR_HELLO:
-        replay();
+        replay(f.a); /* a: frames the client has already (0 for a new one) */
         break;
     case SL_FR_NOTICE:
         output((uint32_t)S.a->task_offset, 2, f.data, f.len);

@@ -726,13 +726,17 @@ static void attach(struct noded *d, struct sl_msg *m, const unsigned char *id, s
     r = json_pack("{s:b, s:b}", "pty", s->pty, "forward", cl.fwd);
     client_reply(d, id, id_len, m->seq, 0, NULL, r);
     json_decref(r);
+    json_t *from = json_object_get(m->body, "replay_from");
     if (json_is_false(json_object_get(m->body, "replay")) || cl.no_output) {
-        /* a client coming back after our restart has seen the output;
-         * a forwarding-only client wants none */
+        /* a forwarding-only client wants no output */
         add_client(&s->live, &s->nlive, &cl);
     } else {
+        /* replay_from: a client coming back after our restart has that many
+         * output frames already and wants the ones it missed while we were down */
+        json_int_t n = json_is_integer(from) ? json_integer_value(from) : 0;
         add_client(&s->replay, &s->nreplay, &cl);
-        supervisor_frame(s, SL_FR_HELLO, 0, 0, NULL, 0);
+        supervisor_frame(s, SL_FR_HELLO, n > 0 && n <= UINT32_MAX ? (uint32_t)n : 0, 0, NULL,
+                         0);
     }
     log_info("step %u.%u: client of uid %u attached%s", s->job_id, s->step_id, (unsigned)m->uid,
              cl.fwd ? cl.no_output ? " to forward ports only" : ", forwarding ports" : "");

@@ -8,6 +8,7 @@
  * "file:line:col: message" and loading goes on, so one run reports them
  * all.  Caveat: libyaml marks are 0-based; messages are 1-based.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -40,6 +41,19 @@ struct loader {
 
 static void cerr(struct loader *ld, const yaml_node_t *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The first character of s that may not be in a node, group, partition or
+ * account name, or NULL.  Names end up in command lines (cloud programs),
+ * host lists and logs: keep them to what a host name may hold. */
+static const char *bad_name_char(const char *s)
+{
+    if (*s == '-')
+        return s;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
+            return s;
+    return NULL;
+}
 
 static void cerr(struct loader *ld, const yaml_node_t *at, const char *fmt, ...)
 {
@@ -83,6 +97,8 @@ enum ktype {
     K_MAXNODES, /* int, -1 unlimited */
     K_INT,      /* int in bounds */
     K_LOGLEVEL, /* char *, validated */
+    K_NAME,     /* char *, a name other programs see: host-name characters only */
+    K_LISTEN,   /* char * "HOST:PORT" to listen on, or "off" (NULL) */
     K_SECTION,  /* nested mapping, handled by the caller */
     K_LIST,     /* sequence of mappings, handled by the caller */
 };
@@ -126,6 +142,7 @@ static const struct key controller_keys[] = {
     {"sched_budget_ms", K_INT, C(sched_budget_ms), .min = 1, .max = 60000},
     {"admins", K_STRLIST, C(admins), C(admin_count)},
     {"slurm_user", K_STR, C(slurm_user)},
+    {"metrics_address", K_LISTEN, C(metrics_address)},
     {NULL},
 };
 
@@ -161,7 +178,7 @@ static const struct key power_keys[] = {
 };
 
 static const struct key group_keys[] = {
-    {"name", K_STR, G(name), .required = true},
+    {"name", K_NAME, G(name), .required = true},
     {"nodes", K_HOSTLIST, G(nodes_expr), G(nodes), G(node_count), .required = true},
     {"cpus", K_INT, G(cpus), .min = 1, .max = 1000000, .required = true},
     {"memory", K_SIZE, G(memory_mb), .required = true},
@@ -176,7 +193,7 @@ static const struct key group_keys[] = {
 };
 
 static const struct key part_keys[] = {
-    {"name", K_STR, P(name), .required = true},
+    {"name", K_NAME, P(name), .required = true},
     {"node_groups", K_STRLIST, P(node_groups), P(node_group_count), .required = true},
     {"default", K_BOOL, P(is_default)},
     {"max_time", K_TIME, P(max_time)},
@@ -198,7 +215,7 @@ static const struct key part_keys[] = {
 
 #define A(f) offsetof(struct sl_account, f)
 static const struct key account_keys[] = {
-    {"name", K_STR, A(name), .required = true},
+    {"name", K_NAME, A(name), .required = true},
     {"budget", K_PRICE, A(budget), .required = true},
     {"budget_period", K_STR, A(budget_period)},
     {NULL},
@@ -323,10 +340,17 @@ static void set_value(struct loader *ld, const struct key *k, void *base, yaml_n
     }
     switch (k->type) {
     case K_STR:
+    case K_NAME:
     case K_LOGLEVEL: {
         char **dst = (char **)(p + k->off);
         if (!*s) {
             cerr(ld, v, "%s%s: must not be empty", ctx, k->name);
+            return;
+        }
+        const char *bad = k->type == K_NAME ? bad_name_char(s) : NULL;
+        if (bad) {
+            cerr(ld, v, "%s%s: \"%s\" has '%c', which a name may not have (letters, digits, "
+                 "'.', '_' and '-' only)", ctx, k->name, s, *bad);
             return;
         }
         if (k->type == K_LOGLEVEL && log_level_parse(s) < 0) {
@@ -335,6 +359,22 @@ static void set_value(struct loader *ld, const struct key *k, void *base, yaml_n
             return;
         }
         free(*dst);
+        *dst = xdup(ld, s);
+        break;
+    }
+    case K_LISTEN: {
+        char **dst = (char **)(p + k->off);
+        struct sockaddr_storage sa;
+        socklen_t salen;
+        free(*dst);
+        *dst = NULL;
+        if (!strcasecmp(s, "off"))
+            return;
+        if (parse_listen_address(s, &sa, &salen, &err) < 0) {
+            cerr(ld, v, "%s%s: expected HOST:PORT such as 127.0.0.1:9817 or [::1]:9817, or off; "
+                        "found \"%s\": %s", ctx, k->name, s, err.text);
+            return;
+        }
         *dst = xdup(ld, s);
         break;
     }
@@ -428,6 +468,16 @@ static void set_value(struct loader *ld, const struct key *k, void *base, yaml_n
             cerr(ld, v, "%s%s: expected a hostlist such as cpu[1-4], found an empty value", ctx,
                  k->name);
             return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            /* node names reach cloud programs' argv and logs: host names only */
+            const char *bad = bad_name_char(names[i]);
+            if (bad) {
+                cerr(ld, v, "%s%s: node name \"%s\" has '%c', which a host name may not have "
+                     "(letters, digits, '.', '_' and '-' only)", ctx, k->name, names[i], *bad);
+                free_strlist(names, n);
+                return;
+            }
         }
         free_strlist(*nodes, *count);
         free(*(char **)(p + k->off));
@@ -946,6 +996,7 @@ void sl_conf_destroy(struct sl_conf *c)
     free(c->path);
     free(c->cluster_name);
     free(c->ctld_host);
+    free(c->metrics_address);
     free(c->state_dir);
     free(c->log_level);
     free(c->log_file);

@@ -98,6 +98,7 @@ struct sl_conf {
     char **admins;          /* user names allowed to administer (root always is) */
     size_t admin_count;
     char *slurm_user;       /* user the daemons run as (default root) */
+    char *metrics_address;  /* HOST:PORT of the Prometheus /metrics endpoint; NULL = off */
     /* munge: */
     char *munge_socket;     /* NULL = munge's default */
     /* node daemon: */

@@ -33,6 +33,7 @@ static const struct sl_msg_info msg_table[SL_MSG_TYPE_COUNT] = {
     {SL_MSG_UPDATE_PARTITION, "update_partition", SL_ROLE_USER, 1},
     {SL_MSG_QUERY_EVENTS, "query_events", SL_ROLE_USER, 1},
     {SL_MSG_COST_REPORT, "cost_report", SL_ROLE_USER, 1},
+    {SL_MSG_JOB_SCRIPT, "job_script", SL_ROLE_USER, 1},
 };
 
 const struct sl_msg_info *sl_msg_info(int type)

@@ -69,6 +69,7 @@ enum sl_msg_type {
     SL_MSG_UPDATE_PARTITION,  /* scontrol update|create|delete PartitionName=..., written back */
     SL_MSG_QUERY_EVENTS,      /* the audit log */
     SL_MSG_COST_REPORT,       /* sreport cost: spend and use over a period */
+    SL_MSG_JOB_SCRIPT,        /* scontrol write batch_script: owner or admin */
     SL_MSG_TYPE_COUNT
 };
 

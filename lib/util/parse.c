@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "util/parse.h"
 
@@ -179,4 +181,62 @@ int parse_bool(const char *s, bool *out)
     }
     errno = EINVAL;
     return -1;
+}
+
+int parse_listen_address(const char *s, struct sockaddr_storage *sa, socklen_t *salen,
+                         sl_error_t *err)
+{
+    char host[INET6_ADDRSTRLEN + 8];
+    const char *colon, *port;
+    size_t hlen;
+    long p;
+    bool bracket = false;
+    sl_error_t perr;
+
+    if (!s || !*s)
+        return errprintf(err, "expected HOST:PORT, got nothing");
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return errprintf(err, "an IPv6 address in brackets must be followed by :PORT");
+        colon = close + 1;
+        hlen = (size_t)(close - s - 1);
+        s++;
+        bracket = true;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return errprintf(err, "no :PORT after the address");
+        if (strchr(s, ':') != colon)
+            return errprintf(err, "an IPv6 address goes in brackets: [::1]:PORT");
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen == 0)
+        return errprintf(err, "no address before the port");
+    if (hlen >= sizeof(host))
+        return errprintf(err, "the address is too long for an IP address");
+    memcpy(host, s, hlen);
+    host[hlen] = 0;
+    port = colon + 1;
+    if (!isdigit((unsigned char)*port) || parse_int_range(port, 0, 65535, &p, &perr) < 0)
+        return errprintf(err, "the port must be a number from 0 to 65535");
+    memset(sa, 0, sizeof(*sa));
+    struct sockaddr_in *in4 = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+    if (bracket && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)p);
+        *salen = sizeof(*in6);
+        return 0;
+    }
+    if (!bracket && !strcasecmp(host, "localhost"))
+        strcpy(host, "127.0.0.1");
+    if (!bracket && inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)p);
+        *salen = sizeof(*in4);
+        return 0;
+    }
+    return errprintf(err, "\"%s\" is not an IP address (use an IPv4 address, [IPv6] or "
+                          "localhost)", host);
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "util/error.h"
 
@@ -29,5 +30,12 @@ int parse_int_range(const char *s, long min, long max, long *out, sl_error_t *er
 
 /* yes/no, true/false, on/off, 1/0 (any case). */
 int parse_bool(const char *s, bool *out);
+
+/* An address to listen on, "HOST:PORT": HOST an IPv4 address, an IPv6
+ * address in brackets ("[::1]") or "localhost" (127.0.0.1); PORT from 0 to
+ * 65535, 0 meaning any free port.  Fills *sa (a sockaddr_in or
+ * sockaddr_in6) and *salen. */
+int parse_listen_address(const char *s, struct sockaddr_storage *sa, socklen_t *salen,
+                         sl_error_t *err);
 
 #endif

@@ -13,10 +13,12 @@ EXTRA_DIST += tests/bench/smoke.sh tests/bench/session_bench.py tests/bench/suit
 	tests/bench/slurm_local.py
 
 # The suite (tests/bench/suite.py) prints one table of items 1-9, the
-# scheduling pass among them; the power and session benchmarks follow.
-bench: tests/bench/sched_bench tests/bench/power_bench tests/bench/fleet tests/bench/submit_bench
+# scheduling pass among them; the power, metrics and session benchmarks follow.
+bench: tests/bench/sched_bench tests/bench/power_bench tests/bench/metrics_bench \
+		tests/bench/fleet tests/bench/submit_bench
 	SLURMISH_BUILDDIR=$(abs_top_builddir) $(PYTHON3) $(srcdir)/tests/bench/suite.py $(BENCH_ARGS)
 	tests/bench/power_bench
+	tests/bench/metrics_bench
 	SLURMISH_BUILDDIR=$(abs_top_builddir) $(PYTHON3) $(srcdir)/tests/bench/session_bench.py
 .PHONY: bench
 
@@ -34,3 +36,9 @@ tests_bench_fleet_LDADD = $(SL_LIBS) $(ZMQ_LIBS) $(JANSSON_LIBS)
 tests_bench_submit_bench_SOURCES = tests/bench/submit_bench.c
 tests_bench_submit_bench_CFLAGS = $(SL_CFLAGS) $(MUNGE_CFLAGS)
 tests_bench_submit_bench_LDADD = $(SL_LIBS) $(ZMQ_LIBS) $(JANSSON_LIBS)
+
+# what a /metrics scrape and the job counts cost the controller's loop
+check_PROGRAMS += tests/bench/metrics_bench
+tests_bench_metrics_bench_SOURCES = tests/bench/metrics_bench.c
+tests_bench_metrics_bench_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_bench_metrics_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)

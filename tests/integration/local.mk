@@ -12,6 +12,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_cancel.py \
 	tests/integration/test_reject.py \
 	tests/integration/test_restart.py \
+	tests/integration/test_crash.py \
+	tests/integration/test_authz.py \
 	tests/integration/test_resources.py \
 	tests/integration/test_sched.py \
 	tests/integration/test_update.py \
@@ -30,6 +32,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_manpages.py \
 	tests/integration/test_logs.py \
 	tests/integration/test_forward.py \
+	tests/integration/test_valgrind.py \
+	tests/integration/test_metrics.py \
 	tests/integration/test_thinclient.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py

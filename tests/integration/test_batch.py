@@ -89,6 +89,30 @@ class BatchTest(harness.ClusterTest):
         info = c.show_job(job)
         self.assertTrue(info["UserId"].startswith(u.pw_name + "("))
 
+    def test_state_and_spool_closed_to_users(self):
+        """The database (every user's scripts and environments) and the
+        spools are the daemon user's alone: 0700 directories owned by it,
+        though slurmish-local created the state directory 0755."""
+        c = self.c
+        job = c.sbatch("-o", "/dev/null", "--wrap", "sleep 20")
+        c.wait_state(job, "RUNNING")
+        dirs = [os.path.join(c.dir, "state")]
+        dirs += [os.path.join(c.dir, "spool", n) for n in ("n1", "n2")]
+        dirs += [os.path.join(c.dir, "spool", n, "job.%d" % job) for n in ("n1", "n2")
+                 if os.path.isdir(os.path.join(c.dir, "spool", n, "job.%d" % job))]
+        self.assertEqual(len(dirs), 4)  # the state, two spools, the job's
+        for d in dirs:
+            st = os.stat(d)
+            self.assertEqual((st.st_mode & 0o777, st.st_uid), (0o700, os.geteuid()), d)
+        u = harness.ensure_test_user()
+        db = os.path.join(c.dir, "state", "slurmish.db")
+        p = c.run("cat", db, user=u.pw_name)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("Permission denied", p.stderr)
+        with open(os.path.join(c.dir, "log", "ctld.log")) as f:
+            self.assertIn("was open to other users (mode 755); it is 0700 now", f.read())
+        c.run("scancel", str(job))
+
     def test_user_cannot_write_output_where_they_cannot(self):
         c = self.c
         u = harness.ensure_test_user()

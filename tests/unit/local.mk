@@ -39,6 +39,13 @@ tests_unit_test_d_jobenv_SOURCES = tests/unit/test_d_jobenv.c
 tests_unit_test_d_jobenv_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/slurmish-d
 tests_unit_test_d_jobenv_LDADD = slurmish-d/libnoded.la $(UNIT_LIBS)
 
+# the controller's invariant pass, on states built in memory
+check_PROGRAMS += tests/unit/test_invariants
+TESTS += tests/unit/test_invariants
+tests_unit_test_invariants_SOURCES = tests/unit/test_invariants.c
+tests_unit_test_invariants_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_unit_test_invariants_LDADD = slurmish-ctld/libctld.la $(UNIT_LIBS)
+
 check_PROGRAMS += tests/unit/test_stream
 TESTS += tests/unit/test_stream
 tests_unit_test_stream_SOURCES = tests/unit/test_stream.c
@@ -56,6 +63,13 @@ TESTS += tests/unit/test_conf_edit
 tests_unit_test_conf_edit_SOURCES = tests/unit/test_conf_edit.c
 tests_unit_test_conf_edit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_conf_edit_LDADD = $(UNIT_LIBS)
+
+# slurmish-ctld's metrics: addresses, histograms, exposition text, job counts
+check_PROGRAMS += tests/unit/test_metrics
+TESTS += tests/unit/test_metrics
+tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
+tests_unit_test_metrics_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_unit_test_metrics_LDADD = slurmish-ctld/libctld.la $(UNIT_LIBS)
 
 check_PROGRAMS += tests/unit/test_zmtp
 TESTS += tests/unit/test_zmtp

@@ -253,6 +253,17 @@ START_TEST(test_bad_files)
         GROUPS PARTS "    max_tme: 5\n",
         "t.yaml:9:5: unknown key \"max_tme\" in partition \"p\" (did you mean \"max_time\"?)");
     expect_error("zzzzzzzz: 1\n" GROUPS PARTS, "t.yaml:1:1: unknown key \"zzzzzzzz\"\n");
+    /* names reach command lines and logs: host-name characters only */
+    expect_error("node_groups:\n  - name: a\n    nodes: \"x$(touch pwned)\"\n    cpus: 2\n"
+                 "    memory: 1G\n" PARTS,
+                 "nodes: node name \"x$(touch pwned)\" has '$', which a host name may not have");
+    expect_error("node_groups:\n  - name: a\n    nodes: \"n[1-2];rm\"\n    cpus: 2\n"
+                 "    memory: 1G\n" PARTS, "has ';', which a host name may not have");
+    expect_error("node_groups:\n  - name: \"a b\"\n    nodes: n1\n    cpus: 2\n"
+                 "    memory: 1G\npartitions:\n  - name: p\n    node_groups: [\"a b\"]\n",
+                 "name: \"a b\" has ' ', which a name may not have");
+    expect_error(GROUPS "partitions:\n  - name: \"-p\"\n    node_groups: [a]\n",
+                 "name: \"-p\" has '-', which a name may not have");
     expect_error(GROUPS PARTS "    max_time: soon\n", "t.yaml:9:15: max_time: expected a time");
     expect_error("controller:\n  port: 70000\n" GROUPS PARTS, "t.yaml:2:9: port: expected");
     expect_error("controller:\n  kill_wait: x\n" GROUPS PARTS, "t.yaml:2:14: kill_wait:");

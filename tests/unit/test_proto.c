@@ -75,6 +75,7 @@ START_TEST(test_table)
         {SL_MSG_UPDATE_PARTITION, "update_partition", SL_ROLE_USER},
         {SL_MSG_QUERY_EVENTS, "query_events", SL_ROLE_USER},
         {SL_MSG_COST_REPORT, "cost_report", SL_ROLE_USER},
+        {SL_MSG_JOB_SCRIPT, "job_script", SL_ROLE_USER},
     };
     ck_assert_int_eq(sizeof(want) / sizeof(want[0]), SL_MSG_TYPE_COUNT);
     for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {

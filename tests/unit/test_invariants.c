@@ -1,0 +1,148 @@
+/* test_invariants.c - the controller's whole-state invariant pass finds
+ * what it promises to find: a node's usage that its jobs' allocations do
+ * not add up to, a job whose state disagrees with its allocation or its
+ * place in the pending queue; and says "ok" for a consistent state. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctld.h"
+#include "types.h"
+#include "util/xmalloc.h"
+
+static struct ctld C;
+
+static const char yaml[] = "node_groups:\n"
+                           "  - {name: n, nodes: \"n[1-2]\", cpus: 4, memory: 4G, gpus: 2}\n"
+                           "partitions:\n"
+                           "  - {name: debug, node_groups: [n], default: true}\n";
+
+static void setup(void)
+{
+    char *errors = NULL;
+    memset(&C, 0, sizeof(C));
+    ck_assert_msg(sl_conf_load_string(yaml, strlen(yaml), "t.yaml", &C.conf, &errors) == 0, "%s",
+                  errors ? errors : "");
+    job_table_init(&C.jobs);
+    ck_assert_int_eq(nodes_create(&C), 0);
+    for (int i = 0; i < C.nnodes; i++)
+        C.nodes[i].registered = true;
+}
+
+static void teardown(void)
+{
+    job_table_free(&C.jobs);
+    nodes_destroy(&C);
+    sl_conf_destroy(C.conf);
+}
+
+static struct job *new_job(uint32_t id)
+{
+    struct job *j = xcalloc(1, sizeof(*j));
+    j->id = id;
+    j->name = xstrdup("t");
+    j->user = xstrdup("u");
+    j->group = xstrdup("g");
+    j->partition = xstrdup("debug");
+    j->state = JOB_PENDING;
+    j->cancelled_by = -1;
+    j->pending_end_state = -1;
+    job_insert(&C.jobs, j);
+    return j;
+}
+
+/* A running job on n1 with 2 CPUs, 512 MiB and GPU 1. */
+static struct job *running_job(uint32_t id)
+{
+    struct job *j = new_job(id);
+    struct node *n = &C.nodes[0];
+    uint64_t gpus = 2;
+    ck_assert_int_eq(job_alloc(&C, j, &n, 1, 2, 512, &gpus), 0);
+    j->state = JOB_RUNNING;
+    j->start_time = 1000;
+    return j;
+}
+
+static int check(char *text, size_t len)
+{
+    return invariants_check(&C, text, len);
+}
+
+START_TEST(test_consistent_is_ok)
+{
+    char text[1200];
+    ck_assert_int_eq(check(text, sizeof(text)), 0);
+    ck_assert_str_eq(text, "ok");
+    running_job(1);
+    job_queue_add(&C.jobs, new_job(2));
+    ck_assert_int_eq(check(text, sizeof(text)), 0);
+    ck_assert_str_eq(text, "ok");
+}
+END_TEST
+
+START_TEST(test_leaked_node_usage)
+{
+    char text[1200];
+    running_job(1);
+    C.nodes[0].cpus_used += 1; /* as if a release had been missed */
+    ck_assert_int_eq(check(text, sizeof(text)), 1);
+    ck_assert_ptr_nonnull(strstr(text, "node n1: used cpus 3"));
+    ck_assert_ptr_nonnull(strstr(text, "jobs hold cpus 2"));
+    C.nodes[0].cpus_used -= 1;
+    C.nodes[1].mem_used = 100; /* memory on a node no job holds */
+    ck_assert_int_eq(check(text, sizeof(text)), 1);
+    ck_assert_ptr_nonnull(strstr(text, "node n2"));
+    C.nodes[1].mem_used = 0;
+    C.nodes[0].gpus_used = 0; /* GPU 1 of n1 is held by job 1 */
+    ck_assert_int_eq(check(text, sizeof(text)), 1);
+    ck_assert_ptr_nonnull(strstr(text, "gpus 0 jobs 1, but its jobs hold cpus 2 mem 512 gpus 0x2"));
+}
+END_TEST
+
+START_TEST(test_job_state_against_allocation)
+{
+    char text[1200];
+    struct job *j = running_job(1);
+    j->state = JOB_COMPLETED; /* final, not completing, still holding n1 */
+    ck_assert_int_ge(check(text, sizeof(text)), 1);
+    ck_assert_ptr_nonnull(strstr(text, "job 1 COMPLETED and not completing, but holds 1 nodes"));
+    j->completing = true; /* the node has not reported the end yet: fine */
+    ck_assert_int_eq(check(text, sizeof(text)), 0);
+    struct job *p = new_job(2); /* PENDING but not in the queue */
+    ck_assert_int_ge(check(text, sizeof(text)), 1);
+    ck_assert_ptr_nonnull(strstr(text, "job 2 queued=0 in state PENDING"));
+    job_queue_add(&C.jobs, p);
+    ck_assert_int_eq(check(text, sizeof(text)), 0);
+    C.jobs.npending++; /* a count that lies */
+    ck_assert_int_ge(check(text, sizeof(text)), 1);
+    ck_assert_ptr_nonnull(strstr(text, "pending queue holds 1 jobs"));
+    C.jobs.npending--;
+}
+END_TEST
+
+START_TEST(test_many_violations_are_capped)
+{
+    char text[64];
+    for (uint32_t id = 1; id <= 50; id++)
+        new_job(id); /* 50 pending jobs, none queued */
+    ck_assert_int_ge(check(text, sizeof(text)), 50);
+    ck_assert_uint_lt(strlen(text), sizeof(text));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("invariants");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_consistent_is_ok);
+    tcase_add_test(tc, test_leaked_node_usage);
+    tcase_add_test(tc, test_job_state_against_allocation);
+    tcase_add_test(tc, test_many_violations_are_capped);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
