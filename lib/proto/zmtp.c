@@ -1,5 +1,6 @@
 /* zmtp.c - see zmtp.h */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -475,6 +476,32 @@ static int connect_addr(struct sl_zmtp *z, const struct sockaddr *sa, socklen_t 
     if (soerr)
         return errprintf(err, "connect: %s", strerror(soerr)), SL_ZMTP_ECLOSED;
     return SL_ZMTP_OK;
+}
+
+struct sl_zmtp *sl_zmtp_attach(int fd, const char *socket_type, const char *peer_types,
+                               long long deadline, int *rc, sl_error_t *err)
+{
+    struct sl_zmtp *z = malloc(sizeof(*z));
+    int fl = fcntl(fd, F_GETFL);
+
+    if (!z) {
+        close(fd);
+        *rc = SL_ZMTP_ESYS;
+        errprintf(err, "out of memory");
+        return NULL;
+    }
+    z->fd = fd;
+    z->rpos = z->rlen = 0;
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        *rc = SL_ZMTP_ESYS;
+        errprintf(err, "fcntl: %s", strerror(errno));
+    } else {
+        *rc = handshake(z, socket_type, peer_types, deadline, err);
+    }
+    if (*rc == SL_ZMTP_OK)
+        return z;
+    sl_zmtp_close(z);
+    return NULL;
 }
 
 struct sl_zmtp *sl_zmtp_connect(const char *host, int port, const char *socket_type,

@@ -102,6 +102,11 @@ long long sl_zmtp_now_ms(void);
 struct sl_zmtp *sl_zmtp_connect(const char *host, int port, const char *socket_type,
                                 const char *peer_types, long long deadline, int *rc,
                                 sl_error_t *err);
+
+/* The same handshake on a socket already connected (any stream socket:
+ * a socketpair in tests); takes fd, closed on failure. */
+struct sl_zmtp *sl_zmtp_attach(int fd, const char *socket_type, const char *peer_types,
+                               long long deadline, int *rc, sl_error_t *err);
 void sl_zmtp_close(struct sl_zmtp *z);
 
 /* Whether a kept connection still looks usable: 0 once the peer has closed
