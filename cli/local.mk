@@ -6,12 +6,20 @@ cli_libcli_la_SOURCES = \
 	cli/common.h cli/common.c \
 	cli/format.h cli/format.c \
 	cli/cliutil.h cli/cliutil.c \
-	cli/sbatch_opt.h cli/sbatch_opt.c \
-	cli/session.h cli/session.c \
-	cli/forward.h cli/forward.c
+	cli/sbatch_opt.h cli/sbatch_opt.c
 cli_libcli_la_CFLAGS = $(SL_CFLAGS)
 
-CLI_LIBS = cli/libcli.la $(SL_LIBS)
+# Interactive sessions (salloc, srun, sattach) stream over libzmq.
+noinst_LTLIBRARIES += cli/libclisession.la
+cli_libclisession_la_SOURCES = \
+	cli/session.h cli/session.c \
+	cli/forward.h cli/forward.c
+cli_libclisession_la_CFLAGS = $(SL_CFLAGS)
+
+# The one-request tools link neither libzmq nor SQLite: they start faster
+# (ldd cli/sbatch).
+CLI_LIBS = cli/libcli.la $(SL_CORE_LIBS)
+CLI_SESSION_LIBS = cli/libclisession.la cli/libcli.la $(SL_LIBS)
 
 bin_PROGRAMS += cli/sbatch cli/squeue cli/scancel cli/sinfo cli/scontrol
 
@@ -43,13 +51,13 @@ cli_sacct_LDADD = $(CLI_LIBS)
 bin_PROGRAMS += cli/salloc cli/srun cli/sattach
 cli_salloc_SOURCES = cli/salloc.c
 cli_salloc_CFLAGS = $(SL_CFLAGS)
-cli_salloc_LDADD = $(CLI_LIBS)
+cli_salloc_LDADD = $(CLI_SESSION_LIBS)
 cli_srun_SOURCES = cli/srun.c
 cli_srun_CFLAGS = $(SL_CFLAGS)
-cli_srun_LDADD = $(CLI_LIBS)
+cli_srun_LDADD = $(CLI_SESSION_LIBS)
 cli_sattach_SOURCES = cli/sattach.c
 cli_sattach_CFLAGS = $(SL_CFLAGS)
-cli_sattach_LDADD = $(CLI_LIBS)
+cli_sattach_LDADD = $(CLI_SESSION_LIBS)
 
 bin_PROGRAMS += cli/sreport
 cli_sreport_SOURCES = cli/sreport.c

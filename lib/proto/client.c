@@ -1,18 +1,32 @@
-/* client.c - see client.h */
+/* client.c - see client.h
+ *
+ * The tools speak ZMTP to the ctld's ROUTER themselves (proto/zmtp.c), as
+ * a DEALER would: linking libzmq would cost every sbatch a dozen shared
+ * libraries and two threads for one request.  The connection is made on
+ * the first request and kept for the next ones; any failure closes it.
+ *
+ * Like a libzmq DEALER, the client keeps trying to connect (every 100 ms)
+ * while the ctld refuses or drops the connection before the request is
+ * out, until the message timeout; once the request is sent, a lost
+ * connection fails the request at once (the ctld could not reply).
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <zmq.h>
-
 #include "proto/client.h"
+#include "proto/zmtp.h"
+
+#define RECONNECT_MS 100
 
 struct sl_client {
-    void *zctx;
-    void *sock;
+    char *host;
+    int port;
+    struct sl_zmtp *conn; /* NULL until the first request, and after a failure */
     struct sl_auth *auth;
     uint64_t seq;
     int timeout_ms;
@@ -23,11 +37,9 @@ void sl_client_destroy(struct sl_client *cl)
     if (!cl)
         return;
     int saved = errno;
-    if (cl->sock)
-        zmq_close(cl->sock);
-    if (cl->zctx)
-        zmq_ctx_term(cl->zctx);
+    sl_zmtp_close(cl->conn);
     sl_auth_destroy(cl->auth);
+    free(cl->host);
     free(cl);
     errno = saved;
 }
@@ -35,8 +47,6 @@ void sl_client_destroy(struct sl_client *cl)
 struct sl_client *sl_client_create(const struct sl_conf *conf, sl_error_t *err)
 {
     struct sl_client *cl = calloc(1, sizeof(*cl));
-    char endpoint[300];
-    int linger = 0;
 
     if (!cl) {
         errprintf(err, "out of memory");
@@ -45,18 +55,13 @@ struct sl_client *sl_client_create(const struct sl_conf *conf, sl_error_t *err)
     cl->timeout_ms = (conf->message_timeout > 0 ? conf->message_timeout : 10) * 1000;
     /* Distinct sequence starts let the ctld's logs tell clients apart. */
     cl->seq = ((uint64_t)getpid() << 20) ^ (uint64_t)time(NULL);
+    cl->port = conf->ctld_port;
+    if (!(cl->host = strdup(conf->ctld_host))) {
+        errprintf(err, "out of memory");
+        goto error;
+    }
     if (!(cl->auth = sl_auth_create(conf->munge_socket, err)))
         goto error;
-    if (!(cl->zctx = zmq_ctx_new()) || !(cl->sock = zmq_socket(cl->zctx, ZMQ_DEALER))) {
-        errprintf(err, "zmq: %s", zmq_strerror(errno));
-        goto error;
-    }
-    zmq_setsockopt(cl->sock, ZMQ_LINGER, &linger, sizeof(linger));
-    snprintf(endpoint, sizeof(endpoint), "tcp://%s:%d", conf->ctld_host, conf->ctld_port);
-    if (zmq_connect(cl->sock, endpoint) < 0) {
-        errprintf(err, "zmq connect %s: %s", endpoint, zmq_strerror(errno));
-        goto error;
-    }
     return cl;
 error:
     sl_client_destroy(cl);
@@ -68,11 +73,64 @@ void sl_client_set_timeout(struct sl_client *cl, int timeout_ms)
     cl->timeout_ms = timeout_ms;
 }
 
-static long long now_ms(void)
+static void drop_conn(struct sl_client *cl)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    sl_zmtp_close(cl->conn);
+    cl->conn = NULL;
+}
+
+/* Fail a request: the connection's state is unknown, so it goes. */
+static int fail(struct sl_client *cl, int zrc, sl_error_t *err)
+{
+    char why[sizeof(err->text)];
+
+    drop_conn(cl);
+    snprintf(why, sizeof(why), "%s", err->text);
+    switch (zrc) {
+    case SL_ZMTP_ETIME:
+        return errprintf(err, "Unable to contact slurm controller (connect failure)");
+    case SL_ZMTP_ECLOSED:
+        return errprintf(err, "Unable to contact slurm controller (connection lost: %s)", why);
+    case SL_ZMTP_EPROTO:
+        return errprintf(err, "Unable to contact slurm controller (protocol error: %s)", why);
+    default:
+        return errprintf(err, "Unable to contact slurm controller (%s)", why);
+    }
+}
+
+/* Connect (again) and send one request before deadline. */
+static int send_request(struct sl_client *cl, const char *buf, size_t len, long long deadline,
+                        sl_error_t *err)
+{
+    struct iovec parts[2] = {{(void *)"", 0}, {(void *)buf, len}}; /* [delimiter][request] */
+    int zrc;
+
+    if (cl->conn && !sl_zmtp_alive(cl->conn))
+        drop_conn(cl); /* the ctld closed it since the last request (a restart) */
+    for (;;) {
+        if (!cl->conn) {
+            cl->conn =
+                sl_zmtp_connect(cl->host, cl->port, "DEALER", "ROUTER DEALER", deadline, &zrc, err);
+            if (!cl->conn) {
+                long long left = deadline - sl_zmtp_now_ms();
+                if (zrc != SL_ZMTP_ECLOSED || left <= 0)
+                    return fail(cl, zrc == SL_ZMTP_ECLOSED ? SL_ZMTP_ETIME : zrc, err);
+                /* Refused or dropped before the request went out: retry. */
+                struct timespec ts = {0, (left < RECONNECT_MS ? left : RECONNECT_MS) * 1000000L};
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                    ;
+                continue;
+            }
+            return (zrc = sl_zmtp_send(cl->conn, parts, 2, deadline, err)) == SL_ZMTP_OK
+                       ? 0
+                       : fail(cl, zrc, err);
+        }
+        /* A kept connection the ctld may have closed meanwhile: if the
+         * send fails, reconnect once rather than fail. */
+        if (sl_zmtp_send(cl->conn, parts, 2, deadline, err) == SL_ZMTP_OK)
+            return 0;
+        drop_conn(cl);
+    }
 }
 
 int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **reply, int *rc,
@@ -81,58 +139,39 @@ int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **rep
     size_t len;
     uint64_t seq = ++cl->seq;
     char *buf = sl_msg_encode_request(cl->auth, type, seq, body, &len, err);
-    long long deadline;
+    long long deadline = sl_zmtp_now_ms() + cl->timeout_ms;
+    int zrc;
 
     *rc = -1;
     if (reply)
         *reply = NULL;
     if (!buf)
         return -1;
-    if (zmq_send(cl->sock, "", 0, ZMQ_SNDMORE) < 0 || zmq_send(cl->sock, buf, len, 0) < 0) {
-        free(buf);
-        return errprintf(err, "Unable to contact slurm controller (send failure)");
-    }
+    zrc = send_request(cl, buf, len, deadline, err);
     free(buf);
-    deadline = now_ms() + cl->timeout_ms;
+    if (zrc < 0)
+        return -1;
     for (;;) {
-        long long left = deadline - now_ms();
-        zmq_pollitem_t pi = {.socket = cl->sock, .events = ZMQ_POLLIN};
-        if (left <= 0)
-            return errprintf(err, "Unable to contact slurm controller (connect failure)");
-        int n = zmq_poll(&pi, 1, (long)left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return errprintf(err, "zmq_poll: %s", zmq_strerror(errno));
-        }
-        if (n == 0)
-            continue;
-        /* Reply arrives as [empty delimiter][envelope]. */
-        zmq_msg_t part;
-        int more = 1, idx = 0;
+        struct sl_zmtp_msg zm;
         struct sl_msg m;
-        int drc, got = 0, bad = 0;
-        zmq_msg_init(&part);
-        while (more) {
-            if (zmq_msg_recv(&part, cl->sock, 0) < 0) {
-                zmq_msg_close(&part);
-                return errprintf(err, "zmq recv: %s", zmq_strerror(errno));
-            }
-            more = zmq_msg_more(&part);
-            if (idx++ == 1 && !more) {
-                got = sl_msg_decode_max(zmq_msg_data(&part), zmq_msg_size(&part),
-                                        SL_REPLY_MAX_BYTES, &m, &drc, err) == 0;
-                bad = !got;
-            }
+        int drc, got;
+
+        /* Reply arrives as [empty delimiter][envelope]. */
+        if ((zrc = sl_zmtp_recv(cl->conn, SL_REPLY_MAX_BYTES + 1024, deadline, &zm, err)) !=
+            SL_ZMTP_OK)
+            return fail(cl, zrc, err);
+        if (zm.nframes != 2) {
+            sl_zmtp_msg_clear(&zm);
+            continue; /* not a reply; keep waiting */
         }
-        zmq_msg_close(&part);
-        if (bad) { /* say why rather than time out as if nobody answered */
+        got = sl_msg_decode_max(zm.frame[1].iov_base, zm.frame[1].iov_len, SL_REPLY_MAX_BYTES, &m,
+                                &drc, err) == 0;
+        sl_zmtp_msg_clear(&zm);
+        if (!got) { /* say why rather than time out as if nobody answered */
             char why[sizeof(err->text)];
             snprintf(why, sizeof(why), "%s", err->text);
             return errprintf(err, "bad reply from the controller: %s", why);
         }
-        if (!got)
-            continue; /* not a reply frame; keep waiting */
         if (m.type != SL_MSG_REPLY || m.re != seq) {
             sl_msg_clear(&m);
             continue; /* stale reply to an earlier, timed-out request */

@@ -9,6 +9,7 @@ TESTS += tests/bench/smoke.sh
 TEST_EXTENSIONS += .sh
 SH_LOG_COMPILER = $(SHELL)
 EXTRA_DIST += tests/bench/smoke.sh tests/bench/session_bench.py tests/bench/suite.py \
+	tests/bench/cli_startup.py \
 	tests/bench/slurm_local.py
 
 # The suite (tests/bench/suite.py) prints one table of items 1-9, the

@@ -76,6 +76,20 @@ tests_fuzz_fuzz_parse_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_parse_LDADD = $(SL_LIBS)
 endif
 
+# The tools' ZMTP client reading a peer's byte stream (lib/proto/zmtp.c)
+FUZZ_REPLAYS += tests/fuzz/fuzz_zmtp_replay
+tests_fuzz_fuzz_zmtp_replay_SOURCES = tests/fuzz/fuzz_zmtp.c tests/fuzz/driver.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_zmtp_replay_CFLAGS = $(FUZZ_HARNESS_CFLAGS) \
+	-DFUZZ_TARGET=\"fuzz_zmtp_replay\" -DFUZZ_CORPUS=\"$(FUZZ_CORPUS_DIR)/zmtp\"
+tests_fuzz_fuzz_zmtp_replay_LDADD = $(SL_CORE_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_zmtp
+tests_fuzz_fuzz_zmtp_SOURCES = tests/fuzz/fuzz_zmtp.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_zmtp_CFLAGS = $(FUZZ_HARNESS_CFLAGS)
+tests_fuzz_fuzz_zmtp_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_zmtp_LDADD = $(SL_CORE_LIBS)
+endif
+
 # The seed corpus (a directory: every file in it is shipped) and the
 # long-run script.
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run.sh

@@ -10,7 +10,7 @@
 # Prints each target's executions and any crash, leak or timeout file;
 # exits 1 if a target found one.  Installs nothing.
 #
-# Environment: FUZZ_TARGETS (default: proto conf sbatch hostlist parse),
+# Environment: FUZZ_TARGETS (default: proto conf sbatch hostlist parse zmtp),
 # FUZZ_JOBS (make -j), FUZZ_ARGS (more libFuzzer flags), CC (default clang).
 set -u
 secs=${1:-60}
@@ -22,7 +22,7 @@ case $secs in
 esac
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILDDIR:-$top/build-fuzz}
-targets=${FUZZ_TARGETS:-proto conf sbatch hostlist parse}
+targets=${FUZZ_TARGETS:-proto conf sbatch hostlist parse zmtp}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CC=${CC:-clang}
 case $CC in

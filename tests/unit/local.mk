@@ -70,3 +70,9 @@ TESTS += tests/unit/test_metrics
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
 tests_unit_test_metrics_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 tests_unit_test_metrics_LDADD = slurmish-ctld/libctld.la $(UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_zmtp
+TESTS += tests/unit/test_zmtp
+tests_unit_test_zmtp_SOURCES = tests/unit/test_zmtp.c
+tests_unit_test_zmtp_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_zmtp_LDADD = $(UNIT_LIBS) $(ZMQ_LIBS)
