@@ -56,3 +56,10 @@ TESTS += tests/unit/test_conf_edit
 tests_unit_test_conf_edit_SOURCES = tests/unit/test_conf_edit.c
 tests_unit_test_conf_edit_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_conf_edit_LDADD = $(UNIT_LIBS)
+
+# The ctld's job JSON writer against the jansson shape it replaced.
+check_PROGRAMS += tests/unit/test_jobjson
+TESTS += tests/unit/test_jobjson
+tests_unit_test_jobjson_SOURCES = tests/unit/test_jobjson.c
+tests_unit_test_jobjson_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_unit_test_jobjson_LDADD = slurmish-ctld/libctld.la $(UNIT_LIBS)
