@@ -497,10 +497,16 @@ void job_write_object(struct jw *w, struct ctld *c, const struct job *j, bool op
     for (int f = 0; f < JF_COUNT; f++) {
         if (!field_present(j, f))
             continue;
-        if (f)
-            jw_raw(w, ",", 1);
-        jw_str(w, field_names[f]);
-        jw_raw(w, ":", 1);
+        /* ,"name": (the names are plain ASCII: nothing to escape) */
+        const char *name = field_names[f];
+        size_t nl = strlen(name);
+        char key[40];
+        key[0] = ',';
+        key[1] = '"';
+        memcpy(key + 2, name, nl);
+        key[nl + 2] = '"';
+        key[nl + 3] = ':';
+        jw_raw(w, f ? key : key + 1, f ? nl + 4 : nl + 3);
         write_field(w, c, j, &x, f);
     }
     if (!open)

@@ -33,3 +33,9 @@ tests_bench_fleet_LDADD = $(SL_LIBS) $(ZMQ_LIBS) $(JANSSON_LIBS)
 tests_bench_submit_bench_SOURCES = tests/bench/submit_bench.c
 tests_bench_submit_bench_CFLAGS = $(SL_CFLAGS) $(MUNGE_CFLAGS)
 tests_bench_submit_bench_LDADD = $(SL_LIBS) $(ZMQ_LIBS) $(JANSSON_LIBS)
+
+# query_jobs' writer and a client's parse of its reply, without a cluster.
+check_PROGRAMS += tests/bench/query_bench
+tests_bench_query_bench_SOURCES = tests/bench/query_bench.c
+tests_bench_query_bench_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_bench_query_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)
