@@ -175,6 +175,7 @@ struct sjob {
     const char *str[SF_COUNT]; /* string fields, never NULL once filled */
     int state;                 /* enum job_state, -1 if unknown */
     json_t *obj;               /* the controller's object, when the reply had them */
+    size_t row;                /* compact reply: where its row starts in the text */
 };
 
 static bool sf_is_string(int f)
@@ -303,6 +304,7 @@ static long parse_rows(char *text, const int *slot, size_t ncols, struct sjob **
             jobs = xrealloc(jobs, (cap *= 2) * sizeof(*jobs));
         struct sjob *j = &jobs[n];
         sjob_clear(j);
+        j->row = (size_t)(p - text);
         for (size_t k = 0; k < ncols; k++) {
             int f = slot[k];
             char *end;
@@ -524,6 +526,48 @@ static const char *job_field(char t, const struct sjob *j, time_t now, struct ce
         return or_text(s[SF_COMMAND], "(null)");
     }
     return "";
+}
+
+/* --json from the compact reply: the objects the controller would have
+ * sent, printed as jansson's JSON_INDENT(2) prints them (the cells are
+ * the values' compact JSON text already; nested ones are re-indented). */
+static void print_json_rows(const struct sjob *sel, size_t n, const char *raw, json_t *cols)
+{
+    size_t ncols = json_array_size(cols);
+    int task_col = -1;
+    for (size_t k = 0; k < ncols; k++)
+        if (!strcmp(json_string_value(json_array_get(cols, k)), "array_task_id"))
+            task_col = (int)k;
+    fputs("{\n  \"jobs\": [", stdout);
+    for (size_t r = 0; r < n; r++) {
+        const char *p = raw + sel[r].row;
+        bool first = true;
+        fputs(r ? ",\n    {" : "\n    {", stdout);
+        for (size_t k = 0; k < ncols; k++) {
+            size_t len = strcspn(p, "\t\n");
+            if (len) {
+                printf("%s\n      \"%s\": ", first ? "" : ",",
+                       json_string_value(json_array_get(cols, k)));
+                first = false;
+                if ((int)k == task_col) {
+                    /* -r: the task this line stands for */
+                    printf("%lld", sel[r].num[SF_ARRAY_TASK_ID]);
+                } else if (*p == '{' || *p == '[') {
+                    json_t *v = json_loadb(p, len, 0, NULL);
+                    char *t = v ? json_dumps(v, JSON_INDENT(2)) : NULL;
+                    for (char *q = t; q && *q; q++)
+                        fputs(*q == '\n' ? "\n      " : (char[2]){*q, 0}, stdout);
+                    free(t);
+                    json_decref(v);
+                } else {
+                    fwrite(p, 1, len, stdout);
+                }
+            }
+            p += len + (p[len] != '\0');
+        }
+        fputs("\n    }", stdout);
+    }
+    fputs(n ? "\n  ]\n}\n" : "]\n}\n", stdout);
 }
 
 static int cmp_jobs(const void *a, const void *b)
@@ -927,7 +971,10 @@ int main(int argc, char **argv)
         json_object_set(body, "partitions", parts);
     if (!states_given && !json_array_size(job_ids))
         json_object_set_new(body, "active", json_true()); /* finished jobs are not shown */
-    if (!json_out && !steps_view) {
+    if (json_out && !steps_view) {
+        /* every field, as rows: printed as the objects they stand for */
+        json_object_set_new(body, "fields", json_pack("[s]", "*"));
+    } else if (!steps_view) {
         /* only what the format shows, sorting and filtering need: the
          * controller sends those as compact rows */
         unsigned long long need = (1ULL << SF_JOB_ID) | (1ULL << SF_ARRAY_JOB_ID) |
@@ -958,7 +1005,7 @@ int main(int argc, char **argv)
     if (now <= 0)
         now = time(NULL);
     json_t *jobs = json_object_get(reply, "jobs");
-    json_t *rowtext = json_object_get(reply, "rows");
+    json_t *rowtext = json_object_get(reply, "rows"), *row_cols = NULL;
     long nall;
     if (json_is_string(rowtext)) {
         json_t *cols = json_object_get(reply, "fields"), *e;
@@ -974,6 +1021,7 @@ int main(int argc, char **argv)
         size_t tlen = json_string_length(rowtext);
         rows_text = xmalloc(tlen + 1);
         memcpy(rows_text, json_string_value(rowtext), tlen + 1);
+        row_cols = cols;
         nall = ncols ? parse_rows(rows_text, slot, ncols, &all) : -1;
         free(slot);
         if (nall < 0) {
@@ -1066,6 +1114,13 @@ int main(int argc, char **argv)
             objs[r] = sel[r].obj;
         print_steps(objs, n, format, noheader, now);
         free(objs);
+        free(sel);
+        json_decref(expanded);
+        ret = 0;
+        goto done;
+    }
+    if (json_out && row_cols) {
+        print_json_rows(sel, n, json_string_value(rowtext), row_cols);
         free(sel);
         json_decref(expanded);
         ret = 0;

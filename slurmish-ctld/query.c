@@ -82,8 +82,8 @@ static void out_job(struct ctld *c, struct jobs_out *o, const struct job *j)
     o->n++;
 }
 
-/* fields: the job fields to send, as rows (see jobjson.h); 0 if the
- * request names none, -1 after replying with an error. */
+/* fields: the job fields to send, as rows (see jobjson.h), ["*"] for all
+ * of them; 0 if the request names none, -1 after replying with an error. */
 static int parse_fields(struct ctld *c, struct request *req, int **out)
 {
     json_t *fl = json_object_get(req->msg.body, "fields"), *e;
@@ -95,6 +95,15 @@ static int parse_fields(struct ctld *c, struct request *req, int **out)
         json_array_size(fl) > (size_t)job_field_count() * 2) {
         ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "fields: a list of job field names");
         return -1;
+    }
+    if (json_array_size(fl) == 1 && json_is_string(json_array_get(fl, 0)) &&
+        !strcmp(json_string_value(json_array_get(fl, 0)), "*")) {
+        /* every field, in the objects' order (squeue --json) */
+        int *all = xcalloc((size_t)job_field_count(), sizeof(int));
+        for (int k = 0; k < job_field_count(); k++)
+            all[k] = k;
+        *out = all;
+        return job_field_count();
     }
     int *f = xcalloc(json_array_size(fl), sizeof(int));
     json_array_foreach(fl, i, e)
