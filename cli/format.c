@@ -106,23 +106,63 @@ char *fmt_pad(char *buf, size_t size, const char *str, int width, bool right)
     return buf;
 }
 
-static void print_line(FILE *out, const struct fmt_spec *f, const int *widths,
-                       const char *const *cells)
+bool fmt_fixed_widths(const struct fmt_spec *f)
 {
+    for (size_t i = 0; i < f->count; i++)
+        if (f->items[i].type && f->items[i].autow)
+            return false;
+    return true;
+}
+
+static void line_put(struct fmt_line *l, size_t *len, const char *s, size_t n, size_t pad,
+                     bool pad_left)
+{
+    if (*len + n + pad + 2 > l->cap) {
+        while (*len + n + pad + 2 > l->cap)
+            l->cap = l->cap ? l->cap * 2 : 256;
+        l->buf = xrealloc(l->buf, l->cap);
+    }
+    if (pad_left) {
+        memset(l->buf + *len, ' ', pad);
+        *len += pad;
+    }
+    memcpy(l->buf + *len, s, n);
+    *len += n;
+    if (!pad_left) {
+        memset(l->buf + *len, ' ', pad);
+        *len += pad;
+    }
+}
+
+/* A cell is cut to its width and padded to it, as printf's "%-*.*s"
+ * ("%*.*s" right-justified); width 0 prints it whole. */
+static void write_line(FILE *out, const struct fmt_spec *f, const int *widths,
+                       const char *const *cells, struct fmt_line *l)
+{
+    size_t len = 0;
     for (size_t i = 0; i < f->count; i++) {
         const struct fmt_item *it = &f->items[i];
         if (it->type == 0) {
-            fputs(it->text, out);
+            line_put(l, &len, it->text, strlen(it->text), 0, false);
             continue;
         }
         const char *s = cells[i] ? cells[i] : "";
-        int w = widths[i];
-        if (w <= 0)
-            fputs(s, out);
-        else
-            fprintf(out, it->right ? "%*.*s" : "%-*.*s", w, w, s);
+        int w = widths ? widths[i] : it->width;
+        if (w <= 0) {
+            line_put(l, &len, s, strlen(s), 0, false);
+            continue;
+        }
+        size_t n = strnlen(s, (size_t)w);
+        line_put(l, &len, s, n, (size_t)w - n, it->right);
     }
-    fputc('\n', out);
+    l->buf[len++] = '\n';
+    fwrite(l->buf, 1, len, out);
+}
+
+void fmt_write_line(FILE *out, const struct fmt_spec *f, const char *const *cells,
+                    struct fmt_line *line)
+{
+    write_line(out, f, NULL, cells, line);
 }
 
 void fmt_print_table(FILE *out, const struct fmt_spec *f, const char *const *header,
@@ -143,9 +183,11 @@ void fmt_print_table(FILE *out, const struct fmt_spec *f, const char *const *hea
                 w = strlen(rows[r][i]);
         widths[i] = w;
     }
+    struct fmt_line line = {0};
     if (header)
-        print_line(out, f, widths, header);
+        write_line(out, f, widths, header, &line);
     for (size_t r = 0; r < nrows; r++)
-        print_line(out, f, widths, (const char *const *)rows[r]);
+        write_line(out, f, widths, (const char *const *)rows[r], &line);
+    free(line.buf);
     free(widths);
 }

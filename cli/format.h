@@ -48,4 +48,19 @@ char *fmt_pad(char *buf, size_t size, const char *str, int width, bool right);
 void fmt_print_table(FILE *out, const struct fmt_spec *f, const char *const *header,
                      char **const *rows, size_t nrows);
 
+/* Streaming: true when no item sizes itself to its widest value ('#'),
+ * so lines can be printed one at a time with fmt_write_line(). */
+bool fmt_fixed_widths(const struct fmt_spec *f);
+
+/* A reusable line buffer for fmt_write_line (zeroed to start; free buf). */
+struct fmt_line {
+    char *buf;
+    size_t cap;
+};
+
+/* Print one line of cells (as a row of fmt_print_table, with the items'
+ * own widths), built in line and written with one fwrite. */
+void fmt_write_line(FILE *out, const struct fmt_spec *f, const char *const *cells,
+                    struct fmt_line *line);
+
 #endif

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,20 +151,242 @@ static const char *header_of(char t)
     return "";
 }
 
-static int job_state(const json_t *job)
+/* One job as squeue uses it: from a row of the compact reply (the fields
+ * the format needs) or from the controller's whole object (--json, -s).
+ * Strings point into the reply; they live as long as it does. */
+enum {
+    SF_JOB_ID, SF_ARRAY_JOB_ID, SF_ARRAY_TASK_ID, SF_ARRAY_THROTTLE, SF_ARRAY_TASKS,
+    SF_NAME, SF_USER, SF_UID, SF_GROUP, SF_GID, SF_PARTITION, SF_STATE, SF_COMPLETING,
+    SF_CONFIGURING, SF_REASON, SF_NODES, SF_START_TIME, SF_END_TIME, SF_SUBMIT_TIME,
+    SF_TIME_LIMIT, SF_NUM_NODES, SF_NUM_CPUS, SF_PRIORITY, SF_ACCOUNT, SF_MEM, SF_WORK_DIR,
+    SF_COMMENT, SF_BATCH_HOST, SF_COMMAND, SF_COUNT
+};
+
+/* The controller's names of those fields (doc/protocol.md, query_jobs). */
+static const char *const sf_names[SF_COUNT] = {
+    "job_id", "array_job_id", "array_task_id", "array_throttle", "array_tasks", "name", "user",
+    "uid", "group", "gid", "partition", "state", "completing", "configuring", "reason", "nodes",
+    "start_time", "end_time", "submit_time", "time_limit", "num_nodes", "num_cpus", "priority",
+    "account", "mem_per_node_mb", "work_dir", "comment", "batch_host", "command",
+};
+
+struct sjob {
+    long long num[SF_COUNT]; /* integer and boolean fields */
+    const char *str[SF_COUNT]; /* string fields, never NULL once filled */
+    int state;                 /* enum job_state, -1 if unknown */
+    json_t *obj;               /* the controller's object, when the reply had them */
+    size_t row;                /* compact reply: where its row starts in the text */
+};
+
+static bool sf_is_string(int f)
 {
-    return job_state_from_name(cli_jstr(job, "state"));
+    switch (f) {
+    case SF_ARRAY_TASKS: case SF_NAME: case SF_USER: case SF_GROUP: case SF_PARTITION:
+    case SF_STATE: case SF_REASON: case SF_NODES: case SF_ACCOUNT: case SF_WORK_DIR:
+    case SF_COMMENT: case SF_BATCH_HOST: case SF_COMMAND:
+        return true;
+    }
+    return false;
+}
+
+/* What a field is when the job has none (cli_jint's defaults of old). */
+static long long sf_default(int f)
+{
+    switch (f) {
+    case SF_ARRAY_TASK_ID: case SF_UID: case SF_GID: case SF_TIME_LIMIT:
+        return -1;
+    }
+    return 0;
+}
+
+static void sjob_clear(struct sjob *j)
+{
+    for (int f = 0; f < SF_COUNT; f++) {
+        j->num[f] = sf_default(f);
+        j->str[f] = "";
+    }
+    j->state = -1;
+    j->obj = NULL;
+}
+
+static void sjob_from_object(struct sjob *j, json_t *o)
+{
+    sjob_clear(j);
+    j->obj = o;
+    for (int f = 0; f < SF_COUNT; f++) {
+        if (sf_is_string(f))
+            j->str[f] = cli_jstr(o, sf_names[f]);
+        else if (f == SF_COMPLETING || f == SF_CONFIGURING)
+            j->num[f] = cli_jbool(o, sf_names[f]);
+        else
+            j->num[f] = cli_jint(o, sf_names[f], sf_default(f));
+    }
+    j->state = job_state_from_name(j->str[SF_STATE]);
+}
+
+/* Decode a JSON string's text in place: s points after the opening quote;
+ * returns the end (the closing quote, now a NUL) or NULL if malformed. */
+static char *unescape_in_place(char *s)
+{
+    char *o = s;
+    for (;;) {
+        char c = *s++;
+        if (c == '"') {
+            *o = '\0';
+            return s - 1;
+        }
+        if (c == '\0' || c == '\t' || c == '\n')
+            return NULL;
+        if (c != '\\') {
+            *o++ = c;
+            continue;
+        }
+        c = *s++;
+        switch (c) {
+        case '"': case '\\': case '/': *o++ = c; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            unsigned cp = 0;
+            for (int k = 0; k < 4; k++) {
+                char h = *s++;
+                cp <<= 4;
+                if (h >= '0' && h <= '9') cp |= (unsigned)(h - '0');
+                else if (h >= 'a' && h <= 'f') cp |= (unsigned)(h - 'a' + 10);
+                else if (h >= 'A' && h <= 'F') cp |= (unsigned)(h - 'A' + 10);
+                else return NULL;
+            }
+            if (cp >= 0xd800 && cp <= 0xdbff && s[0] == '\\' && s[1] == 'u') {
+                unsigned lo = (unsigned)strtoul((char[5]){s[2], s[3], s[4], s[5], 0}, NULL, 16);
+                if (lo >= 0xdc00 && lo <= 0xdfff) {
+                    cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    s += 6;
+                }
+            }
+            /* UTF-8 is never longer than the \uXXXX text it came from */
+            if (cp < 0x80) {
+                *o++ = (char)cp;
+            } else if (cp < 0x800) {
+                *o++ = (char)(0xc0 | (cp >> 6));
+                *o++ = (char)(0x80 | (cp & 0x3f));
+            } else if (cp < 0x10000) {
+                *o++ = (char)(0xe0 | (cp >> 12));
+                *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+                *o++ = (char)(0x80 | (cp & 0x3f));
+            } else {
+                *o++ = (char)(0xf0 | (cp >> 18));
+                *o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+                *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+                *o++ = (char)(0x80 | (cp & 0x3f));
+            }
+            break;
+        }
+        default:
+            return NULL;
+        }
+    }
+}
+
+/* Parse the compact reply's rows (text, modified in place) into jobs.
+ * slot[k] is the field of column k, -1 for a column squeue does not use.
+ * Returns the number of jobs, or -1 if the text is malformed. */
+static long parse_rows(char *text, const int *slot, size_t ncols, struct sjob **out)
+{
+    size_t cap = 1024, n = 0;
+    struct sjob *jobs = xmalloc(cap * sizeof(*jobs));
+    char *p = text;
+
+    while (*p) {
+        if (n == cap)
+            jobs = xrealloc(jobs, (cap *= 2) * sizeof(*jobs));
+        struct sjob *j = &jobs[n];
+        sjob_clear(j);
+        j->row = (size_t)(p - text);
+        for (size_t k = 0; k < ncols; k++) {
+            int f = slot[k];
+            char *end;
+            if (*p == '"') {
+                end = unescape_in_place(p + 1);
+                if (!end)
+                    goto bad;
+                if (f >= 0 && sf_is_string(f))
+                    j->str[f] = p + 1;
+                p = end + 1;
+            } else {
+                end = p + strcspn(p, "\t\n");
+                if (f >= 0 && !sf_is_string(f) && end > p) {
+                    if (*p == 't')
+                        j->num[f] = 1;
+                    else if (*p == 'f' || *p == 'n')
+                        j->num[f] = 0;
+                    else
+                        j->num[f] = strtoll(p, NULL, 10);
+                }
+                p = end;
+            }
+            if (*p != (k + 1 < ncols ? '\t' : '\n'))
+                goto bad;
+            *p++ = '\0';
+        }
+        j->state = job_state_from_name(j->str[SF_STATE]);
+        n++;
+    }
+    *out = jobs;
+    return (long)n;
+bad:
+    free(jobs);
+    return -1;
+}
+
+/* The fields each format letter shows. */
+static unsigned long long letter_fields(char t)
+{
+#define B(f) (1ULL << (f))
+    switch (t) {
+    case 'i': return B(SF_JOB_ID) | B(SF_ARRAY_JOB_ID) | B(SF_ARRAY_TASK_ID) |
+                     B(SF_ARRAY_THROTTLE) | B(SF_ARRAY_TASKS);
+    case 'A': return B(SF_JOB_ID);
+    case 'F': return B(SF_JOB_ID) | B(SF_ARRAY_JOB_ID);
+    case 'K': return B(SF_ARRAY_TASK_ID) | B(SF_ARRAY_TASKS);
+    case 'P': return B(SF_PARTITION);
+    case 'j': return B(SF_NAME);
+    case 'u': return B(SF_USER);
+    case 'U': return B(SF_UID);
+    case 'g': return B(SF_GROUP);
+    case 'G': return B(SF_GID);
+    case 'T': case 't': return B(SF_STATE) | B(SF_COMPLETING) | B(SF_CONFIGURING);
+    case 'M': case 'l': case 'L': case 'e':
+        return B(SF_START_TIME) | B(SF_END_TIME) | B(SF_TIME_LIMIT) | B(SF_STATE);
+    case 'D': return B(SF_NUM_NODES);
+    case 'C': return B(SF_NUM_CPUS);
+    case 'R': return B(SF_STATE) | B(SF_NODES) | B(SF_REASON);
+    case 'N': return B(SF_NODES);
+    case 'r': return B(SF_REASON);
+    case 'S': return B(SF_START_TIME);
+    case 'V': return B(SF_SUBMIT_TIME);
+    case 'Q': return B(SF_PRIORITY);
+    case 'a': return B(SF_ACCOUNT);
+    case 'm': return B(SF_MEM);
+    case 'Z': return B(SF_WORK_DIR);
+    case 'k': return B(SF_COMMENT);
+    case 'B': return B(SF_BATCH_HOST);
+    case 'o': return B(SF_COMMAND);
+    }
+    return 0;
+#undef B
 }
 
 /* Seconds the job has run, as of `now`. */
-static long long run_time(const json_t *job, time_t now)
+static long long run_time(const struct sjob *j, time_t now)
 {
-    long long start = cli_jint(job, "start_time", 0), end = cli_jint(job, "end_time", 0);
-    int st = job_state(job);
+    long long start = j->num[SF_START_TIME], end = j->num[SF_END_TIME];
 
-    if (start <= 0 || st == JOB_PENDING)
+    if (start <= 0 || j->state == JOB_PENDING)
         return 0;
-    if (job_state_is_final(st) && end >= start)
+    if (job_state_is_final(j->state) && end >= start)
         return end - start;
     return now > start ? now - start : 0;
 }
@@ -176,111 +399,193 @@ static bool shows_reason(int st)
            st == JOB_DEADLINE || st == JOB_FAILED;
 }
 
-static char *job_field(char t, const json_t *job, time_t now)
+/* A cell's text: a job's own string, or formatted into buf (grown as
+ * needed; *cap its size). */
+struct cellbuf {
+    char *s;
+    size_t cap;
+};
+
+static const char *cellf(struct cellbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static const char *cellf(struct cellbuf *b, const char *fmt, ...)
 {
-    char buf[256];
-    int st = job_state(job);
-    long long limit = cli_jint(job, "time_limit", -1);
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s, b->cap, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < b->cap)
+            return b->s;
+        b->cap = n >= 0 ? (size_t)n + 1 : b->cap * 2 + 64;
+        b->s = xrealloc(b->s, b->cap);
+    }
+}
+
+static const char *or_text(const char *s, const char *dflt)
+{
+    return *s ? s : dflt;
+}
+
+static const char *job_field(char t, const struct sjob *j, time_t now, struct cellbuf *b)
+{
+    char tb[64];
+    int st = j->state;
+    long long limit = j->num[SF_TIME_LIMIT];
+    const long long *v = j->num;
+    const char *const *s = j->str;
 
     switch (t) {
     case 'i':
-        return cli_job_display_id(job);
+        if (!v[SF_ARRAY_JOB_ID])
+            return cellf(b, "%lld", v[SF_JOB_ID]);
+        if (v[SF_ARRAY_TASK_ID] >= 0)
+            return cellf(b, "%lld_%lld", v[SF_ARRAY_JOB_ID], v[SF_ARRAY_TASK_ID]);
+        if (v[SF_ARRAY_THROTTLE] > 0)
+            return cellf(b, "%lld_[%s%%%lld]", v[SF_ARRAY_JOB_ID], s[SF_ARRAY_TASKS],
+                         v[SF_ARRAY_THROTTLE]);
+        return cellf(b, "%lld_[%s]", v[SF_ARRAY_JOB_ID], s[SF_ARRAY_TASKS]);
     case 'A':
-        return xasprintf("%lld", cli_jint(job, "job_id", 0));
+        return cellf(b, "%lld", v[SF_JOB_ID]);
     case 'F':
-        return xasprintf("%lld", cli_jint(job, "array_job_id", 0) ? cli_jint(job, "array_job_id", 0)
-                                                                 : cli_jint(job, "job_id", 0));
+        return cellf(b, "%lld", v[SF_ARRAY_JOB_ID] ? v[SF_ARRAY_JOB_ID] : v[SF_JOB_ID]);
     case 'K':
-        if (cli_jint(job, "array_task_id", -1) >= 0)
-            return xasprintf("%lld", cli_jint(job, "array_task_id", -1));
-        return xstrdup(*cli_jstr(job, "array_tasks") ? cli_jstr(job, "array_tasks") : "N/A");
+        if (v[SF_ARRAY_TASK_ID] >= 0)
+            return cellf(b, "%lld", v[SF_ARRAY_TASK_ID]);
+        return or_text(s[SF_ARRAY_TASKS], "N/A");
     case 'P':
-        return xstrdup(cli_jstr(job, "partition"));
+        return s[SF_PARTITION];
     case 'j':
-        return xstrdup(cli_jstr(job, "name"));
+        return s[SF_NAME];
     case 'u':
-        return xstrdup(cli_jstr(job, "user"));
+        return s[SF_USER];
     case 'U':
-        return xasprintf("%lld", cli_jint(job, "uid", -1));
+        return cellf(b, "%lld", v[SF_UID]);
     case 'g':
-        return xstrdup(cli_jstr(job, "group"));
+        return s[SF_GROUP];
     case 'G':
-        return xasprintf("%lld", cli_jint(job, "gid", -1));
+        return cellf(b, "%lld", v[SF_GID]);
     case 'T': /* nodes still booting: Slurm's CONFIGURING; being cleaned up: COMPLETING */
-        if (cli_jbool(job, "completing"))
-            return xstrdup("COMPLETING");
-        return xstrdup(cli_jbool(job, "configuring") ? "CONFIGURING" : cli_jstr(job, "state"));
+        if (v[SF_COMPLETING])
+            return "COMPLETING";
+        return v[SF_CONFIGURING] ? "CONFIGURING" : s[SF_STATE];
     case 't':
-        if (cli_jbool(job, "completing"))
-            return xstrdup("CG");
-        if (cli_jbool(job, "configuring"))
-            return xstrdup("CF");
-        return xstrdup(st >= 0 ? job_state_short(st) : cli_jstr(job, "state"));
+        if (v[SF_COMPLETING])
+            return "CG";
+        if (v[SF_CONFIGURING])
+            return "CF";
+        return st >= 0 ? job_state_short(st) : s[SF_STATE];
     case 'M':
-        return xstrdup(format_time_slurm(run_time(job, now), buf, sizeof(buf)));
+        return cellf(b, "%s", format_time_slurm(run_time(j, now), tb, sizeof(tb)));
     case 'l':
-        return xstrdup(format_time_slurm(limit < 0 ? -1 : limit, buf, sizeof(buf)));
-    case 'L':
+        return cellf(b, "%s", format_time_slurm(limit < 0 ? -1 : limit, tb, sizeof(tb)));
+    case 'L': {
         if (limit < 0)
-            return xstrdup("UNLIMITED");
+            return "UNLIMITED";
         if (job_state_is_final(st))
-            return xstrdup("0:00");
-        long long left = limit - run_time(job, now);
-        return xstrdup(format_time_slurm(left > 0 ? left : 0, buf, sizeof(buf)));
+            return "0:00";
+        long long left = limit - run_time(j, now);
+        return cellf(b, "%s", format_time_slurm(left > 0 ? left : 0, tb, sizeof(tb)));
+    }
     case 'D':
-        return xasprintf("%lld", cli_jint(job, "num_nodes", 0));
+        return cellf(b, "%lld", v[SF_NUM_NODES]);
     case 'C':
-        return xasprintf("%lld", cli_jint(job, "num_cpus", 0));
+        return cellf(b, "%lld", v[SF_NUM_CPUS]);
     case 'R':
-        if (shows_reason(st) || !*cli_jstr(job, "nodes"))
-            return xasprintf("(%s)", *cli_jstr(job, "reason") ? cli_jstr(job, "reason") : "None");
-        return xstrdup(cli_jstr(job, "nodes"));
+        if (shows_reason(st) || !*s[SF_NODES])
+            return cellf(b, "(%s)", or_text(s[SF_REASON], "None"));
+        return s[SF_NODES];
     case 'N':
-        return xstrdup(cli_jstr(job, "nodes"));
+        return s[SF_NODES];
     case 'r':
-        return xstrdup(*cli_jstr(job, "reason") ? cli_jstr(job, "reason") : "None");
+        return or_text(s[SF_REASON], "None");
     case 'S':
-        return xstrdup(cli_iso_time(cli_jint(job, "start_time", 0), "N/A", buf, sizeof(buf)));
+        return cellf(b, "%s", cli_iso_time(v[SF_START_TIME], "N/A", tb, sizeof(tb)));
     case 'V':
-        return xstrdup(cli_iso_time(cli_jint(job, "submit_time", 0), "N/A", buf, sizeof(buf)));
+        return cellf(b, "%s", cli_iso_time(v[SF_SUBMIT_TIME], "N/A", tb, sizeof(tb)));
     case 'e': {
-        long long end = cli_jint(job, "end_time", 0), start = cli_jint(job, "start_time", 0);
+        long long end = v[SF_END_TIME], start = v[SF_START_TIME];
         /* a running job is expected to end when its limit runs out */
         if (end <= 0 && start > 0 && limit >= 0 && !job_state_is_final(st))
             end = start + limit;
-        return xstrdup(cli_iso_time(end, "N/A", buf, sizeof(buf)));
+        return cellf(b, "%s", cli_iso_time(end, "N/A", tb, sizeof(tb)));
     }
     case 'Q':
-        return xasprintf("%lld", cli_jint(job, "priority", 0));
+        return cellf(b, "%lld", v[SF_PRIORITY]);
     case 'a':
-        return xstrdup(*cli_jstr(job, "account") ? cli_jstr(job, "account") : "(null)");
+        return or_text(s[SF_ACCOUNT], "(null)");
     case 'm':
-        return xstrdup(cli_mem_str(cli_jint(job, "mem_per_node_mb", 0), buf, sizeof(buf)));
+        return cellf(b, "%s", cli_mem_str(v[SF_MEM], tb, sizeof(tb)));
     case 'Z':
-        return xstrdup(cli_jstr(job, "work_dir"));
+        return s[SF_WORK_DIR];
     case 'k':
-        return xstrdup(*cli_jstr(job, "comment") ? cli_jstr(job, "comment") : "(null)");
+        return or_text(s[SF_COMMENT], "(null)");
     case 'B':
-        return xstrdup(*cli_jstr(job, "batch_host") ? cli_jstr(job, "batch_host") : "n/a");
+        return or_text(s[SF_BATCH_HOST], "n/a");
     case 'o':
-        return xstrdup(*cli_jstr(job, "command") ? cli_jstr(job, "command") : "(null)");
+        return or_text(s[SF_COMMAND], "(null)");
     }
-    return xstrdup("");
+    return "";
+}
+
+/* --json from the compact reply: the objects the controller would have
+ * sent, printed as jansson's JSON_INDENT(2) prints them (the cells are
+ * the values' compact JSON text already; nested ones are re-indented). */
+static void print_json_rows(const struct sjob *sel, size_t n, const char *raw, json_t *cols)
+{
+    size_t ncols = json_array_size(cols);
+    int task_col = -1;
+    for (size_t k = 0; k < ncols; k++)
+        if (!strcmp(json_string_value(json_array_get(cols, k)), "array_task_id"))
+            task_col = (int)k;
+    fputs("{\n  \"jobs\": [", stdout);
+    for (size_t r = 0; r < n; r++) {
+        const char *p = raw + sel[r].row;
+        bool first = true;
+        fputs(r ? ",\n    {" : "\n    {", stdout);
+        for (size_t k = 0; k < ncols; k++) {
+            size_t len = strcspn(p, "\t\n");
+            if (len) {
+                printf("%s\n      \"%s\": ", first ? "" : ",",
+                       json_string_value(json_array_get(cols, k)));
+                first = false;
+                if ((int)k == task_col) {
+                    /* -r: the task this line stands for */
+                    printf("%lld", sel[r].num[SF_ARRAY_TASK_ID]);
+                } else if (*p == '{' || *p == '[') {
+                    json_t *v = json_loadb(p, len, 0, NULL);
+                    char *t = v ? json_dumps(v, JSON_INDENT(2)) : NULL;
+                    for (char *q = t; q && *q; q++)
+                        fputs(*q == '\n' ? "\n      " : (char[2]){*q, 0}, stdout);
+                    free(t);
+                    json_decref(v);
+                } else {
+                    fwrite(p, 1, len, stdout);
+                }
+            }
+            p += len + (p[len] != '\0');
+        }
+        fputs("\n    }", stdout);
+    }
+    fputs(n ? "\n  ]\n}\n" : "]\n}\n", stdout);
 }
 
 static int cmp_jobs(const void *a, const void *b)
 {
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    int c = strcmp(cli_jstr(x, "partition"), cli_jstr(y, "partition"));
+    const struct sjob *x = a, *y = b;
+    int c = strcmp(x->str[SF_PARTITION], y->str[SF_PARTITION]);
     if (c)
         return c;
-    int sx = job_state(x), sy = job_state(y);
-    if (sx != sy)
-        return sx < sy ? -1 : 1;
-    long long px = cli_jint(x, "priority", 0), py = cli_jint(y, "priority", 0);
+    if (x->state != y->state)
+        return x->state < y->state ? -1 : 1;
+    long long px = x->num[SF_PRIORITY], py = y->num[SF_PRIORITY];
     if (px != py)
         return px > py ? -1 : 1;
-    long long ix = cli_jint(x, "job_id", 0), iy = cli_jint(y, "job_id", 0);
+    long long ix = x->num[SF_JOB_ID], iy = y->num[SF_JOB_ID];
+    if (ix != iy)
+        return ix < iy ? -1 : 1;
+    /* -r: the tasks of one pending record, in task order */
+    ix = x->num[SF_ARRAY_TASK_ID], iy = y->num[SF_ARRAY_TASK_ID];
     return ix < iy ? -1 : ix > iy;
 }
 
@@ -423,10 +728,10 @@ static char *long_format(const char *spec, sl_error_t *err)
 }
 
 /* Does job match a -j item "ID" or "ID_TASKS"? */
-static bool id_item_matches(const json_t *job, long id, const char *tasks)
+static bool id_item_matches(const struct sjob *job, long id, const char *tasks)
 {
-    long long jid = cli_jint(job, "job_id", 0), aid = cli_jint(job, "array_job_id", 0);
-    long long tid = cli_jint(job, "array_task_id", -1);
+    long long jid = job->num[SF_JOB_ID], aid = job->num[SF_ARRAY_JOB_ID];
+    long long tid = job->num[SF_ARRAY_TASK_ID];
     if (!tasks)
         return jid == id || aid == id;
     if (aid != id)
@@ -496,6 +801,8 @@ int main(int argc, char **argv)
     char *long_fmt = NULL, **name_list = NULL;
     struct fmt_spec *f = NULL;
     json_t *body = NULL, *reply = NULL;
+    struct sjob *all = NULL; /* the jobs of the reply */
+    char *rows_text = NULL;  /* the compact reply's rows, cut in place */
     int c, rc, ret = 1;
     sl_error_t err;
 
@@ -664,47 +971,104 @@ int main(int argc, char **argv)
         json_object_set(body, "partitions", parts);
     if (!states_given && !json_array_size(job_ids))
         json_object_set_new(body, "active", json_true()); /* finished jobs are not shown */
+    if (json_out && !steps_view) {
+        /* every field, as rows: printed as the objects they stand for */
+        json_object_set_new(body, "fields", json_pack("[s]", "*"));
+    } else if (!steps_view) {
+        /* only what the format shows, sorting and filtering need: the
+         * controller sends those as compact rows */
+        unsigned long long need = (1ULL << SF_JOB_ID) | (1ULL << SF_ARRAY_JOB_ID) |
+                                  (1ULL << SF_ARRAY_TASK_ID) | (1ULL << SF_PARTITION) |
+                                  (1ULL << SF_STATE) | (1ULL << SF_COMPLETING) |
+                                  (1ULL << SF_PRIORITY);
+        json_t *fl = json_array();
+        for (size_t k = 0; k < f->count; k++)
+            need |= letter_fields(f->items[k].type);
+        if (json_array_size(user_ids))
+            need |= 1ULL << SF_UID;
+        if (name_list)
+            need |= 1ULL << SF_NAME;
+        if (expand_arrays)
+            need |= 1ULL << SF_ARRAY_TASKS;
+        for (int k = 0; k < SF_COUNT; k++)
+            if (need & (1ULL << k))
+                json_array_append_new(fl, json_string(sf_names[k]));
+        json_object_set_new(body, "fields", fl);
+    }
     if (cli_request(SL_MSG_QUERY_JOBS, body, &reply, &rc, &err) < 0) {
         fflush(stdout);
         fprintf(stderr, "slurm_load_jobs error: %s\n", err.text);
         goto done;
     }
 
-    json_t *jobs = json_object_get(reply, "jobs"), *job;
     time_t now = cli_jint(reply, "time", 0);
-    size_t i, n = 0;
-    size_t cap = json_array_size(jobs) + 1;
-    json_t **sel = xcalloc(cap, sizeof(*sel));
-    json_t *expanded = json_array(); /* -r copies, freed at the end */
     if (now <= 0)
         now = time(NULL);
-    json_array_foreach(jobs, i, job)
-    {
-        int st = job_state(job);
+    json_t *jobs = json_object_get(reply, "jobs");
+    json_t *rowtext = json_object_get(reply, "rows"), *row_cols = NULL;
+    long nall;
+    if (json_is_string(rowtext)) {
+        json_t *cols = json_object_get(reply, "fields"), *e;
+        size_t k, ncols = json_array_size(cols);
+        int *slot = xcalloc(ncols + 1, sizeof(int));
+        json_array_foreach(cols, k, e)
+        {
+            slot[k] = -1;
+            for (int x = 0; x < SF_COUNT; x++)
+                if (json_is_string(e) && !strcmp(json_string_value(e), sf_names[x]))
+                    slot[k] = x;
+        }
+        size_t tlen = json_string_length(rowtext);
+        rows_text = xmalloc(tlen + 1);
+        memcpy(rows_text, json_string_value(rowtext), tlen + 1);
+        row_cols = cols;
+        nall = ncols ? parse_rows(rows_text, slot, ncols, &all) : -1;
+        free(slot);
+        if (nall < 0) {
+            cli_error("malformed job list from the controller");
+            goto done;
+        }
+    } else {
+        size_t k;
+        json_t *job;
+        all = xcalloc(json_array_size(jobs) + 1, sizeof(*all));
+        json_array_foreach(jobs, k, job) sjob_from_object(&all[k], job);
+        nall = (long)json_array_size(jobs);
+    }
+
+    size_t n = 0, cap = (size_t)nall + 1;
+    struct sjob *sel = xcalloc(cap, sizeof(*sel));
+    json_t *expanded = json_array(); /* --json -r: the tasks' objects */
+    size_t nfilters = json_array_size(id_filters);
+    long *filter_id = xcalloc(nfilters + 1, sizeof(long));
+    const char **filter_tasks = xcalloc(nfilters + 1, sizeof(char *));
+    for (size_t k = 0; k < nfilters; k++) {
+        json_t *fi = json_array_get(id_filters, k);
+        filter_id[k] = (long)cli_jint(fi, "id", 0);
+        filter_tasks[k] = cli_jstr(fi, "tasks")[0] ? cli_jstr(fi, "tasks") : NULL;
+    }
+    for (long r = 0; r < nall; r++) {
+        struct sjob *job = &all[r];
+        int st = job->state;
         bool id_match = true, user_match = true;
-        if (json_array_size(id_filters)) {
+        if (nfilters) {
             id_match = false;
-            for (size_t k = 0; k < json_array_size(id_filters); k++) {
-                json_t *fi = json_array_get(id_filters, k);
-                if (id_item_matches(job, (long)cli_jint(fi, "id", 0), cli_jstr(fi, "tasks")[0]
-                                                                         ? cli_jstr(fi, "tasks")
-                                                                         : NULL))
-                    id_match = true;
-            }
+            for (size_t k = 0; k < nfilters && !id_match; k++)
+                id_match = id_item_matches(job, filter_id[k], filter_tasks[k]);
         }
         if (json_array_size(user_ids)) {
             user_match = false;
             for (size_t k = 0; k < json_array_size(user_ids); k++)
-                if (json_integer_value(json_array_get(user_ids, k)) == cli_jint(job, "uid", -1))
+                if (json_integer_value(json_array_get(user_ids, k)) == job->num[SF_UID])
                     user_match = true;
         }
         if (!id_match || !user_match)
             continue;
-        if (part_list && !in_list(part_list, cli_jstr(job, "partition")))
+        if (part_list && !in_list(part_list, job->str[SF_PARTITION]))
             continue;
-        if (name_list && !in_list(name_list, cli_jstr(job, "name")))
+        if (name_list && !in_list(name_list, job->str[SF_NAME]))
             continue;
-        bool completing = cli_jbool(job, "completing");
+        bool completing = job->num[SF_COMPLETING];
         if (states_given && !all_states) {
             /* as Slurm: the base state matches, or CG matches a completing job */
             if (!(st >= 0 && state_wanted[st]) && !(want_completing && completing))
@@ -713,21 +1077,25 @@ int main(int argc, char **argv)
                    job_state_is_final(st) && !completing) {
             continue; /* finished jobs show only when asked for; completing ones still do */
         }
-        if (expand_arrays && cli_jint(job, "array_job_id", 0) &&
-            cli_jint(job, "array_task_id", -1) < 0) {
-            /* -r: one line per pending task */
-            char *copy = xstrdup(cli_jstr(job, "array_tasks")), *save = NULL;
+        if (expand_arrays && job->num[SF_ARRAY_JOB_ID] && job->num[SF_ARRAY_TASK_ID] < 0) {
+            /* -r: one line per pending task, the record's fields with the task's id */
+            char *copy = xstrdup(job->str[SF_ARRAY_TASKS]), *save = NULL;
             for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
                 long lo = strtol(t, &t, 10), hi = lo;
                 if (*t == '-')
                     hi = strtol(t + 1, NULL, 10);
                 for (long v = lo; v <= hi; v++) {
-                    json_t *one = json_deep_copy(job);
-                    json_object_set_new(one, "array_task_id", json_integer(v));
-                    json_array_append_new(expanded, one);
                     if (n >= cap)
                         sel = xrealloc(sel, (cap = cap * 2 + 16) * sizeof(*sel));
-                    sel[n++] = one;
+                    sel[n] = *job;
+                    sel[n].num[SF_ARRAY_TASK_ID] = v;
+                    if (json_out && job->obj) {
+                        json_t *one = json_deep_copy(job->obj);
+                        json_object_set_new(one, "array_task_id", json_integer(v));
+                        json_array_append_new(expanded, one);
+                        sel[n].obj = one;
+                    }
+                    n++;
                 }
             }
             free(copy);
@@ -735,11 +1103,24 @@ int main(int argc, char **argv)
         }
         if (n >= cap)
             sel = xrealloc(sel, (cap = cap * 2 + 16) * sizeof(*sel));
-        sel[n++] = job;
+        sel[n++] = *job;
     }
+    free(filter_id);
+    free(filter_tasks);
     qsort(sel, n, sizeof(*sel), cmp_jobs);
     if (steps_view && !json_out) {
-        print_steps(sel, n, format, noheader, now);
+        json_t **objs = xcalloc(n + 1, sizeof(*objs));
+        for (size_t r = 0; r < n; r++)
+            objs[r] = sel[r].obj;
+        print_steps(objs, n, format, noheader, now);
+        free(objs);
+        free(sel);
+        json_decref(expanded);
+        ret = 0;
+        goto done;
+    }
+    if (json_out && row_cols) {
+        print_json_rows(sel, n, json_string_value(rowtext), row_cols);
         free(sel);
         json_decref(expanded);
         ret = 0;
@@ -749,7 +1130,7 @@ int main(int argc, char **argv)
         /* the selected jobs as the controller describes them */
         json_t *arr = json_array(), *o;
         for (size_t r = 0; r < n; r++)
-            json_array_append(arr, sel[r]);
+            json_array_append(arr, sel[r].obj);
         o = json_pack("{s:o}", "jobs", arr);
         json_dumpf(o, stdout, JSON_INDENT(2));
         putchar('\n');
@@ -761,15 +1142,10 @@ int main(int argc, char **argv)
     }
 
     const char **header = xcalloc(f->count, sizeof(char *));
-    char ***rows = xcalloc(n + 1, sizeof(char **));
+    struct cellbuf *cb = xcalloc(f->count, sizeof(*cb));
+    const char **cells = xcalloc(f->count, sizeof(char *));
     for (size_t k = 0; k < f->count; k++)
         header[k] = f->items[k].type ? header_of(f->items[k].type) : NULL;
-    for (size_t r = 0; r < n; r++) {
-        rows[r] = xcalloc(f->count, sizeof(char *));
-        for (size_t k = 0; k < f->count; k++)
-            if (f->items[k].type)
-                rows[r][k] = job_field(f->items[k].type, sel[r], now);
-    }
     if (longfmt && !noheader) {
         char tbuf[64];
         struct tm tm;
@@ -778,18 +1154,46 @@ int main(int argc, char **argv)
         strftime(tbuf, sizeof(tbuf), "%a %b %d %H:%M:%S %Y", &tm);
         printf("%s\n", tbuf);
     }
-    fmt_print_table(stdout, f, noheader ? NULL : header, rows, n);
-    for (size_t r = 0; r < n; r++) {
-        for (size_t k = 0; k < f->count; k++)
-            free(rows[r][k]);
-        free(rows[r]);
+    if (fmt_fixed_widths(f)) {
+        /* every width known up front: one line at a time, nothing kept */
+        struct fmt_line line = {0};
+        if (!noheader)
+            fmt_write_line(stdout, f, header, &line);
+        for (size_t r = 0; r < n; r++) {
+            for (size_t k = 0; k < f->count; k++)
+                if (f->items[k].type)
+                    cells[k] = job_field(f->items[k].type, &sel[r], now, &cb[k]);
+            fmt_write_line(stdout, f, cells, &line);
+        }
+        free(line.buf);
+    } else {
+        /* '#' widths: the widest value first */
+        char ***rows = xcalloc(n + 1, sizeof(char **));
+        for (size_t r = 0; r < n; r++) {
+            rows[r] = xcalloc(f->count, sizeof(char *));
+            for (size_t k = 0; k < f->count; k++)
+                if (f->items[k].type)
+                    rows[r][k] = xstrdup(job_field(f->items[k].type, &sel[r], now, &cb[k]));
+        }
+        fmt_print_table(stdout, f, noheader ? NULL : header, rows, n);
+        for (size_t r = 0; r < n; r++) {
+            for (size_t k = 0; k < f->count; k++)
+                free(rows[r][k]);
+            free(rows[r]);
+        }
+        free(rows);
     }
-    free(rows);
+    for (size_t k = 0; k < f->count; k++)
+        free(cb[k].s);
+    free(cb);
+    free(cells);
     free(header);
     free(sel);
     json_decref(expanded);
     ret = 0;
 done:
+    free(all);
+    free(rows_text);
     json_decref(reply);
     json_decref(body);
     json_decref(job_ids);

@@ -88,6 +88,9 @@ struct ctld {
 /* loop.c */
 int ctld_loop(struct ctld *c);
 void ctld_reply(struct ctld *c, struct request *req, int rc, const char *error, json_t *body);
+/* Reply with an encoded message (malloc'd, taken): sl_msg_reply_head()
+ * and a body written as text (query_jobs' bulk list). */
+void ctld_reply_encoded(struct ctld *c, struct request *req, char *buf, size_t len);
 void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Queue a signed request to a node daemon, sent after the turn's commit.

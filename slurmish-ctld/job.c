@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "ctld.h"
+#include "jobjson.h"
 #include "persist.h"
 #include "power.h"
 #include "step.h"
@@ -556,105 +557,18 @@ void job_launch(struct ctld *c, struct job *job)
 
 /* ---- JSON ---- */
 
+/* The few-job paths (scontrol show job, sacct, srun's look-ups) get a
+ * jansson tree of the same text the bulk list is written as: the field
+ * table in jobjson.c is the only description of a job's JSON. */
 json_t *job_to_json(struct ctld *c, const struct job *j)
 {
-    char *nodes = j->nodelist ? alloc_hostlist(j) : xstrdup("");
-    /* a finished job keeps the shape of its last allocation */
-    int nalloc = 0;
-    char batch_host[256] = "";
-    if (j->nodelist) {
-        nalloc = 1;
-        for (const char *p = j->nodelist; *p; p++)
-            nalloc += (*p == ',');
-        snprintf(batch_host, sizeof(batch_host), "%.*s", (int)strcspn(j->nodelist, ","),
-                 j->nodelist);
-    }
-    int num_cpus = nalloc ? j->alloc_cpus * nalloc : j->ntasks * j->cpus_per_task;
-    json_t *o = json_pack(
-        "{s:I, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i,"
-        " s:i, s:i, s:I, s:s, s:s, s:i, s:i}",
-        "job_id", (json_int_t)j->id, "name", j->name, "user", j->user, "uid", (json_int_t)j->uid,
-        "group", j->group, "gid", (json_int_t)j->gid, "partition", j->partition, "state",
-        job_state_name(j->state), "reason", job_reason_name(j->reason), "completing",
-        j->completing, "priority", (json_int_t)j->priority, "submit_time",
-        (json_int_t)j->submit_time, "start_time",
-        /* a pending job shows when backfill expects it to start, as Slurm */
-        (json_int_t)(j->state == JOB_PENDING ? j->expected_start : j->start_time), "end_time",
-        (json_int_t)j->end_time, "time_limit", (json_int_t)j->time_limit, "num_nodes",
-        nalloc ? nalloc : j->nodes_req, "num_cpus", num_cpus, "num_tasks", j->ntasks,
-        "cpus_per_task", j->cpus_per_task, "mem_per_node_mb",
-        (json_int_t)(nalloc ? j->alloc_mem : j->mem_mb), "nodes", nodes, "batch_host",
-        batch_host, "exit_status", j->exit_status, "exit_signal",
-        j->exit_signal);
-    free(nodes);
+    struct jw w;
+    json_error_t err;
+    jw_init(&w, 2048);
+    job_write_object(&w, c, j, false);
+    json_t *o = json_loadb(w.buf, w.len, 0, &err);
     if (!o)
-        fatalx("job %u: cannot build JSON", j->id);
-    json_object_set_new(o, "work_dir", json_string(j->work_dir ? j->work_dir : ""));
-    json_object_set_new(o, "stdout", json_string(j->out ? j->out : ""));
-    json_object_set_new(o, "stderr", json_string(j->err ? j->err : ""));
-    json_object_set_new(o, "stdin", json_string(j->in ? j->in : "/dev/null"));
-    json_object_set_new(o, "submit_host", json_string(j->submit_host ? j->submit_host : ""));
-    json_object_set_new(o, "account", json_string(j->account ? j->account : ""));
-    json_object_set_new(o, "comment", json_string(j->comment ? j->comment : ""));
-    json_object_set_new(o, "command", json_string(j->command ? j->command : ""));
-    json_object_set_new(o, "cancelled_by", json_integer(j->cancelled_by));
-    json_object_set_new(o, "held", json_boolean(j->held));
-    json_object_set_new(o, "configuring", json_boolean(j->configuring));
-    json_object_set_new(o, "cost", json_real(j->cost));
-    json_object_set_new(o, "interruptions", json_integer(j->interruptions));
-    if (j->fallback)
-        json_object_set_new(o, "fallback", json_string(j->fallback));
-    json_object_set_new(o, "nice", json_integer(j->nice));
-    json_object_set_new(o, "requeue", json_boolean(j->requeue));
-    if (j->state == JOB_PENDING) {
-        /* sprio's view: what the priority is made of */
-        struct part *p = part_find(c, j->partition);
-        int age, size;
-        sched_priority_factors(j, p, ctld_now(), &age, &size);
-        json_object_set_new(o, "priority_factors",
-                            json_pack("{s:i, s:i, s:i, s:i, s:b}", "age", age, "job_size", size,
-                                      "nice", j->nice, "partition_tier",
-                                      p ? p->conf->priority_tier : 0, "fixed", j->prio_set != 0));
-    }
-    json_object_set_new(o, "restarts", json_integer(j->restarts));
-    json_object_set_new(o, "interactive", json_boolean(j->interactive));
-    if (j->steps)
-        json_object_set_new(o, "steps", steps_to_json(j));
-    if (j->interactive && j->state == JOB_RUNNING) {
-        json_object_set_new(o, "last_activity", json_integer(j->last_activity > j->start_time
-                                                                  ? j->last_activity
-                                                                  : j->start_time));
-        json_object_set_new(o, "idle_warned", json_integer(j->idle_warned));
-    }
-    json_object_set_new(o, "begin_time", json_integer(j->begin_time ? j->begin_time
-                                                                     : j->submit_time));
-    if (j->array_job_id) {
-        json_object_set_new(o, "array_job_id", json_integer(j->array_job_id));
-        json_object_set_new(o, "array_task_id", json_integer(j->array_task_id));
-        json_object_set_new(o, "array_throttle", json_integer(j->array_throttle));
-        if (j->array_task_id < 0) {
-            char *r = array_ranges(j);
-            json_object_set_new(o, "array_tasks", json_string(r));
-            json_object_set_new(o, "array_tasks_pending", json_integer(j->array_pending));
-            free(r);
-        }
-    }
-    json_object_set_new(o, "dependency", json_string(j->dependency ? j->dependency : ""));
-    json_object_set_new(o, "gpus_per_node", json_integer(j->gpus_per_node));
-    json_object_set_new(o, "gpu_type", j->gpu_type ? json_string(j->gpu_type) : json_null());
-    json_object_set_new(o, "exclusive", json_boolean(j->exclusive));
-    json_object_set_new(o, "constraint", json_string(j->constraint ? j->constraint : ""));
-    json_object_set_new(o, "req_nodes", json_string(j->req_nodes ? j->req_nodes : ""));
-    json_object_set_new(o, "exc_nodes", json_string(j->exc_nodes ? j->exc_nodes : ""));
-    json_object_set_new(o, "ntasks_per_node", json_integer(j->ntasks_per_node));
-    json_object_set_new(o, "mem_per_cpu_mb", json_integer((json_int_t)j->mem_per_cpu_mb));
-    /* GPU indices on the batch host, e.g. "0,1" ("" when none) */
-    char gids[400] = "";
-    size_t goff = 0;
-    for (int g = 0; j->gpu_masks && g < 64; g++)
-        if (j->gpu_masks[0] & (1ULL << g))
-            goff += (size_t)snprintf(gids + goff, sizeof(gids) - goff, "%s%d", goff ? "," : "", g);
-    json_object_set_new(o, "gpu_ids", json_string(gids));
-    (void)c;
+        fatalx("job %u: cannot build JSON: %s", j->id, err.text);
+    jw_free(&w);
     return o;
 }

@@ -12,6 +12,7 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/submit.c \
 	slurmish-ctld/cancel.c \
 	slurmish-ctld/query.c \
+	slurmish-ctld/jobjson.h slurmish-ctld/jobjson.c \
 	slurmish-ctld/update.c \
 	slurmish-ctld/script.c \
 	slurmish-ctld/invariants.c \

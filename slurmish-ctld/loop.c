@@ -141,6 +141,14 @@ void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *
     ctld_reply(c, req, rc, text, NULL);
 }
 
+void ctld_reply_encoded(struct ctld *c, struct request *req, char *buf, size_t len)
+{
+    if (req->replied)
+        fatalx("request %llu answered twice", (unsigned long long)req->msg.seq);
+    req->replied = true;
+    outq_push(c, req->route, req->route_len, req->delim, buf, len, false);
+}
+
 uint64_t ctld_send_node(struct ctld *c, struct node *n, int type, json_t *body)
 {
     sl_error_t err;

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "ctld.h"
+#include "jobjson.h"
 #include "persist.h"
 #include "types.h"
 #include "util/log.h"
@@ -75,19 +76,97 @@ static bool job_matches(const struct job *j, json_t *users, json_t *parts, int m
     return true;
 }
 
+/* The reply under construction: envelope and body written as text into
+ * one buffer, so a million-job list costs no jansson tree per job. */
+struct jobs_out {
+    struct jw w;
+    const int *fields; /* NULL: whole objects ("jobs"); else rows of these */
+    int nfields;
+    size_t n;
+};
+
+static void out_job(struct ctld *c, struct jobs_out *o, const struct job *j)
+{
+    if (o->fields) {
+        job_write_row(&o->w, c, j, o->fields, o->nfields);
+    } else {
+        if (o->n)
+            jw_raw(&o->w, ",", 1);
+        job_write_object(&o->w, c, j, false);
+    }
+    o->n++;
+}
+
+/* fields: the job fields to send, as rows (see jobjson.h), ["*"] for all
+ * of them; 0 if the request names none, -1 after replying with an error. */
+static int parse_fields(struct ctld *c, struct request *req, int **out)
+{
+    json_t *fl = json_object_get(req->msg.body, "fields"), *e;
+    size_t i;
+    *out = NULL;
+    if (!fl)
+        return 0;
+    if (!json_is_array(fl) || json_array_size(fl) == 0 ||
+        json_array_size(fl) > (size_t)job_field_count() * 2) {
+        ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "fields: a list of job field names");
+        return -1;
+    }
+    if (json_array_size(fl) == 1 && json_is_string(json_array_get(fl, 0)) &&
+        !strcmp(json_string_value(json_array_get(fl, 0)), "*")) {
+        /* every field, in the objects' order (squeue --json) */
+        int *all = xcalloc((size_t)job_field_count(), sizeof(int));
+        for (int k = 0; k < job_field_count(); k++)
+            all[k] = k;
+        *out = all;
+        return job_field_count();
+    }
+    int *f = xcalloc(json_array_size(fl), sizeof(int));
+    json_array_foreach(fl, i, e)
+    {
+        if (!json_is_string(e) || (f[i] = job_field_index(json_string_value(e))) < 0) {
+            ctld_reply_errorf(c, req, SL_E_INVALID_ARGUMENT, "fields: no job field \"%.64s\"",
+                              json_is_string(e) ? json_string_value(e) : "(not a string)");
+            free(f);
+            return -1;
+        }
+    }
+    *out = f;
+    return (int)json_array_size(fl);
+}
+
 void query_jobs(struct ctld *c, struct request *req)
 {
     json_t *body = req->msg.body, *ids = json_object_get(body, "job_ids");
     json_t *users = json_object_get(body, "user_ids"), *parts = json_object_get(body, "partitions");
     json_t *states = json_object_get(body, "states");
-    json_t *out = json_array();
     int mask = json_is_array(states) ? state_mask(states) : 0;
     int64_t horizon = ctld_now() - c->conf->min_job_age;
+    struct jobs_out o = {0};
+    int *fields, nf;
+    char head[SL_MSG_REPLY_HEAD_MAX];
 
+    if ((nf = parse_fields(c, req, &fields)) < 0)
+        return;
     if (!json_is_array(users))
         users = NULL;
     if (!json_is_array(parts))
         parts = NULL;
+    o.fields = nf ? fields : NULL;
+    o.nfields = nf;
+    jw_init(&o.w, 64 * 1024);
+    jw_raw(&o.w, head, sl_msg_reply_head(req->msg.seq, head, sizeof(head)));
+    if (o.fields) {
+        jw_puts(&o.w, "{\"fields\":[");
+        for (int k = 0; k < nf; k++) {
+            if (k)
+                jw_raw(&o.w, ",", 1);
+            jw_str(&o.w, job_field_name(fields[k]));
+        }
+        jw_puts(&o.w, "],\"rows\":\"");
+        o.w.nest = 1; /* the rows are one JSON string */
+    } else {
+        jw_puts(&o.w, "{\"jobs\":[");
+    }
     if (json_is_array(ids) && json_array_size(ids) > 0) {
         size_t i, found = 0;
         json_t *e;
@@ -101,17 +180,25 @@ void query_jobs(struct ctld *c, struct request *req)
                 j = old = persist_job_load_one(c, id); /* finished long ago */
             if (j) {
                 found++;
-                if (job_matches(j, users, parts, mask)) {
-                    json_t *jj = job_to_json(c, j);
-                    /* salloc/srun set up the allocation's environment from this */
-                    if (json_is_true(json_object_get(body, "with_env")) && !old &&
-                        j->state == JOB_RUNNING && j->nalloc &&
-                        (j->uid == req->msg.uid || ctld_is_admin(c, req->msg.uid))) {
-                        json_t *env = json_array();
-                        job_env(c, j, env);
-                        json_object_set_new(jj, "env", env);
-                    }
-                    json_array_append_new(out, jj);
+                /* salloc/srun set up the allocation's environment from this */
+                if (job_matches(j, users, parts, mask) && !o.fields &&
+                    json_is_true(json_object_get(body, "with_env")) && !old &&
+                    j->state == JOB_RUNNING && j->nalloc &&
+                    (j->uid == req->msg.uid || ctld_is_admin(c, req->msg.uid))) {
+                    json_t *env = json_array();
+                    char *t;
+                    job_env(c, j, env);
+                    if (o.n++)
+                        jw_raw(&o.w, ",", 1);
+                    job_write_object(&o.w, c, j, true);
+                    jw_puts(&o.w, ",\"env\":");
+                    t = json_dumps(env, JSON_COMPACT);
+                    jw_puts(&o.w, t ? t : "[]");
+                    jw_raw(&o.w, "}", 1);
+                    free(t);
+                    json_decref(env);
+                } else if (job_matches(j, users, parts, mask)) {
+                    out_job(c, &o, j);
                 }
             }
             if (j && j->array_job_id == id) {
@@ -119,13 +206,14 @@ void query_jobs(struct ctld *c, struct request *req)
                 JOB_FOREACH(&c->jobs, t)
                 {
                     if (t != j && t->array_job_id == id && job_matches(t, users, parts, mask))
-                        json_array_append_new(out, job_to_json(c, t));
+                        out_job(c, &o, t);
                 }
             }
             job_free(old);
         }
         if (found == 0) {
-            json_decref(out);
+            jw_free(&o.w);
+            free(fields);
             ctld_reply(c, req, SL_E_INVALID_JOB_ID, NULL, NULL);
             return;
         }
@@ -139,12 +227,17 @@ void query_jobs(struct ctld *c, struct request *req)
                 (active || j->end_time < horizon))
                 continue;
             if (job_matches(j, users, parts, mask))
-                json_array_append_new(out, job_to_json(c, j));
+                out_job(c, &o, j);
         }
     }
-    json_t *r = json_pack("{s:o, s:I}", "jobs", out, "time", (json_int_t)ctld_now());
-    ctld_reply(c, req, 0, NULL, r);
-    json_decref(r);
+    o.w.nest = 0;
+    jw_puts(&o.w, o.fields ? "\",\"time\":" : "],\"time\":");
+    jw_int(&o.w, ctld_now());
+    jw_raw(&o.w, "}}", 2); /* the body, the envelope */
+    free(fields);
+    size_t len;
+    char *buf = jw_take(&o.w, &len);
+    ctld_reply_encoded(c, req, buf, len);
 }
 
 void query_nodes(struct ctld *c, struct request *req)

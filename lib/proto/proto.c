@@ -1,5 +1,6 @@
 /* proto.c - envelope encode/decode and the message type table; see proto.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +111,30 @@ char *sl_msg_encode_reply(uint64_t re, int rc, const char *error, json_t *body, 
     json_object_set_new(env, "body", body ? json_incref(body) : json_object());
     out = dump_compact(env, len);
     json_decref(env);
+    return out;
+}
+
+size_t sl_msg_reply_head(uint64_t re, char *out, size_t size)
+{
+    /* the keys and order sl_msg_encode_reply writes for rc 0 */
+    int n = snprintf(out, size, "{\"v\":%d,\"type\":\"reply\",\"re\":%llu,\"rc\":0,\"body\":",
+                     SL_PROTO_VERSION, (unsigned long long)re);
+    return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+char *sl_msg_encode_reply_raw(uint64_t re, const char *body_json, size_t body_len, size_t *len)
+{
+    char head[SL_MSG_REPLY_HEAD_MAX];
+    size_t h = sl_msg_reply_head(re, head, sizeof(head));
+    char *out = malloc(h + body_len + 2);
+    if (!out)
+        return NULL;
+    memcpy(out, head, h);
+    memcpy(out + h, body_json, body_len);
+    out[h + body_len] = '}';
+    out[h + body_len + 1] = '\0';
+    if (len)
+        *len = h + body_len + 1;
     return out;
 }
 

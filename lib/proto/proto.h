@@ -113,6 +113,16 @@ char *sl_msg_encode_request(struct sl_auth *auth, int type, uint64_t seq, json_t
  * rc != 0).  body borrowed, NULL means {}. */
 char *sl_msg_encode_reply(uint64_t re, int rc, const char *error, json_t *body, size_t *len);
 
+/* A successful reply around a body already written as JSON text (the
+ * bulk job list, pre-rendered without a jansson tree): writes the
+ * envelope's head, '{"v":1,...,"body":', into out and returns its length
+ * (at most SL_MSG_REPLY_HEAD_MAX).  The caller appends the body and '}'. */
+#define SL_MSG_REPLY_HEAD_MAX 96
+size_t sl_msg_reply_head(uint64_t re, char *out, size_t size);
+/* The same, whole: returns malloc'd bytes of the reply with body_json
+ * (an object's text, not checked) as its body. */
+char *sl_msg_encode_reply_raw(uint64_t re, const char *body_json, size_t body_len, size_t *len);
+
 /* Parse an envelope.  On failure returns -1, fills err, and sets *rc to
  * the SL_E_* code to reply with; m->seq is set when it could be read. */
 int sl_msg_decode(const void *buf, size_t len, struct sl_msg *m, int *rc, sl_error_t *err);

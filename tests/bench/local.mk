@@ -42,3 +42,9 @@ check_PROGRAMS += tests/bench/metrics_bench
 tests_bench_metrics_bench_SOURCES = tests/bench/metrics_bench.c
 tests_bench_metrics_bench_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
 tests_bench_metrics_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)
+
+# query_jobs' writer and a client's parse of its reply, without a cluster.
+check_PROGRAMS += tests/bench/query_bench
+tests_bench_query_bench_SOURCES = tests/bench/query_bench.c
+tests_bench_query_bench_CFLAGS = $(SL_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_bench_query_bench_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)

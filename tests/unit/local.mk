@@ -76,3 +76,10 @@ TESTS += tests/unit/test_zmtp
 tests_unit_test_zmtp_SOURCES = tests/unit/test_zmtp.c
 tests_unit_test_zmtp_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_zmtp_LDADD = $(UNIT_LIBS) $(ZMQ_LIBS)
+
+# The ctld's job JSON writer against the jansson shape it replaced.
+check_PROGRAMS += tests/unit/test_jobjson
+TESTS += tests/unit/test_jobjson
+tests_unit_test_jobjson_SOURCES = tests/unit/test_jobjson.c
+tests_unit_test_jobjson_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_unit_test_jobjson_LDADD = slurmish-ctld/libctld.la $(UNIT_LIBS)

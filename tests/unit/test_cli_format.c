@@ -131,6 +131,34 @@ START_TEST(test_literals_only)
 }
 END_TEST
 
+/* Streaming lines: the same text as a table row, cut and padded alike. */
+START_TEST(test_write_line)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    sl_error_t err;
+    struct fmt_spec *f = fmt_parse("%.6i|%-4j|%N [%3P]", VALID, &err);
+    struct fmt_line line = {0};
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert(fmt_fixed_widths(f));
+    /* items: i, "|", j, "|", N, " [", P, "]" */
+    const char *c8[8] = {"12", NULL, "toolongname", NULL, "n[1-100]", NULL, "debug", NULL};
+    fmt_write_line(out, f, c8, &line);
+    const char *e8[8] = {"", NULL, "", NULL, "", NULL, NULL, NULL};
+    fmt_write_line(out, f, e8, &line);
+    fclose(out);
+    ck_assert_str_eq(buf, "    12|tool|n[1-100] [deb]\n      |    | [   ]\n");
+    free(buf);
+    free(line.buf);
+    fmt_destroy(f);
+    f = fmt_parse("%#i %j", VALID, &err);
+    ck_assert(!fmt_fixed_widths(f));
+    fmt_destroy(f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli_format");
@@ -142,6 +170,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_squeue_default_header);
     tcase_add_test(tc, test_autowidth);
     tcase_add_test(tc, test_literals_only);
+    tcase_add_test(tc, test_write_line);
     suite_add_tcase(s, tc);
     return s;
 }
