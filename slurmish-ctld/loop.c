@@ -334,9 +334,16 @@ static void flush(struct ctld *c)
         malloc_trim(0);
     if (ok)
         power_flush(c); /* ask the cloud only for what is committed */
-    if (!ok)
+    if (!ok) {
+        /* the refusals are only queued in ZeroMQ's I/O thread: let them
+         * reach their clients (a second at most) before the process ends */
+        int linger = 1000;
+        zmq_setsockopt(c->router, ZMQ_LINGER, &linger, sizeof(linger));
+        zmq_close(c->router);
+        zmq_ctx_term(c->zctx);
         fatalx("state database commit failed; restarting from the last committed state is "
                "the only safe way on");
+    }
 }
 
 int ctld_loop(struct ctld *c)

@@ -501,5 +501,12 @@ int main(int argc, char **argv)
     zmq_close(F.sock);
     zmq_ctx_term(F.zctx);
     sl_auth_destroy(F.auth);
+    for (size_t i = 0; i < F.nnodes; i++)
+        free(F.nodes[i].running);
+    free(F.nodes);
+    free(F.index);
+    free(F.heap);
+    free(groups);
+    sl_conf_destroy(conf);
     return 0;
 }

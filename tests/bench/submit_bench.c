@@ -203,5 +203,6 @@ int main(int argc, char **argv)
     zmq_close(sock);
     zmq_ctx_term(zctx);
     sl_auth_destroy(auth);
+    sl_conf_destroy(conf);
     return failed ? 1 : 0;
 }
