@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import unittest
 
@@ -96,8 +97,19 @@ class ValgrindTest(unittest.TestCase):
         self.assertEqual(bad_logs, [])
 
 
+def sanitized_build():
+    """An ASan build cannot run under valgrind (both claim the address space)."""
+    ctld = os.path.join(harness.BUILDDIR, "slurmish-ctld", "slurmish-ctld")
+    p = subprocess.run(["ldd", ctld], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       text=True)
+    return "libasan" in p.stdout
+
+
 if __name__ == "__main__":
     if shutil.which("valgrind") is None:
         print("SKIP: valgrind is not installed")
+        sys.exit(77)
+    if sanitized_build():
+        print("SKIP: a sanitizer build (--enable-sanitizers) cannot run under valgrind")
         sys.exit(77)
     harness.main()
