@@ -200,7 +200,7 @@ def local_items(a):
 
 
 def slurm_version():
-    p = subprocess.run([os.path.join(slurm_local.TOOLS, "sbatch"), "--version"],
+    p = subprocess.run([slurm_local.SLURMCTLD, "-V"],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return p.stdout.strip()
 
