@@ -59,6 +59,15 @@ def require_root():
         sys.exit(77)
 
 
+def ensure_user(name):
+    """An unprivileged user of its own (besides TEST_USER), created once."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True)
+    return pwd.getpwnam(name)
+
+
 def ensure_test_user():
     """An unprivileged user with a supplementary group, for jobs run as a user."""
     try:

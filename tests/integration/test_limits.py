@@ -5,7 +5,6 @@ stores nothing, and leaves other users and the controller unaffected."""
 
 import grp
 import os
-import pwd
 import subprocess
 import time
 
@@ -16,15 +15,6 @@ POLICY = ("sbatch: error: Batch job submission failed: Job violates accounting/Q
 TOO_LONG = "Pathname of a file, directory or other parameter too long"
 
 OTHER_USER = "slurmish-load1"
-
-
-def ensure_user(name):
-    """An unprivileged user of its own (besides harness.TEST_USER)."""
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True)
-    return pwd.getpwnam(name)
 
 
 LIMITS_CONFIG = harness.DEFAULT_CONFIG.replace(
@@ -46,7 +36,7 @@ class LimitsTest(harness.ClusterTest):
     @classmethod
     def setUpClass(cls):
         cls.user = harness.ensure_test_user().pw_name
-        cls.other = ensure_user(OTHER_USER).pw_name
+        cls.other = harness.ensure_user(OTHER_USER).pw_name
         super().setUpClass()
 
     def tearDown(self):

@@ -18,7 +18,6 @@ bigger run; python3 test_load.py --jobs N does the same.
 """
 
 import os
-import pwd
 import subprocess
 import sys
 import threading
@@ -72,14 +71,6 @@ partitions:
 """
 
 
-def ensure_user(name):
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True)
-    return pwd.getpwnam(name)
-
-
 def percentile(values, p):
     s = sorted(values)
     if not s:
@@ -116,7 +107,7 @@ class LoadTest(harness.ClusterTest):
     @classmethod
     def setUpClass(cls):
         for u in USERS:
-            ensure_user(u)
+            harness.ensure_user(u)
         super().setUpClass()
 
     def report(self, queriers, phase):
