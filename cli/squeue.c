@@ -27,7 +27,7 @@
 #define DEFAULT_FORMAT "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
 #define LONG_FORMAT "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
 #define START_FORMAT "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %R"
-#define FIELDS "iAPjuUTtMlLDCRNrSVeQamZkBogG"
+#define FIELDS "iAPjuUTtMlLDCRNrSVeQamZkBogGFK"
 
 static void usage(FILE *out)
 {
