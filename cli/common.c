@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,10 @@ void cli_init(const char *prog)
 
     cli_prog = slash ? slash + 1 : prog;
     log_init(cli_prog, LOG_LVL_ERROR);
+    /* a reply of 100+ MB (squeue over a million jobs) grows in its own
+     * mapping, by mremap rather than by copying (glibc's threshold would
+     * otherwise move up after the first big buffer is freed) */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
 void cli_error(const char *fmt, ...)
@@ -78,14 +83,22 @@ const struct sl_conf *cli_conf(void)
 
 int cli_request(int type, json_t *body, json_t **reply, int *rc, sl_error_t *err)
 {
+    return cli_request_data(type, body, reply, NULL, rc, err);
+}
+
+int cli_request_data(int type, json_t *body, json_t **reply, struct sl_reply_data *data, int *rc,
+                     sl_error_t *err)
+{
     if (!client) {
         if (!(client = sl_client_create(cli_conf(), err))) {
             *rc = -1;
             *reply = NULL;
+            if (data)
+                memset(data, 0, sizeof(*data));
             return -1;
         }
     }
-    return sl_client_request(client, type, body, reply, rc, err);
+    return sl_client_request_data(client, type, body, reply, data, rc, err);
 }
 
 void cli_fini(void)

@@ -39,6 +39,9 @@ const struct sl_conf *cli_conf(void);
 /* Send one request to the ctld (connecting on first use).  As
  * sl_client_request(): 0 and *reply, or -1 with *rc and err. */
 int cli_request(int type, json_t *body, json_t **reply, int *rc, sl_error_t *err);
+/* The same, with the reply's raw data frame (sl_client_request_data). */
+int cli_request_data(int type, json_t *body, json_t **reply, struct sl_reply_data *data, int *rc,
+                     sl_error_t *err);
 
 /* Close the connection and free the configuration. */
 void cli_fini(void);

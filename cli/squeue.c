@@ -170,13 +170,25 @@ static const char *const sf_names[SF_COUNT] = {
     "account", "mem_per_node_mb", "work_dir", "comment", "batch_host", "command",
 };
 
-struct sjob {
-    long long num[SF_COUNT]; /* integer and boolean fields */
-    const char *str[SF_COUNT]; /* string fields, never NULL once filled */
-    int state;                 /* enum job_state, -1 if unknown */
-    json_t *obj;               /* the controller's object, when the reply had them */
-    size_t row;                /* compact reply: where its row starts in the text */
+/* A job's cells: only the fields the reply carries, by slot, so a
+ * million-job reply costs a few words per field shown, not a record of
+ * every field.  slot_of[f] is field f's slot, -1 if the reply lacks it
+ * (then the field reads as its default). */
+union cell {
+    long long n;   /* integer and boolean fields */
+    const char *s; /* string fields, never NULL */
 };
+
+struct sjob {
+    union cell *c;
+    long long task; /* array_task_id: squeue -r gives each task line its own */
+    int state;      /* enum job_state, -1 if unknown */
+    json_t *obj;    /* the controller's object, when the reply had them */
+    size_t row;     /* compact reply: where its row starts in the text */
+};
+
+static int slot_of[SF_COUNT];
+static size_t nslots;
 
 static bool sf_is_string(int f)
 {
@@ -199,29 +211,41 @@ static long long sf_default(int f)
     return 0;
 }
 
-static void sjob_clear(struct sjob *j)
+static inline long long N(const struct sjob *j, int f)
 {
-    for (int f = 0; f < SF_COUNT; f++) {
-        j->num[f] = sf_default(f);
-        j->str[f] = "";
-    }
-    j->state = -1;
-    j->obj = NULL;
+    if (f == SF_ARRAY_TASK_ID)
+        return j->task;
+    return slot_of[f] >= 0 ? j->c[slot_of[f]].n : sf_default(f);
 }
 
-static void sjob_from_object(struct sjob *j, json_t *o)
+static inline const char *S(const struct sjob *j, int f)
 {
-    sjob_clear(j);
+    return slot_of[f] >= 0 ? j->c[slot_of[f]].s : "";
+}
+
+/* Every field in its own slot (the objects' reply). */
+static void slots_all(void)
+{
+    for (int f = 0; f < SF_COUNT; f++)
+        slot_of[f] = f;
+    nslots = SF_COUNT;
+}
+
+static void sjob_from_object(struct sjob *j, union cell *cells, json_t *o)
+{
+    j->c = cells;
     j->obj = o;
+    j->row = 0;
     for (int f = 0; f < SF_COUNT; f++) {
         if (sf_is_string(f))
-            j->str[f] = cli_jstr(o, sf_names[f]);
+            cells[f].s = cli_jstr(o, sf_names[f]);
         else if (f == SF_COMPLETING || f == SF_CONFIGURING)
-            j->num[f] = cli_jbool(o, sf_names[f]);
+            cells[f].n = cli_jbool(o, sf_names[f]);
         else
-            j->num[f] = cli_jint(o, sf_names[f], sf_default(f));
+            cells[f].n = cli_jint(o, sf_names[f], sf_default(f));
     }
-    j->state = job_state_from_name(j->str[SF_STATE]);
+    j->task = cells[SF_ARRAY_TASK_ID].n;
+    j->state = job_state_from_name(cells[SF_STATE].s);
 }
 
 /* Decode a JSON string's text in place: s points after the opening quote;
@@ -290,40 +314,53 @@ static char *unescape_in_place(char *s)
     }
 }
 
-/* Parse the compact reply's rows (text, modified in place) into jobs.
- * slot[k] is the field of column k, -1 for a column squeue does not use.
+/* Parse the compact reply's rows (text, modified in place) into jobs and
+ * their cells (*cells, one block).  field[k] is the field of column k, -1
+ * for a column squeue does not use; slot_of must be set for them.
  * Returns the number of jobs, or -1 if the text is malformed. */
-static long parse_rows(char *text, const int *slot, size_t ncols, struct sjob **out)
+static long parse_rows(char *text, size_t len, const int *field, size_t ncols,
+                       struct sjob **out, union cell **cells)
 {
-    size_t cap = 1024, n = 0;
-    struct sjob *jobs = xmalloc(cap * sizeof(*jobs));
+    size_t n = 0, rows = 0;
+    for (const char *q = text; (q = memchr(q, '\n', len - (size_t)(q - text))); q++)
+        rows++;
+    struct sjob *jobs = xmalloc((rows + 1) * sizeof(*jobs));
+    union cell *cv = xmalloc((rows * nslots + 1) * sizeof(*cv));
+    mem_hint_huge(jobs, (rows + 1) * sizeof(*jobs));
+    mem_hint_huge(cv, (rows * nslots + 1) * sizeof(*cv));
     char *p = text;
 
     while (*p) {
-        if (n == cap)
-            jobs = xrealloc(jobs, (cap *= 2) * sizeof(*jobs));
+        if (n == rows)
+            goto bad;
         struct sjob *j = &jobs[n];
-        sjob_clear(j);
+        j->c = cv + n * nslots;
+        j->obj = NULL;
         j->row = (size_t)(p - text);
         for (size_t k = 0; k < ncols; k++) {
-            int f = slot[k];
+            int f = field[k];
+            union cell *cell = f >= 0 ? &j->c[slot_of[f]] : NULL;
             char *end;
             if (*p == '"') {
                 end = unescape_in_place(p + 1);
                 if (!end)
                     goto bad;
-                if (f >= 0 && sf_is_string(f))
-                    j->str[f] = p + 1;
+                if (cell)
+                    cell->s = p + 1;
                 p = end + 1;
             } else {
                 end = p + strcspn(p, "\t\n");
-                if (f >= 0 && !sf_is_string(f) && end > p) {
-                    if (*p == 't')
-                        j->num[f] = 1;
+                if (cell) {
+                    if (sf_is_string(f))
+                        cell->s = ""; /* absent (or not a string) */
+                    else if (end == p)
+                        cell->n = sf_default(f);
+                    else if (*p == 't')
+                        cell->n = 1;
                     else if (*p == 'f' || *p == 'n')
-                        j->num[f] = 0;
+                        cell->n = 0;
                     else
-                        j->num[f] = strtoll(p, NULL, 10);
+                        cell->n = strtoll(p, NULL, 10);
                 }
                 p = end;
             }
@@ -331,13 +368,16 @@ static long parse_rows(char *text, const int *slot, size_t ncols, struct sjob **
                 goto bad;
             *p++ = '\0';
         }
-        j->state = job_state_from_name(j->str[SF_STATE]);
+        j->task = slot_of[SF_ARRAY_TASK_ID] >= 0 ? j->c[slot_of[SF_ARRAY_TASK_ID]].n : -1;
+        j->state = job_state_from_name(S(j, SF_STATE));
         n++;
     }
     *out = jobs;
+    *cells = cv;
     return (long)n;
 bad:
     free(jobs);
+    free(cv);
     return -1;
 }
 
@@ -382,7 +422,7 @@ static unsigned long long letter_fields(char t)
 /* Seconds the job has run, as of `now`. */
 static long long run_time(const struct sjob *j, time_t now)
 {
-    long long start = j->num[SF_START_TIME], end = j->num[SF_END_TIME];
+    long long start = N(j, SF_START_TIME), end = N(j, SF_END_TIME);
 
     if (start <= 0 || j->state == JOB_PENDING)
         return 0;
@@ -431,50 +471,48 @@ static const char *job_field(char t, const struct sjob *j, time_t now, struct ce
 {
     char tb[64];
     int st = j->state;
-    long long limit = j->num[SF_TIME_LIMIT];
-    const long long *v = j->num;
-    const char *const *s = j->str;
+    long long limit = N(j, SF_TIME_LIMIT);
 
     switch (t) {
     case 'i':
-        if (!v[SF_ARRAY_JOB_ID])
-            return cellf(b, "%lld", v[SF_JOB_ID]);
-        if (v[SF_ARRAY_TASK_ID] >= 0)
-            return cellf(b, "%lld_%lld", v[SF_ARRAY_JOB_ID], v[SF_ARRAY_TASK_ID]);
-        if (v[SF_ARRAY_THROTTLE] > 0)
-            return cellf(b, "%lld_[%s%%%lld]", v[SF_ARRAY_JOB_ID], s[SF_ARRAY_TASKS],
-                         v[SF_ARRAY_THROTTLE]);
-        return cellf(b, "%lld_[%s]", v[SF_ARRAY_JOB_ID], s[SF_ARRAY_TASKS]);
+        if (!N(j, SF_ARRAY_JOB_ID))
+            return cellf(b, "%lld", N(j, SF_JOB_ID));
+        if (N(j, SF_ARRAY_TASK_ID) >= 0)
+            return cellf(b, "%lld_%lld", N(j, SF_ARRAY_JOB_ID), N(j, SF_ARRAY_TASK_ID));
+        if (N(j, SF_ARRAY_THROTTLE) > 0)
+            return cellf(b, "%lld_[%s%%%lld]", N(j, SF_ARRAY_JOB_ID), S(j, SF_ARRAY_TASKS),
+                         N(j, SF_ARRAY_THROTTLE));
+        return cellf(b, "%lld_[%s]", N(j, SF_ARRAY_JOB_ID), S(j, SF_ARRAY_TASKS));
     case 'A':
-        return cellf(b, "%lld", v[SF_JOB_ID]);
+        return cellf(b, "%lld", N(j, SF_JOB_ID));
     case 'F':
-        return cellf(b, "%lld", v[SF_ARRAY_JOB_ID] ? v[SF_ARRAY_JOB_ID] : v[SF_JOB_ID]);
+        return cellf(b, "%lld", N(j, SF_ARRAY_JOB_ID) ? N(j, SF_ARRAY_JOB_ID) : N(j, SF_JOB_ID));
     case 'K':
-        if (v[SF_ARRAY_TASK_ID] >= 0)
-            return cellf(b, "%lld", v[SF_ARRAY_TASK_ID]);
-        return or_text(s[SF_ARRAY_TASKS], "N/A");
+        if (N(j, SF_ARRAY_TASK_ID) >= 0)
+            return cellf(b, "%lld", N(j, SF_ARRAY_TASK_ID));
+        return or_text(S(j, SF_ARRAY_TASKS), "N/A");
     case 'P':
-        return s[SF_PARTITION];
+        return S(j, SF_PARTITION);
     case 'j':
-        return s[SF_NAME];
+        return S(j, SF_NAME);
     case 'u':
-        return s[SF_USER];
+        return S(j, SF_USER);
     case 'U':
-        return cellf(b, "%lld", v[SF_UID]);
+        return cellf(b, "%lld", N(j, SF_UID));
     case 'g':
-        return s[SF_GROUP];
+        return S(j, SF_GROUP);
     case 'G':
-        return cellf(b, "%lld", v[SF_GID]);
+        return cellf(b, "%lld", N(j, SF_GID));
     case 'T': /* nodes still booting: Slurm's CONFIGURING; being cleaned up: COMPLETING */
-        if (v[SF_COMPLETING])
+        if (N(j, SF_COMPLETING))
             return "COMPLETING";
-        return v[SF_CONFIGURING] ? "CONFIGURING" : s[SF_STATE];
+        return N(j, SF_CONFIGURING) ? "CONFIGURING" : S(j, SF_STATE);
     case 't':
-        if (v[SF_COMPLETING])
+        if (N(j, SF_COMPLETING))
             return "CG";
-        if (v[SF_CONFIGURING])
+        if (N(j, SF_CONFIGURING))
             return "CF";
-        return st >= 0 ? job_state_short(st) : s[SF_STATE];
+        return st >= 0 ? job_state_short(st) : S(j, SF_STATE);
     case 'M':
         return cellf(b, "%s", format_time_slurm(run_time(j, now), tb, sizeof(tb)));
     case 'l':
@@ -488,44 +526,123 @@ static const char *job_field(char t, const struct sjob *j, time_t now, struct ce
         return cellf(b, "%s", format_time_slurm(left > 0 ? left : 0, tb, sizeof(tb)));
     }
     case 'D':
-        return cellf(b, "%lld", v[SF_NUM_NODES]);
+        return cellf(b, "%lld", N(j, SF_NUM_NODES));
     case 'C':
-        return cellf(b, "%lld", v[SF_NUM_CPUS]);
+        return cellf(b, "%lld", N(j, SF_NUM_CPUS));
     case 'R':
-        if (shows_reason(st) || !*s[SF_NODES])
-            return cellf(b, "(%s)", or_text(s[SF_REASON], "None"));
-        return s[SF_NODES];
+        if (shows_reason(st) || !*S(j, SF_NODES))
+            return cellf(b, "(%s)", or_text(S(j, SF_REASON), "None"));
+        return S(j, SF_NODES);
     case 'N':
-        return s[SF_NODES];
+        return S(j, SF_NODES);
     case 'r':
-        return or_text(s[SF_REASON], "None");
+        return or_text(S(j, SF_REASON), "None");
     case 'S':
-        return cellf(b, "%s", cli_iso_time(v[SF_START_TIME], "N/A", tb, sizeof(tb)));
+        return cellf(b, "%s", cli_iso_time(N(j, SF_START_TIME), "N/A", tb, sizeof(tb)));
     case 'V':
-        return cellf(b, "%s", cli_iso_time(v[SF_SUBMIT_TIME], "N/A", tb, sizeof(tb)));
+        return cellf(b, "%s", cli_iso_time(N(j, SF_SUBMIT_TIME), "N/A", tb, sizeof(tb)));
     case 'e': {
-        long long end = v[SF_END_TIME], start = v[SF_START_TIME];
+        long long end = N(j, SF_END_TIME), start = N(j, SF_START_TIME);
         /* a running job is expected to end when its limit runs out */
         if (end <= 0 && start > 0 && limit >= 0 && !job_state_is_final(st))
             end = start + limit;
         return cellf(b, "%s", cli_iso_time(end, "N/A", tb, sizeof(tb)));
     }
     case 'Q':
-        return cellf(b, "%lld", v[SF_PRIORITY]);
+        return cellf(b, "%lld", N(j, SF_PRIORITY));
     case 'a':
-        return or_text(s[SF_ACCOUNT], "(null)");
+        return or_text(S(j, SF_ACCOUNT), "(null)");
     case 'm':
-        return cellf(b, "%s", cli_mem_str(v[SF_MEM], tb, sizeof(tb)));
+        return cellf(b, "%s", cli_mem_str(N(j, SF_MEM), tb, sizeof(tb)));
     case 'Z':
-        return s[SF_WORK_DIR];
+        return S(j, SF_WORK_DIR);
     case 'k':
-        return or_text(s[SF_COMMENT], "(null)");
+        return or_text(S(j, SF_COMMENT), "(null)");
     case 'B':
-        return or_text(s[SF_BATCH_HOST], "n/a");
+        return or_text(S(j, SF_BATCH_HOST), "n/a");
     case 'o':
-        return or_text(s[SF_COMMAND], "(null)");
+        return or_text(S(j, SF_COMMAND), "(null)");
     }
     return "";
+}
+
+/* Output for --json: 1.5 kB a job, so written through one buffer rather
+ * than a stdio call per cell. */
+struct out {
+    char *b;
+    size_t len, cap;
+};
+
+static void out_flush(struct out *o)
+{
+    fwrite(o->b, 1, o->len, stdout);
+    o->len = 0;
+}
+
+static void out_put(struct out *o, const char *s, size_t n)
+{
+    if (o->len + n > o->cap) {
+        out_flush(o);
+        if (n > o->cap) {
+            fwrite(s, 1, n, stdout);
+            return;
+        }
+    }
+    memcpy(o->b + o->len, s, n);
+    o->len += n;
+}
+
+static void out_indent(struct out *o, int depth)
+{
+    static const char spaces[] = "\n                                                              ";
+    if (depth > (int)sizeof(spaces) / 2 - 1)
+        depth = (int)sizeof(spaces) / 2 - 1;
+    out_put(o, spaces, 1 + 2 * (size_t)depth);
+}
+
+/* Compact JSON text (as the controller writes a nested cell) printed as
+ * jansson's JSON_INDENT(2) prints it, `depth` levels deep. */
+static void out_indented(struct out *o, const char *p, size_t len, int depth)
+{
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = p[i];
+        if (in_str) {
+            out_put(o, p + i, 1);
+            if (ch == '\\' && i + 1 < len)
+                out_put(o, p + ++i, 1);
+            else if (ch == '"')
+                in_str = false;
+            continue;
+        }
+        switch (ch) {
+        case '"':
+            in_str = true;
+            out_put(o, p + i, 1);
+            break;
+        case '{': case '[':
+            out_put(o, p + i, 1);
+            if (i + 1 < len && (p[i + 1] == '}' || p[i + 1] == ']')) {
+                out_put(o, p + ++i, 1); /* empty: "{}", "[]" */
+                break;
+            }
+            out_indent(o, ++depth);
+            break;
+        case '}': case ']':
+            out_indent(o, --depth);
+            out_put(o, p + i, 1);
+            break;
+        case ',':
+            out_put(o, ",", 1);
+            out_indent(o, depth);
+            break;
+        case ':':
+            out_put(o, ": ", 2);
+            break;
+        default:
+            out_put(o, p + i, 1);
+        }
+    }
 }
 
 /* --json from the compact reply: the objects the controller would have
@@ -535,57 +652,68 @@ static void print_json_rows(const struct sjob *sel, size_t n, const char *raw, j
 {
     size_t ncols = json_array_size(cols);
     int task_col = -1;
-    for (size_t k = 0; k < ncols; k++)
-        if (!strcmp(json_string_value(json_array_get(cols, k)), "array_task_id"))
+    char **key = xcalloc(ncols + 1, sizeof(char *)); /* ',\n      "name": ' */
+    size_t *keylen = xcalloc(ncols + 1, sizeof(size_t));
+    struct out o = {xmalloc(1 << 20), 0, 1 << 20};
+    for (size_t k = 0; k < ncols; k++) {
+        const char *name = json_string_value(json_array_get(cols, k));
+        if (!strcmp(name, "array_task_id"))
             task_col = (int)k;
-    fputs("{\n  \"jobs\": [", stdout);
+        key[k] = xasprintf(",\n      \"%s\": ", name);
+        keylen[k] = strlen(key[k]);
+    }
+    out_put(&o, "{\n  \"jobs\": [", 13);
     for (size_t r = 0; r < n; r++) {
         const char *p = raw + sel[r].row;
         bool first = true;
-        fputs(r ? ",\n    {" : "\n    {", stdout);
+        out_put(&o, r ? ",\n    {" : "\n    {", r ? 7 : 6);
         for (size_t k = 0; k < ncols; k++) {
             size_t len = strcspn(p, "\t\n");
             if (len) {
-                printf("%s\n      \"%s\": ", first ? "" : ",",
-                       json_string_value(json_array_get(cols, k)));
+                out_put(&o, key[k] + first, keylen[k] - first);
                 first = false;
                 if ((int)k == task_col) {
                     /* -r: the task this line stands for */
-                    printf("%lld", sel[r].num[SF_ARRAY_TASK_ID]);
+                    char t[24];
+                    out_put(&o, t, (size_t)snprintf(t, sizeof(t), "%lld", sel[r].task));
                 } else if (*p == '{' || *p == '[') {
-                    json_t *v = json_loadb(p, len, 0, NULL);
-                    char *t = v ? json_dumps(v, JSON_INDENT(2)) : NULL;
-                    for (char *q = t; q && *q; q++)
-                        fputs(*q == '\n' ? "\n      " : (char[2]){*q, 0}, stdout);
-                    free(t);
-                    json_decref(v);
+                    out_indented(&o, p, len, 3);
                 } else {
-                    fwrite(p, 1, len, stdout);
+                    out_put(&o, p, len);
                 }
             }
             p += len + (p[len] != '\0');
         }
-        fputs("\n    }", stdout);
+        out_put(&o, "\n    }", 6);
     }
-    fputs(n ? "\n  ]\n}\n" : "]\n}\n", stdout);
+    if (n)
+        out_put(&o, "\n  ]\n}\n", 7);
+    else
+        out_put(&o, "]\n}\n", 4);
+    out_flush(&o);
+    free(o.b);
+    for (size_t k = 0; k < ncols; k++)
+        free(key[k]);
+    free(key);
+    free(keylen);
 }
 
 static int cmp_jobs(const void *a, const void *b)
 {
     const struct sjob *x = a, *y = b;
-    int c = strcmp(x->str[SF_PARTITION], y->str[SF_PARTITION]);
+    int c = strcmp(S(x, SF_PARTITION), S(y, SF_PARTITION));
     if (c)
         return c;
     if (x->state != y->state)
         return x->state < y->state ? -1 : 1;
-    long long px = x->num[SF_PRIORITY], py = y->num[SF_PRIORITY];
+    long long px = N(x, SF_PRIORITY), py = N(y, SF_PRIORITY);
     if (px != py)
         return px > py ? -1 : 1;
-    long long ix = x->num[SF_JOB_ID], iy = y->num[SF_JOB_ID];
+    long long ix = N(x, SF_JOB_ID), iy = N(y, SF_JOB_ID);
     if (ix != iy)
         return ix < iy ? -1 : 1;
     /* -r: the tasks of one pending record, in task order */
-    ix = x->num[SF_ARRAY_TASK_ID], iy = y->num[SF_ARRAY_TASK_ID];
+    ix = x->task, iy = y->task;
     return ix < iy ? -1 : ix > iy;
 }
 
@@ -730,8 +858,8 @@ static char *long_format(const char *spec, sl_error_t *err)
 /* Does job match a -j item "ID" or "ID_TASKS"? */
 static bool id_item_matches(const struct sjob *job, long id, const char *tasks)
 {
-    long long jid = job->num[SF_JOB_ID], aid = job->num[SF_ARRAY_JOB_ID];
-    long long tid = job->num[SF_ARRAY_TASK_ID];
+    long long jid = N(job, SF_JOB_ID), aid = N(job, SF_ARRAY_JOB_ID);
+    long long tid = job->task;
     if (!tasks)
         return jid == id || aid == id;
     if (aid != id)
@@ -802,7 +930,9 @@ int main(int argc, char **argv)
     struct fmt_spec *f = NULL;
     json_t *body = NULL, *reply = NULL;
     struct sjob *all = NULL; /* the jobs of the reply */
-    char *rows_text = NULL;  /* the compact reply's rows, cut in place */
+    union cell *cells = NULL; /* ...and their cells */
+    struct sl_reply_data data = {0}; /* the compact reply's rows, cut in place */
+    char *rows_text = NULL, *raw_rows = NULL; /* --json: a copy to cut, the frame to print */
     int c, rc, ret = 1;
     sl_error_t err;
 
@@ -995,7 +1125,7 @@ int main(int argc, char **argv)
                 json_array_append_new(fl, json_string(sf_names[k]));
         json_object_set_new(body, "fields", fl);
     }
-    if (cli_request(SL_MSG_QUERY_JOBS, body, &reply, &rc, &err) < 0) {
+    if (cli_request_data(SL_MSG_QUERY_JOBS, body, &reply, &data, &rc, &err) < 0) {
         fflush(stdout);
         fprintf(stderr, "slurm_load_jobs error: %s\n", err.text);
         goto done;
@@ -1005,25 +1135,37 @@ int main(int argc, char **argv)
     if (now <= 0)
         now = time(NULL);
     json_t *jobs = json_object_get(reply, "jobs");
-    json_t *rowtext = json_object_get(reply, "rows"), *row_cols = NULL;
+    json_t *row_cols = NULL;
     long nall;
-    if (json_is_string(rowtext)) {
+    if (json_is_true(json_object_get(reply, "rows_frame"))) {
         json_t *cols = json_object_get(reply, "fields"), *e;
         size_t k, ncols = json_array_size(cols);
-        int *slot = xcalloc(ncols + 1, sizeof(int));
+        int *field = xcalloc(ncols + 1, sizeof(int));
+        for (int x = 0; x < SF_COUNT; x++)
+            slot_of[x] = -1;
+        nslots = 0;
         json_array_foreach(cols, k, e)
         {
-            slot[k] = -1;
+            field[k] = -1;
             for (int x = 0; x < SF_COUNT; x++)
-                if (json_is_string(e) && !strcmp(json_string_value(e), sf_names[x]))
-                    slot[k] = x;
+                if (json_is_string(e) && !strcmp(json_string_value(e), sf_names[x]) &&
+                    slot_of[x] < 0) {
+                    field[k] = x;
+                    slot_of[x] = (int)nslots++;
+                }
         }
-        size_t tlen = json_string_length(rowtext);
-        rows_text = xmalloc(tlen + 1);
-        memcpy(rows_text, json_string_value(rowtext), tlen + 1);
+        size_t len = data.text ? data.len : 0;
+        rows_text = data.text ? data.text : "";
+        if (json_out) {
+            /* printed as the controller wrote them, so parsed from a copy */
+            raw_rows = rows_text;
+            rows_text = xmalloc(len + 1);
+            mem_hint_huge(rows_text, len + 1);
+            memcpy(rows_text, raw_rows, len + 1);
+        }
         row_cols = cols;
-        nall = ncols ? parse_rows(rows_text, slot, ncols, &all) : -1;
-        free(slot);
+        nall = ncols ? parse_rows(rows_text, len, field, ncols, &all, &cells) : -1;
+        free(field);
         if (nall < 0) {
             cli_error("malformed job list from the controller");
             goto done;
@@ -1031,13 +1173,16 @@ int main(int argc, char **argv)
     } else {
         size_t k;
         json_t *job;
+        slots_all();
         all = xcalloc(json_array_size(jobs) + 1, sizeof(*all));
-        json_array_foreach(jobs, k, job) sjob_from_object(&all[k], job);
+        cells = xcalloc((json_array_size(jobs) + 1) * SF_COUNT, sizeof(*cells));
+        json_array_foreach(jobs, k, job) sjob_from_object(&all[k], cells + k * SF_COUNT, job);
         nall = (long)json_array_size(jobs);
     }
 
     size_t n = 0, cap = (size_t)nall + 1;
-    struct sjob *sel = xcalloc(cap, sizeof(*sel));
+    struct sjob *sel = xmalloc(cap * sizeof(*sel));
+    mem_hint_huge(sel, cap * sizeof(*sel));
     json_t *expanded = json_array(); /* --json -r: the tasks' objects */
     size_t nfilters = json_array_size(id_filters);
     long *filter_id = xcalloc(nfilters + 1, sizeof(long));
@@ -1059,16 +1204,16 @@ int main(int argc, char **argv)
         if (json_array_size(user_ids)) {
             user_match = false;
             for (size_t k = 0; k < json_array_size(user_ids); k++)
-                if (json_integer_value(json_array_get(user_ids, k)) == job->num[SF_UID])
+                if (json_integer_value(json_array_get(user_ids, k)) == N(job, SF_UID))
                     user_match = true;
         }
         if (!id_match || !user_match)
             continue;
-        if (part_list && !in_list(part_list, job->str[SF_PARTITION]))
+        if (part_list && !in_list(part_list, S(job, SF_PARTITION)))
             continue;
-        if (name_list && !in_list(name_list, job->str[SF_NAME]))
+        if (name_list && !in_list(name_list, S(job, SF_NAME)))
             continue;
-        bool completing = job->num[SF_COMPLETING];
+        bool completing = N(job, SF_COMPLETING);
         if (states_given && !all_states) {
             /* as Slurm: the base state matches, or CG matches a completing job */
             if (!(st >= 0 && state_wanted[st]) && !(want_completing && completing))
@@ -1077,9 +1222,9 @@ int main(int argc, char **argv)
                    job_state_is_final(st) && !completing) {
             continue; /* finished jobs show only when asked for; completing ones still do */
         }
-        if (expand_arrays && job->num[SF_ARRAY_JOB_ID] && job->num[SF_ARRAY_TASK_ID] < 0) {
+        if (expand_arrays && N(job, SF_ARRAY_JOB_ID) && job->task < 0) {
             /* -r: one line per pending task, the record's fields with the task's id */
-            char *copy = xstrdup(job->str[SF_ARRAY_TASKS]), *save = NULL;
+            char *copy = xstrdup(S(job, SF_ARRAY_TASKS)), *save = NULL;
             for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
                 long lo = strtol(t, &t, 10), hi = lo;
                 if (*t == '-')
@@ -1088,7 +1233,7 @@ int main(int argc, char **argv)
                     if (n >= cap)
                         sel = xrealloc(sel, (cap = cap * 2 + 16) * sizeof(*sel));
                     sel[n] = *job;
-                    sel[n].num[SF_ARRAY_TASK_ID] = v;
+                    sel[n].task = v;
                     if (json_out && job->obj) {
                         json_t *one = json_deep_copy(job->obj);
                         json_object_set_new(one, "array_task_id", json_integer(v));
@@ -1120,7 +1265,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (json_out && row_cols) {
-        print_json_rows(sel, n, json_string_value(rowtext), row_cols);
+        print_json_rows(sel, n, raw_rows, row_cols);
         free(sel);
         json_decref(expanded);
         ret = 0;
@@ -1143,7 +1288,7 @@ int main(int argc, char **argv)
 
     const char **header = xcalloc(f->count, sizeof(char *));
     struct cellbuf *cb = xcalloc(f->count, sizeof(*cb));
-    const char **cells = xcalloc(f->count, sizeof(char *));
+    const char **line_cells = xcalloc(f->count, sizeof(char *));
     for (size_t k = 0; k < f->count; k++)
         header[k] = f->items[k].type ? header_of(f->items[k].type) : NULL;
     if (longfmt && !noheader) {
@@ -1162,8 +1307,8 @@ int main(int argc, char **argv)
         for (size_t r = 0; r < n; r++) {
             for (size_t k = 0; k < f->count; k++)
                 if (f->items[k].type)
-                    cells[k] = job_field(f->items[k].type, &sel[r], now, &cb[k]);
-            fmt_write_line(stdout, f, cells, &line);
+                    line_cells[k] = job_field(f->items[k].type, &sel[r], now, &cb[k]);
+            fmt_write_line(stdout, f, line_cells, &line);
         }
         free(line.buf);
     } else {
@@ -1186,14 +1331,17 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < f->count; k++)
         free(cb[k].s);
     free(cb);
-    free(cells);
+    free(line_cells);
     free(header);
     free(sel);
     json_decref(expanded);
     ret = 0;
 done:
     free(all);
-    free(rows_text);
+    free(cells);
+    if (raw_rows)
+        free(rows_text);
+    sl_reply_data_free(&data);
     json_decref(reply);
     json_decref(body);
     json_decref(job_ids);

@@ -225,7 +225,7 @@ struct job *array_split(struct ctld *c, struct job *meta)
     task->array_nbits = 0;
     task->array_pending = 0;
     task->hnext = task->qprev = task->qnext = NULL;
-    task->queued = false;
+    task->queued = task->in_table = false;
     task->alloc = NULL;
     task->gpu_masks = NULL;
     task->nodelist = NULL;

@@ -1,6 +1,7 @@
 /* cron.c - periodic work, run from the loop once a second: node
  * timeouts, time limits, purging old jobs from memory, and the timer
- * that triggers a scheduling pass.  No per-job timers. */
+ * that triggers a scheduling pass.  No per-job timers, and no scan of
+ * the pending queue: only started jobs have limits to check. */
 #include <stdlib.h>
 #include <sys/time.h>
 
@@ -38,9 +39,9 @@ static void check_nodes(struct ctld *c, int64_t now)
 static void check_jobs(struct ctld *c, int64_t now)
 {
     int64_t horizon = now - c->conf->min_job_age;
-    struct job *purge = NULL;
 
-    JOB_FOREACH(&c->jobs, j)
+    /* pending jobs have nothing to check here: a million of them cost nothing */
+    JOB_FOREACH_STARTED(&c->jobs, j)
     {
         if (j->state == JOB_RUNNING && j->warn_signal && !j->warn_sent && j->time_limit > 0 &&
             !j->completing && now >= j->start_time + j->time_limit - j->warn_time) {
@@ -62,17 +63,9 @@ static void check_jobs(struct ctld *c, int64_t now)
             j->pending_end_state = JOB_TIMEOUT;
             job_terminate(c, j, JOB_TIMEOUT, REASON_TIME_LIMIT, -1);
         } else if (job_state_is_final(j->state) && !j->completing && j->end_time < horizon) {
-            /* chain through qnext: finished jobs are never queued */
-            j->qnext = purge;
-            purge = j;
+            job_remove(&c->jobs, j); /* the loop already holds the next one */
+            job_free(j);
         }
-    }
-    while (purge) {
-        struct job *next = purge->qnext;
-        purge->qnext = NULL;
-        job_remove(&c->jobs, purge);
-        job_free(purge);
-        purge = next;
     }
 }
 

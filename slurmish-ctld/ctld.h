@@ -43,6 +43,8 @@ struct out_msg {
     bool delim;
     char *buf;
     size_t len;
+    char *data; /* a bulk reply's raw data frame, or NULL */
+    size_t data_len;
     /* messages to nodes that must not be sent unless the commit succeeded
      * are queued the same way; on commit failure they are dropped */
     bool needs_commit;
@@ -83,14 +85,17 @@ struct ctld {
 
     bool sched_needed;
     int64_t last_sched;
+    int64_t last_rank_all; /* when a pass last ranked held jobs too (sched.c) */
 };
 
 /* loop.c */
 int ctld_loop(struct ctld *c);
 void ctld_reply(struct ctld *c, struct request *req, int rc, const char *error, json_t *body);
 /* Reply with an encoded message (malloc'd, taken): sl_msg_reply_head()
- * and a body written as text (query_jobs' bulk list). */
-void ctld_reply_encoded(struct ctld *c, struct request *req, char *buf, size_t len);
+ * and a body written as text (query_jobs' bulk list); data (taken, may be
+ * NULL) travels raw as a frame after it (query_jobs' rows). */
+void ctld_reply_encoded(struct ctld *c, struct request *req, char *buf, size_t len, char *data,
+                        size_t data_len);
 void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Queue a signed request to a node daemon, sent after the turn's commit.

@@ -107,6 +107,14 @@ int invariants_check(struct ctld *c, char *text, size_t len)
     if (inq != queued || inq != c->jobs.npending)
         violation(&r, "pending queue holds %zu jobs, %zu marked queued, npending %zu", inq, queued,
                   c->jobs.npending);
+    size_t inrest = 0;
+    for (const struct job *j = c->jobs.rhead; j && inrest <= counted; j = j->qnext, inrest++)
+        if (j->queued || !j->in_table)
+            violation(&r, "job %u on the started list but queued=%d in_table=%d", j->id,
+                      j->queued, j->in_table);
+    if (inrest != counted - queued || inrest != c->jobs.nrest)
+        violation(&r, "started list holds %zu jobs, %zu not queued, nrest %zu", inrest,
+                  counted - queued, c->jobs.nrest);
     for (int k = 0; k < c->nnodes; k++) {
         const struct node *n = &c->nodes[k];
         if (n->cpus_used != cpus[k] || n->mem_used != mem[k] || n->gpus_used != gpus[k] ||

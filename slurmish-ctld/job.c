@@ -80,6 +80,31 @@ struct job *job_find(struct job_table *t, uint32_t id)
     return NULL;
 }
 
+/* The two lists a table's jobs are on (job.h): link at the tail, unlink. */
+static void list_link(struct job **head, struct job **tail, struct job *job)
+{
+    job->qprev = *tail;
+    job->qnext = NULL;
+    if (*tail)
+        (*tail)->qnext = job;
+    else
+        *head = job;
+    *tail = job;
+}
+
+static void list_unlink(struct job **head, struct job **tail, struct job *job)
+{
+    if (job->qprev)
+        job->qprev->qnext = job->qnext;
+    else
+        *head = job->qnext;
+    if (job->qnext)
+        job->qnext->qprev = job->qprev;
+    else
+        *tail = job->qprev;
+    job->qprev = job->qnext = NULL;
+}
+
 void job_insert(struct job_table *t, struct job *job)
 {
     if (t->count >= t->nbuckets)
@@ -88,6 +113,11 @@ void job_insert(struct job_table *t, struct job *job)
     job->hnext = t->buckets[b];
     t->buckets[b] = job;
     t->count++;
+    job->in_table = true;
+    if (!job->queued) {
+        list_link(&t->rhead, &t->rtail, job);
+        t->nrest++;
+    }
     job_counts_add(t, job);
 }
 
@@ -102,21 +132,25 @@ void job_remove(struct job_table *t, struct job *job)
             break;
         }
     }
-    if (job->queued)
-        job_queue_del(t, job);
+    if (job->in_table && !job->queued) {
+        list_unlink(&t->rhead, &t->rtail, job);
+        t->nrest--;
+    }
+    job->in_table = false; /* first: leaving the queue must not put it on the other list */
+    job_queue_del(t, job);
 }
 
 /* The set of pending jobs.  Order does not matter: every scheduling pass
  * sorts them by priority (sched.c). */
 void job_queue_add(struct job_table *t, struct job *job)
 {
-    job->qprev = t->qtail;
-    job->qnext = NULL;
-    if (t->qtail)
-        t->qtail->qnext = job;
-    else
-        t->qhead = job;
-    t->qtail = job;
+    if (job->queued)
+        return;
+    if (job->in_table) {
+        list_unlink(&t->rhead, &t->rtail, job);
+        t->nrest--;
+    }
+    list_link(&t->qhead, &t->qtail, job);
     job->queued = true;
     t->npending++;
 }
@@ -125,17 +159,13 @@ void job_queue_del(struct job_table *t, struct job *job)
 {
     if (!job->queued)
         return;
-    if (job->qprev)
-        job->qprev->qnext = job->qnext;
-    else
-        t->qhead = job->qnext;
-    if (job->qnext)
-        job->qnext->qprev = job->qprev;
-    else
-        t->qtail = job->qprev;
-    job->qprev = job->qnext = NULL;
+    list_unlink(&t->qhead, &t->qtail, job);
     job->queued = false;
     t->npending--;
+    if (job->in_table) {
+        list_link(&t->rhead, &t->rtail, job);
+        t->nrest++;
+    }
 }
 
 void job_free(struct job *j)

@@ -142,8 +142,11 @@ struct job {
     int64_t idle_warned;    /* when the idle warning went out, 0 = not warned */
     /* linkage */
     struct job *hnext;            /* hash chain */
-    struct job *qprev, *qnext;    /* pending queue (ordered by priority, then id) */
+    /* the table's pending queue when queued, else its list of the other
+     * jobs (running, completing, ended): every job of the table is on one */
+    struct job *qprev, *qnext;
     bool queued;
+    bool in_table;
     /* how the job is counted in its table's job_counts (metrics.c) */
     bool counted;
     bool cnt_session, cnt_idle;
@@ -181,6 +184,10 @@ struct job_table {
     size_t count;
     struct job *qhead, *qtail; /* pending jobs */
     size_t npending;
+    /* the rest: what holds or held an allocation, so scans for running
+     * work cost the running work, not the pending queue */
+    struct job *rhead, *rtail;
+    size_t nrest;
     struct job_count *counts; /* per partition name, never shrinks */
     size_t ncounts;
     int64_t cost_since; /* running jobs' cost counts from here (the ctld's start) */
@@ -204,6 +211,13 @@ void job_counts_free(struct job_table *t);
 #define JOB_FOREACH(t, j)                                                                          \
     for (size_t _b = 0; _b < (t)->nbuckets; _b++)                                                  \
         for (struct job *j = (t)->buckets[_b]; j; j = j->hnext)
+
+/* Iterate the jobs that are not pending: running, completing, ended.  The
+ * body may requeue j (it moves to the pending queue) or end it; jobs that
+ * leave the queue meanwhile are appended and visited too. */
+#define JOB_FOREACH_STARTED(t, j)                                                                  \
+    for (struct job *j = (t)->rhead, *_jn = j ? j->qnext : NULL; j;                               \
+         j = _jn, _jn = j ? j->qnext : NULL)
 
 /* State transitions (job.c).  Each writes the job through persist.c
  * inside the current transaction. */

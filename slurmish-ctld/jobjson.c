@@ -18,7 +18,6 @@ void jw_init(struct jw *w, size_t cap)
     w->cap = cap < 64 ? 64 : cap;
     w->buf = xmalloc(w->cap);
     w->len = 0;
-    w->nest = 0;
 }
 
 void jw_free(struct jw *w)
@@ -93,10 +92,6 @@ void jw_escaped(struct jw *w, const char *s, size_t n)
 
 void jw_raw(struct jw *w, const char *s, size_t n)
 {
-    if (w->nest) {
-        escape_ascii(w, s, n);
-        return;
-    }
     reserve(w, n);
     memcpy(w->buf + w->len, s, n);
     w->len += n;
@@ -144,8 +139,6 @@ void jw_str(struct jw *w, const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
     jw_raw(w, "\"", 1);
-    /* one level of escaping gives the string's JSON text; nested, that
-     * text is escaped once more by jw_raw */
     size_t start = 0, i = 0;
     while (i < n) {
         unsigned char c = p[i];
@@ -171,7 +164,6 @@ void jw_str(struct jw *w, const char *s)
             t.buf = tb;
             t.cap = sizeof(tb);
             t.len = 0;
-            t.nest = 0;
             escape_ascii(&t, s + i, 1);
             jw_raw(w, tb, t.len);
         }

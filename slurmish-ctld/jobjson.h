@@ -11,8 +11,8 @@
  *  - rows: the values of the fields asked for, in the order asked, cells
  *    separated by a tab and rows ended by a newline, a cell being the
  *    value's compact JSON text (empty: the job has no such field).  The
- *    rows travel as one JSON string, so a client parses one value per
- *    reply instead of one per cell.
+ *    rows travel as a raw frame after the reply's envelope, so a client
+ *    parses them in one pass, with no JSON value per cell.
  */
 #ifndef CTLD_JOBJSON_H
 #define CTLD_JOBJSON_H
@@ -24,25 +24,23 @@
 struct ctld;
 struct job;
 
-/* A growing text buffer.  nest 1: everything written lands inside a JSON
- * string, so it is escaped once more (the rows shape). */
+/* A growing text buffer. */
 struct jw {
     char *buf;
     size_t len, cap;
-    int nest;
 };
 
 void jw_init(struct jw *w, size_t cap);
 void jw_free(struct jw *w);
 /* Give up the text (NUL-terminated); the writer is empty afterwards. */
 char *jw_take(struct jw *w, size_t *len);
-void jw_raw(struct jw *w, const char *s, size_t n); /* escaped when nested */
+void jw_raw(struct jw *w, const char *s, size_t n);
 void jw_puts(struct jw *w, const char *s);
 void jw_str(struct jw *w, const char *s); /* a JSON string, quoted and escaped */
 void jw_int(struct jw *w, long long v);
 void jw_bool(struct jw *w, bool v);
 void jw_real(struct jw *w, double v); /* as jansson writes a real */
-/* The raw bytes s enter a JSON string (nest 0): escaped, unquoted. */
+/* The raw bytes s enter a JSON string: escaped, unquoted. */
 void jw_escaped(struct jw *w, const char *s, size_t n);
 
 /* Fields, by their JSON names.  -1 if unknown. */

@@ -91,7 +91,7 @@ bool ctld_is_admin(struct ctld *c, uid_t uid)
 }
 
 static void outq_push(struct ctld *c, const unsigned char *route, size_t route_len, bool delim,
-                      char *buf, size_t len, bool needs_commit)
+                      char *buf, size_t len, char *data, size_t data_len, bool needs_commit)
 {
     if (c->noutq == c->outq_cap) {
         c->outq_cap = c->outq_cap ? c->outq_cap * 2 : 64;
@@ -103,16 +103,47 @@ static void outq_push(struct ctld *c, const unsigned char *route, size_t route_l
     o->delim = delim;
     o->buf = buf;
     o->len = len;
+    o->data = data;
+    o->data_len = data_len;
     o->needs_commit = needs_commit;
 }
 
+static void free_sent(void *data, void *hint)
+{
+    (void)hint;
+    free(data);
+}
+
+/* Send buf as a frame without copying it (a bulk reply is 100+ MB):
+ * ZeroMQ frees it once written, in its I/O thread. */
+static int send_owned(struct ctld *c, char *buf, size_t len, int flags)
+{
+    zmq_msg_t m;
+    if (zmq_msg_init_data(&m, buf, len, free_sent, NULL) < 0) {
+        free(buf);
+        return -1;
+    }
+    if (zmq_msg_send(&m, c->router, flags) < 0) {
+        zmq_msg_close(&m); /* frees buf */
+        return -1;
+    }
+    return 0;
+}
+
+/* [route][delimiter?][envelope][data?]; buf and data are given away. */
 static void send_raw(struct ctld *c, const unsigned char *route, size_t route_len, bool delim,
-                     const char *buf, size_t len)
+                     char *buf, size_t len, char *data, size_t data_len)
 {
     if (zmq_send(c->router, route, route_len, ZMQ_SNDMORE) < 0 ||
-        (delim && zmq_send(c->router, "", 0, ZMQ_SNDMORE) < 0) ||
-        zmq_send(c->router, buf, len, 0) < 0)
-        log_debug("send to peer failed: %s", zmq_strerror(errno));
+        (delim && zmq_send(c->router, "", 0, ZMQ_SNDMORE) < 0)) {
+        free(buf);
+        free(data);
+    } else if (send_owned(c, buf, len, data ? ZMQ_SNDMORE : 0) < 0) {
+        free(data);
+    } else if (!data || send_owned(c, data, data_len, 0) == 0) {
+        return;
+    }
+    log_debug("send to peer failed: %s", zmq_strerror(errno));
 }
 
 void ctld_reply(struct ctld *c, struct request *req, int rc, const char *error, json_t *body)
@@ -124,7 +155,7 @@ void ctld_reply(struct ctld *c, struct request *req, int rc, const char *error, 
     req->replied = true;
     if (!(buf = sl_msg_encode_reply(req->msg.seq, rc, error, body, &len)))
         fatalx("cannot encode reply");
-    outq_push(c, req->route, req->route_len, req->delim, buf, len, false);
+    outq_push(c, req->route, req->route_len, req->delim, buf, len, NULL, 0, false);
 }
 
 void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *fmt, ...)
@@ -141,12 +172,13 @@ void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *
     ctld_reply(c, req, rc, text, NULL);
 }
 
-void ctld_reply_encoded(struct ctld *c, struct request *req, char *buf, size_t len)
+void ctld_reply_encoded(struct ctld *c, struct request *req, char *buf, size_t len, char *data,
+                        size_t data_len)
 {
     if (req->replied)
         fatalx("request %llu answered twice", (unsigned long long)req->msg.seq);
     req->replied = true;
-    outq_push(c, req->route, req->route_len, req->delim, buf, len, false);
+    outq_push(c, req->route, req->route_len, req->delim, buf, len, data, data_len, false);
 }
 
 uint64_t ctld_send_node(struct ctld *c, struct node *n, int type, json_t *body)
@@ -163,7 +195,7 @@ uint64_t ctld_send_node(struct ctld *c, struct node *n, int type, json_t *body)
         log_err("cannot sign %s for %s: %s", sl_msg_info(type)->name, n->name, err.text);
         return 0;
     }
-    outq_push(c, n->route, n->route_len, true, buf, len, true);
+    outq_push(c, n->route, n->route_len, true, buf, len, NULL, 0, true);
     return seq;
 }
 
@@ -176,7 +208,7 @@ static void reject(struct ctld *c, const unsigned char *route, size_t route_len,
     snprintf(text, sizeof(text), "%s: %s", sl_strerror(rc), why);
     char *buf = sl_msg_encode_reply(seq, rc, text, NULL, &len);
     if (buf)
-        outq_push(c, route, route_len, delim, buf, len, false);
+        outq_push(c, route, route_len, delim, buf, len, NULL, 0, false);
 }
 
 static void handle_message(struct ctld *c, const unsigned char *route, size_t route_len,
@@ -308,10 +340,12 @@ static void flush(struct ctld *c)
     bool big = false;
     for (size_t i = 0; i < c->noutq; i++) {
         struct out_msg *o = &c->outq[i];
-        big |= o->len > BIG_REPLY_BYTES;
+        big |= o->len + o->data_len > BIG_REPLY_BYTES;
         if (ok) {
-            send_raw(c, o->route, o->route_len, o->delim, o->buf, o->len);
-        } else if (!o->needs_commit) {
+            send_raw(c, o->route, o->route_len, o->delim, o->buf, o->len, o->data, o->data_len);
+            continue;
+        }
+        if (!o->needs_commit) {
             /* the reply claimed something that is not durable: refuse it */
             struct sl_msg m;
             int drc;
@@ -319,12 +353,12 @@ static void flush(struct ctld *c)
             if (sl_msg_decode(o->buf, o->len, &m, &drc, NULL) == 0) {
                 char *buf = sl_msg_encode_reply(m.re, SL_E_DB, NULL, NULL, &len);
                 if (buf)
-                    send_raw(c, o->route, o->route_len, o->delim, buf, len);
-                free(buf);
+                    send_raw(c, o->route, o->route_len, o->delim, buf, len, NULL, 0);
                 sl_msg_clear(&m);
             }
         }
         free(o->buf);
+        free(o->data);
     }
     c->noutq = 0;
     /* a reply to a query over a big queue was built from many small

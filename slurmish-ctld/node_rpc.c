@@ -125,7 +125,7 @@ void node_rpc_register(struct ctld *c, struct request *req)
         }
     }
     /* Jobs we believe run there that the daemon does not have: lost. */
-    JOB_FOREACH(&c->jobs, job)
+    JOB_FOREACH_STARTED(&c->jobs, job)
     {
         if (!running || !job->nalloc || job->alloc[0] != n || job->interactive ||
             job->configuring)
@@ -220,7 +220,7 @@ void node_rpc_reply(struct ctld *c, const unsigned char *route, size_t route_len
         log_debug("reply from an unknown connection ignored");
         return;
     }
-    JOB_FOREACH(&c->jobs, job)
+    JOB_FOREACH_STARTED(&c->jobs, job)
     {
         if (job->launch_seq != m->re || !job->nalloc || job->alloc[0] != n)
             continue;

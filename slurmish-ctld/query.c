@@ -77,9 +77,10 @@ static bool job_matches(const struct job *j, json_t *users, json_t *parts, int m
 }
 
 /* The reply under construction: envelope and body written as text into
- * one buffer, so a million-job list costs no jansson tree per job. */
+ * one buffer, so a million-job list costs no jansson tree per job; rows
+ * into a second, the raw data frame after the envelope. */
 struct jobs_out {
-    struct jw w;
+    struct jw w, rows;
     const int *fields; /* NULL: whole objects ("jobs"); else rows of these */
     int nfields;
     size_t n;
@@ -88,7 +89,7 @@ struct jobs_out {
 static void out_job(struct ctld *c, struct jobs_out *o, const struct job *j)
 {
     if (o->fields) {
-        job_write_row(&o->w, c, j, o->fields, o->nfields);
+        job_write_row(&o->rows, c, j, o->fields, o->nfields);
     } else {
         if (o->n)
             jw_raw(&o->w, ",", 1);
@@ -162,8 +163,8 @@ void query_jobs(struct ctld *c, struct request *req)
                 jw_raw(&o.w, ",", 1);
             jw_str(&o.w, job_field_name(fields[k]));
         }
-        jw_puts(&o.w, "],\"rows\":\"");
-        o.w.nest = 1; /* the rows are one JSON string */
+        jw_puts(&o.w, "],\"rows_frame\":true");
+        jw_init(&o.rows, 64 * 1024);
     } else {
         jw_puts(&o.w, "{\"jobs\":[");
     }
@@ -213,6 +214,7 @@ void query_jobs(struct ctld *c, struct request *req)
         }
         if (found == 0) {
             jw_free(&o.w);
+            jw_free(&o.rows);
             free(fields);
             ctld_reply(c, req, SL_E_INVALID_JOB_ID, NULL, NULL);
             return;
@@ -230,14 +232,13 @@ void query_jobs(struct ctld *c, struct request *req)
                 out_job(c, &o, j);
         }
     }
-    o.w.nest = 0;
-    jw_puts(&o.w, o.fields ? "\",\"time\":" : "],\"time\":");
+    jw_puts(&o.w, o.fields ? ",\"time\":" : "],\"time\":");
     jw_int(&o.w, ctld_now());
     jw_raw(&o.w, "}}", 2); /* the body, the envelope */
     free(fields);
-    size_t len;
-    char *buf = jw_take(&o.w, &len);
-    ctld_reply_encoded(c, req, buf, len);
+    size_t len, data_len = 0;
+    char *buf = jw_take(&o.w, &len), *data = o.fields ? jw_take(&o.rows, &data_len) : NULL;
+    ctld_reply_encoded(c, req, buf, len, data, data_len);
 }
 
 void query_nodes(struct ctld *c, struct request *req)

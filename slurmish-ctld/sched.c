@@ -159,6 +159,7 @@ static void set_reason(struct ctld *c, struct job *job, int reason)
 #define PRIORITY_WEIGHT_AGE 1000
 #define PRIORITY_WEIGHT_SIZE 1000
 #define PRIORITY_MAX_AGE (7 * 86400)
+#define PRIORITY_RANK_HELD_EVERY 60 /* seconds */
 
 /* Slurm's multifactor idea, small: age (saturating at a week) and size
  * (share of the partition's CPUs) each weigh 1000; nice subtracts. */
@@ -477,7 +478,7 @@ static bool try_preempt(struct pass *ps, struct job *job, const struct part *p, 
     struct job **victims = xcalloc(cap, sizeof(*victims));
     bool freeing = false;
 
-    JOB_FOREACH(&c->jobs, j)
+    JOB_FOREACH_STARTED(&c->jobs, j)
     {
         if (!j->nalloc || !on_part(j, p))
             continue;
@@ -503,7 +504,7 @@ static bool try_preempt(struct pass *ps, struct job *job, const struct part *p, 
         ps->sim[nd->index] = (struct usage){nd->cpus_used, nd->mem_used, nd->gpus_used,
                                             nd->njobs, nd->excl_job != 0};
     }
-    JOB_FOREACH(&c->jobs, j) if (being_preempted(j) && j->nalloc) sim_release(ps, j);
+    JOB_FOREACH_STARTED(&c->jobs, j) if (being_preempted(j) && j->nalloc) sim_release(ps, j);
     ps->use_sim = true;
     int got = find_nodes(ps, job, p, cpn);
     size_t k = 0;
@@ -564,7 +565,7 @@ static int64_t reserve(struct pass *ps, struct job *job, const struct part *p, i
     int64_t shadow = 0;
 
     /* running jobs on this partition's nodes, by expected end */
-    JOB_FOREACH(&c->jobs, j)
+    JOB_FOREACH_STARTED(&c->jobs, j)
     {
         bool here = false;
         for (int i = 0; i < j->nalloc && !here; i++)
@@ -676,13 +677,20 @@ int64_t sched_test_start(struct ctld *c, struct job *job, char **nodes)
 }
 
 /* Jobs in scheduling order: partition tier, then priority, then age (id). */
+/* A pending job's place in the pass: tier, then priority (both high
+ * first), then id.  Sorted by value, so a sort of a million jobs does not
+ * chase a million pointers per comparison. */
+struct sched_key {
+    uint64_t rank; /* tier (offset to unsigned) << 32 | priority */
+    uint32_t id;
+    struct job *job;
+};
+
 static int cmp_sched(const void *a, const void *b)
 {
-    const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
-    if (x->sched_tier != y->sched_tier)
-        return y->sched_tier - x->sched_tier;
-    if (x->priority != y->priority)
-        return x->priority > y->priority ? -1 : 1;
+    const struct sched_key *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank > y->rank ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -738,7 +746,7 @@ void sched_pass(struct ctld *c)
 {
     struct pass ps = {.c = c, .now = ctld_now()};
     size_t n = 0;
-    struct job **order;
+    struct sched_key *order;
     bool *reserved = xcalloc((size_t)c->nparts + 1, sizeof(*reserved));
     /* per partition: might a job there preempt?  Only if a lower tier allows it */
     bool *can_preempt = xcalloc((size_t)c->nparts + 1, sizeof(*can_preempt));
@@ -765,30 +773,41 @@ void sched_pass(struct ctld *c)
 
     budget_pass_begin(c, ps.now);
     order = xcalloc(c->jobs.npending + 1, sizeof(*order));
+    /* Jobs that cannot start (held, not yet eligible) are never sorted,
+     * and ranked only once a minute, for squeue's sake: their age moves
+     * their priority by about one point a minute (PRIORITY_MAX_AGE), and
+     * a million held jobs would otherwise cost every pass. */
+    bool rank_all = ps.now - c->last_rank_all >= PRIORITY_RANK_HELD_EVERY;
+    if (rank_all)
+        c->last_rank_all = ps.now;
     for (struct job *j = c->jobs.qhead; j; j = j->qnext) {
+        if ((j->held || j->begin_time > ps.now) && rank_all)
+            j->priority = j->prio_set ? j->prio_set
+                                      : sched_priority(j, part_find(c, j->partition), ps.now);
+        if (j->held) {
+            set_reason(c, j, j->held_by_admin ? REASON_JOB_HELD_ADMIN : REASON_JOB_HELD_USER);
+            continue;
+        }
+        if (j->begin_time > ps.now) {
+            set_reason(c, j, REASON_BEGIN_TIME);
+            continue;
+        }
         struct part *p = part_find(c, j->partition);
         j->priority = j->prio_set ? j->prio_set : sched_priority(j, p, ps.now);
         j->sched_tier = p ? p->conf->priority_tier : 0;
-        order[n++] = j;
+        order[n++] = (struct sched_key){
+            ((uint64_t)((uint32_t)j->sched_tier ^ 0x80000000u) << 32) | j->priority, j->id, j};
     }
     qsort(order, n, sizeof(*order), cmp_sched);
 
     for (size_t k = 0; k < n; k++) {
-        struct job *job = order[k];
+        struct job *job = order[k].job;
         if ((k & 127) == 127 && mono_ms() - t0 > budget) {
             /* let the loop answer clients; the next turn goes on */
             c->sched_needed = true;
             log_debug("scheduling pass stopped after %zu of %zu jobs (budget %lld ms)", k, n,
                       (long long)budget);
             break;
-        }
-        if (job->held) {
-            set_reason(c, job, job->held_by_admin ? REASON_JOB_HELD_ADMIN : REASON_JOB_HELD_USER);
-            continue;
-        }
-        if (job->begin_time > ps.now) {
-            set_reason(c, job, REASON_BEGIN_TIME);
-            continue;
         }
         if (!depend_ready(c, job))
             continue; /* reason set (or the job cancelled) by depend.c */

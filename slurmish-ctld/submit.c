@@ -436,8 +436,10 @@ void submit_handle(struct ctld *c, struct request *req)
     job->constraint = xstrdup(shape.constraint);
     job->req_nodes = xstrdup(shape.req_nodes);
     job->exc_nodes = xstrdup(shape.exc_nodes);
-    job->priority = 1;
     job->nice = (int)nice;
+    /* ranked now, so a held job has its place before any pass (passes
+     * rank held jobs only now and then: sched.c) */
+    job->priority = sched_priority(job, part, job->submit_time);
     job->dependency = dependency && *dependency ? xstrdup(dependency) : NULL;
     job->kill_on_invalid_dep = json_is_true(json_object_get(body, "kill_on_invalid_dep"));
     job->warn_signal = (int)wsig;

@@ -136,6 +136,18 @@ static int send_request(struct sl_client *cl, const char *buf, size_t len, long 
 int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **reply, int *rc,
                       sl_error_t *err)
 {
+    return sl_client_request_data(cl, type, body, reply, NULL, rc, err);
+}
+
+void sl_reply_data_free(struct sl_reply_data *d)
+{
+    free(d->mem);
+    memset(d, 0, sizeof(*d));
+}
+
+int sl_client_request_data(struct sl_client *cl, int type, json_t *body, json_t **reply,
+                           struct sl_reply_data *data, int *rc, sl_error_t *err)
+{
     size_t len;
     uint64_t seq = ++cl->seq;
     char *buf = sl_msg_encode_request(cl->auth, type, seq, body, &len, err);
@@ -145,6 +157,8 @@ int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **rep
     *rc = -1;
     if (reply)
         *reply = NULL;
+    if (data)
+        memset(data, 0, sizeof(*data));
     if (!buf)
         return -1;
     zrc = send_request(cl, buf, len, deadline, err);
@@ -156,16 +170,24 @@ int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **rep
         struct sl_msg m;
         int drc, got;
 
-        /* Reply arrives as [empty delimiter][envelope]. */
-        if ((zrc = sl_zmtp_recv(cl->conn, SL_REPLY_MAX_BYTES + 1024, deadline, &zm, err)) !=
+        /* Reply arrives as [empty delimiter][envelope], bulk replies with
+         * their data as a third frame. */
+        if ((zrc = sl_zmtp_recv(cl->conn, 2 * SL_REPLY_MAX_BYTES + 1024, deadline, &zm, err)) !=
             SL_ZMTP_OK)
             return fail(cl, zrc, err);
-        if (zm.nframes != 2) {
+        if (zm.nframes != 2 && zm.nframes != 3) {
             sl_zmtp_msg_clear(&zm);
             continue; /* not a reply; keep waiting */
         }
         got = sl_msg_decode_max(zm.frame[1].iov_base, zm.frame[1].iov_len, SL_REPLY_MAX_BYTES, &m,
                                 &drc, err) == 0;
+        if (got && zm.nframes == 3 && data && m.type == SL_MSG_REPLY && m.re == seq) {
+            /* the frame is the last in zm.buf, NUL-terminated (zmtp.h) */
+            data->text = zm.frame[2].iov_base;
+            data->len = zm.frame[2].iov_len;
+            data->mem = zm.buf;
+            zm.buf = NULL;
+        }
         sl_zmtp_msg_clear(&zm);
         if (!got) { /* say why rather than time out as if nobody answered */
             char why[sizeof(err->text)];
@@ -178,6 +200,8 @@ int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **rep
         }
         *rc = m.rc;
         if (m.rc != 0) {
+            if (data)
+                sl_reply_data_free(data);
             errprintf(err, "%s", m.error ? m.error : sl_strerror(m.rc));
             sl_msg_clear(&m);
             return -1;

@@ -25,6 +25,21 @@ void sl_client_destroy(struct sl_client *cl);
 int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **reply, int *rc,
                       sl_error_t *err);
 
+/* A reply's bulk data: a raw frame after the envelope (query_jobs with
+ * fields sends its rows so, unescaped).  text is NUL-terminated and may be
+ * modified in place; NULL when the reply had none. */
+struct sl_reply_data {
+    char *text;
+    size_t len;
+    void *mem; /* what to free */
+};
+
+/* sl_client_request, also returning the reply's data frame (data may be
+ * NULL: then it is dropped).  Free it with sl_reply_data_free(). */
+int sl_client_request_data(struct sl_client *cl, int type, json_t *body, json_t **reply,
+                           struct sl_reply_data *data, int *rc, sl_error_t *err);
+void sl_reply_data_free(struct sl_reply_data *d);
+
 /* Override the reply timeout (milliseconds). */
 void sl_client_set_timeout(struct sl_client *cl, int timeout_ms);
 

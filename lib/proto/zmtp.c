@@ -631,7 +631,7 @@ int sl_zmtp_recv(struct sl_zmtp *z, size_t max_bytes, long long deadline, struct
                 size_t want = cap ? cap * 2 : 65536;
                 if (want > max_bytes)
                     want = max_bytes;
-                uint8_t *nb = realloc(buf, want ? want : 1);
+                uint8_t *nb = realloc(buf, want + 1); /* + the NUL after the last frame */
                 if (!nb) {
                     rc = SL_ZMTP_ESYS;
                     errprintf(err, "out of memory");
@@ -649,6 +649,8 @@ int sl_zmtp_recv(struct sl_zmtp *z, size_t max_bytes, long long deadline, struct
             got += r;
         }
     }
+    if (buf)
+        buf[used] = 0;
     for (int i = 0; i < msg->nframes; i++)
         msg->frame[i].iov_base = buf ? buf + off[i] : NULL;
     msg->buf = buf;

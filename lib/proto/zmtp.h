@@ -127,6 +127,8 @@ void sl_zmtp_msg_clear(struct sl_zmtp_msg *msg);
 
 /* Receive one whole message of at most max_bytes (all frames together)
  * before deadline, answering PING and skipping other commands on the way.
+ * The frames lie in msg->buf one after another, a NUL after the last, so
+ * a text last frame can be parsed in place.
  * An ERROR command from the peer is SL_ZMTP_EPROTO with its reason. */
 int sl_zmtp_recv(struct sl_zmtp *z, size_t max_bytes, long long deadline, struct sl_zmtp_msg *msg,
                  sl_error_t *err);

@@ -1,8 +1,10 @@
 /* xmalloc.c - see xmalloc.h */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -51,4 +53,19 @@ char *xasprintf(const char *fmt, ...)
     if (n < 0)
         fatalx("out of memory");
     return s;
+}
+
+void mem_hint_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = 2u << 20;
+    if (n < 2 * huge)
+        return;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + n) & ~(huge - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
 }

@@ -481,7 +481,10 @@ class CostTest(harness.ClusterTest):
         p = c.run("scontrol", "reconfigure")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(c.wait_state(j, ("COMPLETED", "FAILED"), timeout=30), "COMPLETED")
-        # the cluster report: f1 (fixed) is powered the whole window, idle cost follows
+        # the cluster report: f1 (fixed) is powered the whole window, idle cost follows.
+        # Times are whole seconds and a quick cluster can keep f1 busy for all
+        # of its first seconds: let it sit idle a while, so powered > busy holds
+        time.sleep(2)
         rep = c.run("sreport", "-P", "-n", "cost", "cluster").stdout
         groups = dict((r.split("|")[0], r.split("|")) for r in rep.splitlines())
         self.assertIn("TOTAL", groups)

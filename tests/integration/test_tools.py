@@ -17,9 +17,18 @@ class ToolsTest(harness.ClusterTest):
         c.wait_state(j, "RUNNING")
         p = c.run("squeue", "--json")
         self.assertEqual(p.returncode, 0, p.stderr)
-        jobs = {x["job_id"]: x for x in json.loads(p.stdout)["jobs"]}
+        doc = json.loads(p.stdout)
+        jobs = {x["job_id"]: x for x in doc["jobs"]}
         self.assertEqual(jobs[j]["name"], "jsonjob")
         self.assertEqual(jobs[j]["state"], "RUNNING")
+        # laid out as jansson's JSON_INDENT(2) (Python's indent=2 is the same
+        # layout), nested values (steps, priority factors) too
+        held = c.sbatch("--hold", "--wrap", "true")
+        p = c.run("squeue", "--json")
+        doc = json.loads(p.stdout)
+        self.assertTrue(any("priority_factors" in x for x in doc["jobs"]))
+        self.assertEqual(p.stdout, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        c.run("scancel", str(held))
         p = c.run("sinfo", "--json")
         doc = json.loads(p.stdout)
         self.assertEqual(sorted(n["name"] for n in doc["nodes"]), ["n1", "n2"])

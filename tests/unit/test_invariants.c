@@ -80,6 +80,61 @@ START_TEST(test_consistent_is_ok)
 }
 END_TEST
 
+/* Every job of the table is on the pending queue or the started list,
+ * through any order of insert, queue, dequeue and remove; scans of the
+ * started list (JOB_FOREACH_STARTED) see exactly the jobs not pending. */
+START_TEST(test_two_lists)
+{
+    char text[1200];
+    struct job *a = new_job(1), *b = new_job(2), *r = running_job(3);
+    job_queue_add(&C.jobs, a);
+    job_queue_add(&C.jobs, b);
+    /* queued before it is in the table, as a new array task */
+    struct job *t = xcalloc(1, sizeof(*t));
+    t->id = 4;
+    t->name = xstrdup("t"), t->user = xstrdup("u"), t->group = xstrdup("g");
+    t->partition = xstrdup("debug");
+    t->state = JOB_PENDING;
+    t->cancelled_by = t->pending_end_state = -1;
+    job_queue_add(&C.jobs, t);
+    job_insert(&C.jobs, t);
+    ck_assert_int_eq(C.jobs.npending, 3);
+    ck_assert_int_eq(C.jobs.nrest, 1);
+    ck_assert_int_eq(check(text, sizeof(text)), 0);
+
+    /* b ends without running; the started list is walked while a job on
+     * it is removed (as cron purges ended jobs) */
+    job_queue_del(&C.jobs, b);
+    b->state = JOB_CANCELLED;
+    ck_assert_int_eq(C.jobs.nrest, 2);
+    size_t seen = 0;
+    JOB_FOREACH_STARTED(&C.jobs, j)
+    {
+        ck_assert(j == r || j == b);
+        if (j == b) {
+            job_remove(&C.jobs, j);
+            job_free(j);
+        }
+        seen++;
+    }
+    ck_assert_int_eq(seen, 2);
+    ck_assert_int_eq(C.jobs.nrest, 1);
+    ck_assert_msg(check(text, sizeof(text)) == 0, "%s", text);
+
+    job_remove(&C.jobs, a); /* a pending job leaves the queue with the table */
+    job_free(a);
+    ck_assert_int_eq(C.jobs.npending, 1);
+    ck_assert_msg(check(text, sizeof(text)) == 0, "%s", text);
+    ck_assert_str_eq(text, "ok");
+
+    /* a broken link is reported */
+    C.jobs.nrest++;
+    ck_assert_int_ne(check(text, sizeof(text)), 0);
+    ck_assert_ptr_nonnull(strstr(text, "started list"));
+    C.jobs.nrest--;
+}
+END_TEST
+
 START_TEST(test_leaked_node_usage)
 {
     char text[1200];
@@ -136,6 +191,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_consistent_is_ok);
+    tcase_add_test(tc, test_two_lists);
     tcase_add_test(tc, test_leaked_node_usage);
     tcase_add_test(tc, test_job_state_against_allocation);
     tcase_add_test(tc, test_many_violations_are_capped);
