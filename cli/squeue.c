@@ -648,7 +648,7 @@ static void out_indented(struct out *o, const char *p, size_t len, int depth)
 /* --json from the compact reply: the objects the controller would have
  * sent, printed as jansson's JSON_INDENT(2) prints them (the cells are
  * the values' compact JSON text already; nested ones are re-indented). */
-static void print_json_rows(const struct sjob *sel, size_t n, const char *raw, json_t *cols)
+static void print_json_rows(struct sjob *const *sel, size_t n, const char *raw, json_t *cols)
 {
     size_t ncols = json_array_size(cols);
     int task_col = -1;
@@ -664,7 +664,7 @@ static void print_json_rows(const struct sjob *sel, size_t n, const char *raw, j
     }
     out_put(&o, "{\n  \"jobs\": [", 13);
     for (size_t r = 0; r < n; r++) {
-        const char *p = raw + sel[r].row;
+        const char *p = raw + sel[r]->row;
         bool first = true;
         out_put(&o, r ? ",\n    {" : "\n    {", r ? 7 : 6);
         for (size_t k = 0; k < ncols; k++) {
@@ -675,7 +675,7 @@ static void print_json_rows(const struct sjob *sel, size_t n, const char *raw, j
                 if ((int)k == task_col) {
                     /* -r: the task this line stands for */
                     char t[24];
-                    out_put(&o, t, (size_t)snprintf(t, sizeof(t), "%lld", sel[r].task));
+                    out_put(&o, t, (size_t)snprintf(t, sizeof(t), "%lld", sel[r]->task));
                 } else if (*p == '{' || *p == '[') {
                     out_indented(&o, p, len, 3);
                 } else {
@@ -698,9 +698,40 @@ static void print_json_rows(const struct sjob *sel, size_t n, const char *raw, j
     free(keylen);
 }
 
+/* squeue -r: an array record's pending tasks, a line each: copies of the
+ * record with their own task id, in blocks so the lines never move. */
+struct task_block {
+    struct task_block *next;
+    size_t used;
+    struct sjob line[1024];
+};
+
+static struct sjob *task_line(struct task_block **blocks, const struct sjob *job, long task)
+{
+    if (!*blocks || (*blocks)->used == sizeof((*blocks)->line) / sizeof((*blocks)->line[0])) {
+        struct task_block *b = xmalloc(sizeof(*b));
+        b->next = *blocks;
+        b->used = 0;
+        *blocks = b;
+    }
+    struct sjob *l = &(*blocks)->line[(*blocks)->used++];
+    *l = *job;
+    l->task = task;
+    return l;
+}
+
+static void task_blocks_free(struct task_block *b)
+{
+    while (b) {
+        struct task_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
 static int cmp_jobs(const void *a, const void *b)
 {
-    const struct sjob *x = a, *y = b;
+    const struct sjob *x = *(struct sjob *const *)a, *y = *(struct sjob *const *)b;
     int c = strcmp(S(x, SF_PARTITION), S(y, SF_PARTITION));
     if (c)
         return c;
@@ -1181,8 +1212,8 @@ int main(int argc, char **argv)
     }
 
     size_t n = 0, cap = (size_t)nall + 1;
-    struct sjob *sel = xmalloc(cap * sizeof(*sel));
-    mem_hint_huge(sel, cap * sizeof(*sel));
+    struct sjob **sel = xmalloc(cap * sizeof(*sel));
+    struct task_block *tasks = NULL; /* -r: the lines of array tasks */
     json_t *expanded = json_array(); /* --json -r: the tasks' objects */
     size_t nfilters = json_array_size(id_filters);
     long *filter_id = xcalloc(nfilters + 1, sizeof(long));
@@ -1232,15 +1263,14 @@ int main(int argc, char **argv)
                 for (long v = lo; v <= hi; v++) {
                     if (n >= cap)
                         sel = xrealloc(sel, (cap = cap * 2 + 16) * sizeof(*sel));
-                    sel[n] = *job;
-                    sel[n].task = v;
+                    struct sjob *line = task_line(&tasks, job, v);
                     if (json_out && job->obj) {
                         json_t *one = json_deep_copy(job->obj);
                         json_object_set_new(one, "array_task_id", json_integer(v));
                         json_array_append_new(expanded, one);
-                        sel[n].obj = one;
+                        line->obj = one;
                     }
-                    n++;
+                    sel[n++] = line;
                 }
             }
             free(copy);
@@ -1248,7 +1278,7 @@ int main(int argc, char **argv)
         }
         if (n >= cap)
             sel = xrealloc(sel, (cap = cap * 2 + 16) * sizeof(*sel));
-        sel[n++] = *job;
+        sel[n++] = job;
     }
     free(filter_id);
     free(filter_tasks);
@@ -1256,10 +1286,11 @@ int main(int argc, char **argv)
     if (steps_view && !json_out) {
         json_t **objs = xcalloc(n + 1, sizeof(*objs));
         for (size_t r = 0; r < n; r++)
-            objs[r] = sel[r].obj;
+            objs[r] = sel[r]->obj;
         print_steps(objs, n, format, noheader, now);
         free(objs);
         free(sel);
+        task_blocks_free(tasks);
         json_decref(expanded);
         ret = 0;
         goto done;
@@ -1267,6 +1298,7 @@ int main(int argc, char **argv)
     if (json_out && row_cols) {
         print_json_rows(sel, n, raw_rows, row_cols);
         free(sel);
+        task_blocks_free(tasks);
         json_decref(expanded);
         ret = 0;
         goto done;
@@ -1275,12 +1307,13 @@ int main(int argc, char **argv)
         /* the selected jobs as the controller describes them */
         json_t *arr = json_array(), *o;
         for (size_t r = 0; r < n; r++)
-            json_array_append(arr, sel[r].obj);
+            json_array_append(arr, sel[r]->obj);
         o = json_pack("{s:o}", "jobs", arr);
         json_dumpf(o, stdout, JSON_INDENT(2));
         putchar('\n');
         json_decref(o);
         free(sel);
+        task_blocks_free(tasks);
         json_decref(expanded);
         ret = 0;
         goto done;
@@ -1307,7 +1340,7 @@ int main(int argc, char **argv)
         for (size_t r = 0; r < n; r++) {
             for (size_t k = 0; k < f->count; k++)
                 if (f->items[k].type)
-                    line_cells[k] = job_field(f->items[k].type, &sel[r], now, &cb[k]);
+                    line_cells[k] = job_field(f->items[k].type, sel[r], now, &cb[k]);
             fmt_write_line(stdout, f, line_cells, &line);
         }
         free(line.buf);
@@ -1318,7 +1351,7 @@ int main(int argc, char **argv)
             rows[r] = xcalloc(f->count, sizeof(char *));
             for (size_t k = 0; k < f->count; k++)
                 if (f->items[k].type)
-                    rows[r][k] = xstrdup(job_field(f->items[k].type, &sel[r], now, &cb[k]));
+                    rows[r][k] = xstrdup(job_field(f->items[k].type, sel[r], now, &cb[k]));
         }
         fmt_print_table(stdout, f, noheader ? NULL : header, rows, n);
         for (size_t r = 0; r < n; r++) {
@@ -1334,6 +1367,7 @@ int main(int argc, char **argv)
     free(line_cells);
     free(header);
     free(sel);
+    task_blocks_free(tasks);
     json_decref(expanded);
     ret = 0;
 done:

@@ -512,7 +512,8 @@ void submit_handle(struct ctld *c, struct request *req)
     submit_limits_add(job);
     job_insert(&c->jobs, job);
     job_queue_add(&c->jobs, job);
-    c->sched_needed = true;
+    if (!job->held) /* a held job cannot start: a pass over the queue for it is wasted */
+        c->sched_needed = true;
     log_info("job %u submitted by %s to %s", job->id, job->user, job->partition);
 
     json_t *reply = json_pack("{s:I}", "job_id", (json_int_t)job->id);

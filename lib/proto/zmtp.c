@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "proto/zmtp.h"
+#include "util/xmalloc.h"
 
 /* ---- pure encoding and decoding ---- */
 
@@ -581,6 +582,8 @@ void sl_zmtp_msg_clear(struct sl_zmtp_msg *msg)
     msg->nframes = 0;
 }
 
+#define ZMTP_BIG_FRAME ((size_t)4 << 20)
+
 int sl_zmtp_recv(struct sl_zmtp *z, size_t max_bytes, long long deadline, struct sl_zmtp_msg *msg,
                  sl_error_t *err)
 {
@@ -624,8 +627,23 @@ int sl_zmtp_recv(struct sl_zmtp *z, size_t max_bytes, long long deadline, struct
         off[msg->nframes] = used;
         msg->frame[msg->nframes++].iov_len = size;
         /* Grow with the data that actually arrives, not with what the peer
-         * claims, so a lying header cannot make us allocate max_bytes. */
+         * claims, so a lying header cannot make us allocate max_bytes; but
+         * a big frame (a million-job reply) gets its whole size at once, in
+         * its own mapping, on huge pages: its pages are touched only as the
+         * data arrives (a lie costs address space, not memory), and 100 MB
+         * are neither copied by doublings nor faulted in 4 KiB at a time. */
         size_t got = 0;
+        if (size >= ZMTP_BIG_FRAME && cap - used < size) {
+            uint8_t *nb = realloc(buf, used + size + 1);
+            if (!nb) {
+                rc = SL_ZMTP_ESYS;
+                errprintf(err, "out of memory");
+                goto fail;
+            }
+            buf = nb;
+            cap = used + size;
+            mem_hint_huge(buf + used, size); /* the last realloc: see xmalloc.h */
+        }
         while (got < size) {
             if (cap == used) {
                 size_t want = cap ? cap * 2 : 65536;

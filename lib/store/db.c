@@ -73,7 +73,12 @@ struct sl_db *sl_db_open(const char *path, const char *const *migrations, int nm
         errprintf(err, "out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+    /* NOMUTEX: a connection is used by one thread (the ctld's loop), so
+     * SQLite need not lock around every call (a mutex pair per column read
+     * was 6% of loading a million jobs) */
+    if (sqlite3_open_v2(path, &db->h,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) !=
         SQLITE_OK) {
         sl_db_error(db, err, path);
         goto error;
