@@ -259,14 +259,16 @@ supervise(struct noded *d, json_t *body, const char *user, int script_fd, int re
     }
     close(script_fd);
     snprintf(num, sizeof(num), "%d\n", pid > 0 ? (int)pid : 0);
-    path = xasprintf("%s/pid", dir);
-    spool_write_file(path, num, 0600);
-    free(path);
-    /* tell the daemon the job's pid now, so a signal sent at once finds it */
+    /* tell the daemon the job's pid now, so a signal sent at once finds it
+     * (it waits for this before it answers the launch: first the pipe, then
+     * the file, which serves when the daemon missed the pipe) */
     if (write(report_fd, num, strlen(num)) < 0) {
         /* the daemon reads the pid file instead */
     }
     close(report_fd);
+    path = xasprintf("%s/pid", dir);
+    spool_write_file(path, num, 0600);
+    free(path);
 
     if (pid > 0) {
         close(pfd[1]);
