@@ -117,8 +117,9 @@ static int user_groups(const char *user, gid_t gid, gid_t **out)
     for (int tries = 0; tries < 4; tries++) {
         int n = cap;
         if (getgrouplist(user, gid, g, &n) >= 0) {
+            long max = sysconf(_SC_NGROUPS_MAX); /* initgroups keeps as many */
             *out = g;
-            return n;
+            return max > 0 && n > max ? (int)max : n;
         }
         if (n <= cap)
             break; /* not a matter of room */
