@@ -103,6 +103,14 @@ void djob_forget(struct noded *d, struct djob *j)
     djob_free(j);
 }
 
+/* Replace a spool file atomically (temporary file + rename): a reader
+ * sees the old content or the new, never half of it.  No fsync: the spool
+ * is there for a restart of slurmish-d (the page cache survives that), and
+ * an operating system crash ends the node's jobs anyway, so a record lost
+ * with it only makes the daemon report such a job as lost, which it is.
+ * Durability of the job's state is the ctld's SQLite, not this.  An fsync
+ * here cost a disk flush (1-10 ms, more under I/O load) on the launch path
+ * and again at every job's end. */
 int spool_write_file(const char *path, const char *data, mode_t mode)
 {
     char *tmp = xasprintf("%s.tmp", path);
@@ -125,7 +133,7 @@ int spool_write_file(const char *path, const char *data, mode_t mode)
         }
         off += (size_t)n;
     }
-    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
         unlink(tmp);
         free(tmp);
         return -1;

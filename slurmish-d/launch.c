@@ -1,8 +1,13 @@
 /* launch.c - start a batch job as its user under a supervisor process.
  *
  * daemon --fork--> supervisor (root, own session, ignores job-control
- *                  signals) --fork--> job: setsid, initgroups/setresgid/
+ *                  signals) --vfork--> job: setsid, setgroups/setresgid/
  *                  setresuid, chdir, open output files as the user, exec.
+ *
+ * The daemon looks the user's groups up (getgrouplist, as initgroups
+ * does) before it forks: its NSS modules stay loaded from one launch to
+ * the next, where a job process calling initgroups loaded them afresh
+ * (dlopen of libnss_systemd and what it links) for every job.
  *
  * The supervisor is a fork of slurmish-d without exec.  It waits for the
  * script, records the raw wait status in the spool (temp file + rename,
@@ -102,11 +107,41 @@ static int open_as_user(const char *path, int flags)
     return open(path, flags | O_CLOEXEC, 0666);
 }
 
-/* Become the job's user for good: groups, gid, uid, and no way back. */
-void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid)
+/* The user's supplementary groups (gid among them), as initgroups would
+ * set them; their count, or -1 (then *out is NULL) when they cannot be
+ * looked up. */
+static int user_groups(const char *user, gid_t gid, gid_t **out)
 {
-    if (initgroups(user, gid) < 0)
+    int cap = 32;
+    gid_t *g = xmalloc((size_t)cap * sizeof(*g));
+    for (int tries = 0; tries < 4; tries++) {
+        int n = cap;
+        if (getgrouplist(user, gid, g, &n) >= 0) {
+            long max = sysconf(_SC_NGROUPS_MAX); /* initgroups keeps as many */
+            *out = g;
+            return max > 0 && n > max ? (int)max : n;
+        }
+        if (n <= cap)
+            break; /* not a matter of room */
+        cap = n;
+        g = xrealloc(g, (size_t)cap * sizeof(*g));
+    }
+    free(g);
+    *out = NULL;
+    return -1;
+}
+
+/* Become the job's user for good: groups (the given list, or initgroups
+ * when there is none), gid, uid, and no way back. */
+static void drop_privileges_groups(int errfd, const char *user, uid_t uid, gid_t gid,
+                                   const gid_t *groups, int ngroups)
+{
+    if (groups) {
+        if (setgroups((size_t)ngroups, groups) < 0)
+            job_fail(errfd, -1, "setgroups(%s, %d groups): %s", user, ngroups, strerror(errno));
+    } else if (initgroups(user, gid) < 0) {
         job_fail(errfd, -1, "initgroups(%s, %u): %s", user, (unsigned)gid, strerror(errno));
+    }
     if (setresgid(gid, gid, gid) < 0)
         job_fail(errfd, -1, "setresgid(%u): %s", (unsigned)gid, strerror(errno));
     if (setresuid(uid, uid, uid) < 0)
@@ -115,10 +150,23 @@ void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid)
         job_fail(errfd, -1, "could regain root after dropping privileges to %s", user);
 }
 
+void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid)
+{
+    drop_privileges_groups(errfd, user, uid, gid, NULL, 0);
+}
+
+/* What the daemon looked up for the job before forking. */
+struct job_user {
+    const char *name;
+    const gid_t *groups; /* NULL: initgroups in the job */
+    int ngroups;
+};
+
 /* The job process.  Never returns. */
 static void __attribute__((noreturn))
-run_job(struct noded *d, json_t *body, const char *user, int script_fd, int errfd)
+run_job(struct noded *d, json_t *body, const struct job_user *ju, int script_fd, int errfd)
 {
+    const char *user = ju->name;
     struct pattern_ctx pc = {
         .job_id = ju32(body, "job_id"),
         .job_name = jstr(body, "name", "sbatch"),
@@ -143,7 +191,7 @@ run_job(struct noded *d, json_t *body, const char *user, int script_fd, int errf
     for (int s = 1; s < NSIG; s++)
         signal(s, SIG_DFL);
 
-    drop_privileges(errfd, user, uid, gid);
+    drop_privileges_groups(errfd, user, uid, gid, ju->groups, ju->ngroups);
     umask(022);
     if (chdir(wd) < 0) {
         chdir_errno = errno;
@@ -218,9 +266,34 @@ static size_t read_launch_error(int fd, char *buf, size_t size)
     return len;
 }
 
+/* Start the job process with vfork: it borrows the supervisor's memory
+ * until its exec instead of copying the page tables and taking a
+ * copy-on-write fault for every page either side touches (about 2 ms of
+ * CPU per job on a 2-core VM, a fifth of what a short job costs the
+ * node).  The supervisor is single-threaded and stays suspended until the
+ * job has exec'ed or _exit'ed (job_fail); the job changes nothing of the
+ * supervisor's but for what it allocates, and descriptors, signal
+ * dispositions, cwd and credentials are its own.  A function of its own,
+ * so the child never writes to the caller's frame. */
+static pid_t __attribute__((noinline))
+start_job(struct noded *d, json_t *body, const struct job_user *ju, int script_fd, int pfd[2],
+          int report_fd, const char *cg, uint32_t id)
+{
+    pid_t pid = vfork();
+    if (pid == 0) {
+        close(pfd[0]);
+        close(report_fd);
+        /* in its cgroup before the script runs: everything it starts stays there */
+        if (cg && cg_attach(cg, 0) < 0)
+            log_warn("job %u: cannot enter memory cgroup %s: %s", id, cg, strerror(errno));
+        run_job(d, body, ju, script_fd, pfd[1]);
+    }
+    return pid;
+}
+
 /* The supervisor.  Never returns. */
 static void __attribute__((noreturn))
-supervise(struct noded *d, json_t *body, const char *user, int script_fd, int report_fd)
+supervise(struct noded *d, json_t *body, const struct job_user *ju, int script_fd, int report_fd)
 {
     uint32_t id = ju32(body, "job_id");
     char *dir = djob_dir(d, id), *path, num[32], ebuf[1100], rec[64];
@@ -249,24 +322,20 @@ supervise(struct noded *d, json_t *body, const char *user, int script_fd, int re
     close_fds_except(script_fd, report_fd);
     if (pipe2(pfd, O_CLOEXEC) < 0)
         pid = -1;
-    else if ((pid = fork()) == 0) {
-        close(pfd[0]);
-        close(report_fd);
-        /* in its cgroup before the script runs: everything it starts stays there */
-        if (cg && cg_attach(cg, 0) < 0)
-            log_warn("job %u: cannot enter memory cgroup %s: %s", id, cg, strerror(errno));
-        run_job(d, body, user, script_fd, pfd[1]);
-    }
+    else
+        pid = start_job(d, body, ju, script_fd, pfd, report_fd, cg, id);
     close(script_fd);
     snprintf(num, sizeof(num), "%d\n", pid > 0 ? (int)pid : 0);
-    path = xasprintf("%s/pid", dir);
-    spool_write_file(path, num, 0600);
-    free(path);
-    /* tell the daemon the job's pid now, so a signal sent at once finds it */
+    /* tell the daemon the job's pid now, so a signal sent at once finds it
+     * (it waits for this before it answers the launch: first the pipe, then
+     * the file, which serves when the daemon missed the pipe) */
     if (write(report_fd, num, strlen(num)) < 0) {
         /* the daemon reads the pid file instead */
     }
     close(report_fd);
+    path = xasprintf("%s/pid", dir);
+    spool_write_file(path, num, 0600);
+    free(path);
 
     if (pid > 0) {
         close(pfd[1]);
@@ -360,6 +429,7 @@ int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
     struct passwd *pw;
     struct djob *j;
     char *dir = NULL, *uname = NULL, pbuf[32] = "";
+    gid_t *groups = NULL;
     int sfd = -1, rep[2] = {-1, -1}, rc = SL_E_GENERIC;
     uint32_t id;
     uid_t uid;
@@ -394,6 +464,9 @@ int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
         log_warn("job %u: user %s has uid %u on the controller but that uid is %s here; "
                  "running as %s",
                  id, user, (unsigned)uid, uname, uname);
+    struct job_user ju = {.name = uname};
+    ju.ngroups = user_groups(uname, gid, &groups);
+    ju.groups = groups; /* NULL: the job calls initgroups, which says what failed */
 
     dir = djob_dir(d, id);
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -413,7 +486,7 @@ int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
     }
     if (sup == 0) {
         close(rep[0]);
-        supervise(d, body, uname, sfd, rep[1]);
+        supervise(d, body, &ju, sfd, rep[1]);
     }
     close(rep[1]);
     rep[1] = -1;
@@ -442,5 +515,6 @@ out:
         close(rep[1]);
     free(dir);
     free(uname);
+    free(groups);
     return rc;
 }

@@ -100,7 +100,7 @@ pid_t djob_pgid(struct noded *d, struct djob *j);
 int djob_write_record(struct noded *d, struct djob *j, json_t *launch_body);
 long long proc_start_time(pid_t pid);
 int pidfd_open_pid(pid_t pid);
-int spool_write_file(const char *path, const char *data, mode_t mode); /* atomic */
+int spool_write_file(const char *path, const char *data, mode_t mode); /* atomic, no fsync */
 void jobs_readopt(struct noded *d);
 void jobs_reap(struct noded *d, struct djob *j); /* supervisor exited */
 void jobs_tick(struct noded *d); /* SIGKILL deadlines; supervisors without a pidfd */

@@ -118,5 +118,35 @@ class SchedTest(harness.ClusterTest):
         self.finish(j)
 
 
+class EventDrivenSchedTest(harness.ClusterTest):
+    """With the scheduling timer as good as off (sched_interval: one hour;
+    each wait below is 30 s at most), every start comes from an event: a
+    submit, a completion, a release, a cancellation.  (With a short queue
+    the ctld schedules in the turn of the event itself, before its commit.)"""
+    config = harness.DEFAULT_CONFIG.replace("sched_interval: 1", "sched_interval: 3600") \
+        .replace("nodes: n[1-2]\n    cpus: 2", "nodes: n1\n    cpus: 1")
+
+    def test_events_start_jobs_without_the_timer(self):
+        c = self.c
+        done = ("COMPLETED", "FAILED", "CANCELLED")
+        a = c.sbatch("--wrap", "sleep 1")  # the submit starts it
+        b = c.sbatch("--wrap", "true")     # waits for a's only CPU
+        self.assertEqual(c.wait_state(b, done), "COMPLETED")  # a's end starts it
+        self.assertEqual(c.state(a), "COMPLETED")
+
+        h = c.sbatch("-H", "--wrap", "true")
+        c.wait_for(lambda: c.show_job(h)["Reason"] == "JobHeldUser", what="JobHeldUser")
+        p = c.run("scontrol", "release", str(h))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(c.wait_state(h, done), "COMPLETED")  # the release starts it
+
+        r = c.sbatch("--wrap", "sleep 300")
+        c.wait_state(r, "RUNNING")
+        w = c.sbatch("--wrap", "true")
+        c.wait_for(lambda: c.show_job(w)["Reason"] == "Resources", what="Reason=Resources")
+        c.run("scancel", str(r))
+        self.assertEqual(c.wait_state(w, done), "COMPLETED")  # the cancellation starts it
+
+
 if __name__ == "__main__":
     harness.main()
