@@ -72,6 +72,38 @@ class CrashTest(harness.ClusterTest):
         r = json.loads(p.stdout.strip().splitlines()[-1])
         return r.get("body", {}).get("invariants") if r["rc"] == 0 else r.get("error")
 
+    # ---- 0. a big table is loaded in two halves, on two threads ----
+
+    def test_restart_loads_two_halves(self):
+        """persist_load reads the upper half of the ids on a second thread
+        when the table is big (SLURMISH_LOAD_SPLIT_MIN lowers the bar): every
+        job comes back once, in its state, and the state is consistent."""
+        c = self.c
+        done = c.sbatch("-o", "/dev/null", "--wrap", "true")
+        c.wait_state(done, ("COMPLETED",))
+        held = [c.sbatch("--hold", "-o", "/dev/null", "--wrap", "true") for _ in range(5)]
+        run = c.sbatch("-o", "/dev/null", "--wrap", "sleep 30")
+        c.wait_state(run, "RUNNING")
+        arr = c.sbatch("--hold", "--array=1-4", "-o", "/dev/null", "--wrap", "true")
+        view = lambda: c.run("squeue", "-h", "-t", "all", "-o", "%i %t %r %Q").stdout
+        before = view()
+        c.daemon("stop-daemon", "ctld", signal="KILL")
+        os.environ["SLURMISH_LOAD_SPLIT_MIN"] = "1"
+        try:
+            c.daemon("start-daemon", "ctld")
+        finally:
+            del os.environ["SLURMISH_LOAD_SPLIT_MIN"]
+        c.wait_for(lambda: c.run("scontrol", "ping").returncode == 0, what="ctld restart")
+        self.assertEqual(view(), before)
+        ids = [line.split()[0] for line in before.splitlines()]
+        for j in held + [done, run]:
+            self.assertEqual(ids.count(str(j)), 1, "job %d once" % j)
+        self.assertIn("%d_[1-4]" % arr, ids)
+        self.assertEqual(self.check_invariants(), "ok")
+        c.run("scancel", str(run), str(arr), *map(str, held))
+        c.wait_state(run, ("CANCELLED",), timeout=30)
+        self.assert_clean_nodes()
+
     # ---- 1. controller kill -9 under concurrent load ----
 
     def test_ctld_kill_9_under_load(self):
