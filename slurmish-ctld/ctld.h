@@ -57,6 +57,7 @@ struct ctld {
     void *zctx;
     void *router;
     struct sl_auth *auth;
+    struct verify_pool *verify; /* verify.h: helpers that check credentials */
     struct sl_db *db;
     struct persist *ps;
     struct power *power; /* power.c */
