@@ -84,6 +84,7 @@ struct ctld {
 
     bool sched_needed;
     int64_t last_sched;
+    uint64_t turn; /* loop turns so far: what may be cached for one turn */
 };
 
 /* loop.c */

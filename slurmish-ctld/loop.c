@@ -430,6 +430,7 @@ int ctld_loop(struct ctld *c)
         /* between turns: a scrape sees only committed state */
         if (npi == 2)
             metrics_serve(c);
+        c->turn++;
         recv_batch(c, batch, items);
         flush(c);
         cron_run(c);
