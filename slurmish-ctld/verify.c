@@ -1,5 +1,6 @@
 /* verify.c - the credential-verifying helper threads; see verify.h. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -84,7 +85,14 @@ struct verify_pool *verify_pool_create(const char *munge_socket, int nthreads, s
         if (!(h->auth = sl_auth_create(munge_socket, err)))
             goto fail;
         p->nhelpers++;
+        /* signals (SIGTERM, SIGHUP) must reach the loop thread, to wake
+         * its zmq_poll: a helper starts with all of them blocked, as
+         * ZeroMQ's own threads do */
+        sigset_t all, saved;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &saved);
         int rc = pthread_create(&h->thread, NULL, helper_main, h);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (rc) {
             errprintf(err, "cannot start a credential-verifying thread: %s", strerror(rc));
             goto fail;
