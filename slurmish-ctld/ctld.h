@@ -59,6 +59,7 @@ struct ctld {
     void *zctx;
     void *router;
     struct sl_auth *auth;
+    struct verify_pool *verify; /* verify.h: helpers that check credentials */
     struct sl_db *db;
     struct persist *ps;
     struct power *power; /* power.c */
@@ -86,6 +87,7 @@ struct ctld {
     bool sched_needed;
     int64_t last_sched;
     int64_t last_rank_all; /* when a pass last ranked held jobs too (sched.c) */
+    uint64_t turn; /* loop turns so far: what may be cached for one turn */
 };
 
 /* loop.c */

@@ -1,8 +1,10 @@
 /* loop.c - the controller's event loop, dispatch table and group commit.
  *
  * One turn: wait on the ROUTER socket (or the next timer), then drain up
- * to MAX_BATCH messages.  Each request is decoded, checked against the
- * table (type, role), authenticated, and handed to its handler, which
+ * to MAX_BATCH messages.  Each request is decoded and checked against the
+ * table; the batch's credentials are verified together, by the loop and a
+ * few helper threads that touch nothing else (verify.h); then, in arrival
+ * order, each request's role is checked and it is handed to its handler, which
  * changes memory and queues SQLite writes and a reply.  After the batch,
  * one COMMIT makes every change durable and only then are the replies
  * sent (redis' beforeSleep: persistence before replies).  Then the
@@ -35,10 +37,15 @@
 #include "store/db.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
+#include "verify.h"
 
 #define MAX_BATCH 512
 /* at most this many pending jobs: schedule before the commit (see above) */
 #define SCHED_BEFORE_COMMIT_MAX 128
+/* Helper threads verifying a turn's credentials next to the loop's own
+ * (verify.h).  munged runs 2 threads by default; a few more requests in
+ * flight than that keep them busy while each waits on its socket. */
+#define VERIFY_THREADS 3
 
 typedef void (*handler_f)(struct ctld *c, struct request *req);
 
@@ -221,69 +228,88 @@ static void reject(struct ctld *c, const unsigned char *route, size_t route_len,
         outq_push(c, route, route_len, delim, buf, len, NULL, 0, false);
 }
 
-static void handle_message(struct ctld *c, const unsigned char *route, size_t route_len,
-                           bool delim, const void *data, size_t size)
-{
+/* One message of a turn's batch, from its arrival to its dispatch. */
+struct inbound {
     struct request req;
+    bool refused;            /* answered (or dropped) while decoding */
+    bool verify;             /* a request for a handler: its credential is checked */
+    struct verify_item item; /* the check's result */
+};
+
+/* Decode the envelope and refuse what cannot go to a handler; what can is
+ * marked for verification.  Nothing here changes ctld state: node replies
+ * and requests are acted on in dispatch(), in arrival order. */
+static void decode_one(struct ctld *c, struct inbound *in, const void *data, size_t size)
+{
     sl_error_t err;
     int rc;
+
+    if (sl_msg_decode(data, size, &in->req.msg, &rc, &err) < 0) {
+        log_warn("rejected message (%zu bytes): %s", size, err.text);
+        reject(c, in->req.route, in->req.route_len, in->req.delim, in->req.msg.seq, rc, err.text);
+        in->refused = true;
+        return;
+    }
+    if (in->req.msg.type == SL_MSG_REPLY)
+        return;
+    if (!handlers[in->req.msg.type]) {
+        log_warn("rejected %s: not a controller request", sl_msg_info(in->req.msg.type)->name);
+        reject(c, in->req.route, in->req.route_len, in->req.delim, in->req.msg.seq,
+               SL_E_UNKNOWN_TYPE, "not a controller request");
+        in->refused = true;
+        return;
+    }
+    in->verify = true;
+    in->item.msg = &in->req.msg;
+}
+
+/* Hand a decoded, verified message to its handler (or a node reply to
+ * node_rpc), or refuse it. */
+static void dispatch(struct ctld *c, struct inbound *in)
+{
+    struct request *req = &in->req;
     const struct sl_msg_info *info;
 
     double t0 = c->metrics ? metrics_clock() : 0;
 
-    memset(&req, 0, sizeof(req));
-    memcpy(req.route, route, route_len);
-    req.route_len = route_len;
-    req.delim = delim;
-    if (sl_msg_decode(data, size, &req.msg, &rc, &err) < 0) {
-        log_warn("rejected message (%zu bytes): %s", size, err.text);
-        reject(c, route, route_len, delim, req.msg.seq, rc, err.text);
-        goto done;
+    if (in->refused)
+        return;
+    if (req->msg.type == SL_MSG_REPLY) {
+        node_rpc_reply(c, req->route, req->route_len, &req->msg);
+        return;
     }
-    if (req.msg.type == SL_MSG_REPLY) {
-        node_rpc_reply(c, route, route_len, &req.msg);
-        goto done;
+    info = sl_msg_info(req->msg.type);
+    if (in->item.rc) {
+        log_warn("rejected %s: %s", info->name, in->item.err.text);
+        reject(c, req->route, req->route_len, req->delim, req->msg.seq, in->item.rc,
+               in->item.err.text);
+        return;
     }
-    info = sl_msg_info(req.msg.type);
-    if (!handlers[req.msg.type]) {
-        log_warn("rejected %s: not a controller request", info->name);
-        reject(c, route, route_len, delim, req.msg.seq, SL_E_UNKNOWN_TYPE,
-               "not a controller request");
-        goto done;
-    }
-    if (sl_msg_verify(c->auth, &req.msg, &rc, &err) < 0) {
-        log_warn("rejected %s: %s", info->name, err.text);
-        reject(c, route, route_len, delim, req.msg.seq, rc, err.text);
-        goto done;
-    }
-    if (info->role == SL_ROLE_DAEMON && req.msg.uid != 0 && req.msg.uid != c->slurm_uid) {
+    if (info->role == SL_ROLE_DAEMON && req->msg.uid != 0 && req->msg.uid != c->slurm_uid) {
         log_warn("rejected %s from uid %u: daemon-only request", info->name,
-                 (unsigned)req.msg.uid);
-        reject(c, route, route_len, delim, req.msg.seq, SL_E_ACCESS_DENIED,
+                 (unsigned)req->msg.uid);
+        reject(c, req->route, req->route_len, req->delim, req->msg.seq, SL_E_ACCESS_DENIED,
                "daemon-only request");
-        goto done;
+        return;
     }
-    log_trace("%s from uid %u", info->name, (unsigned)req.msg.uid);
-    handlers[req.msg.type](c, &req);
-    if (!req.replied)
+    log_trace("%s from uid %u", info->name, (unsigned)req->msg.uid);
+    handlers[req->msg.type](c, req);
+    if (!req->replied)
         fatalx("handler for %s did not reply", info->name);
     if (c->metrics)
-        metrics_request(c, req.msg.type, metrics_clock() - t0);
-done:
-    sl_msg_clear(&req.msg);
+        metrics_request(c, req->msg.type, metrics_clock() - t0 + in->item.seconds);
 }
 
-/* Receive one multipart message: [route][optional empty][payload]. */
-static int recv_one(struct ctld *c)
+/* Receive one multipart message, [route][optional empty][payload], into
+ * in and decode it; -1 when there is nothing (more) to read. */
+static int recv_one(struct ctld *c, struct inbound *in)
 {
     zmq_msg_t part;
-    unsigned char route[256];
-    size_t route_len = 0;
     int idx = 0, more = 1, got_payload = 0, nframes_after = 0;
-    bool delim = false;
     char *payload = NULL;
     size_t plen = 0;
 
+    memset(in, 0, sizeof(*in));
     zmq_msg_init(&part);
     while (more) {
         if (zmq_msg_recv(&part, c->router, idx == 0 ? ZMQ_DONTWAIT : 0) < 0) {
@@ -294,10 +320,10 @@ static int recv_one(struct ctld *c)
         more = zmq_msg_more(&part);
         size_t sz = zmq_msg_size(&part);
         if (idx == 0) {
-            route_len = sz < sizeof(route) ? sz : sizeof(route);
-            memcpy(route, zmq_msg_data(&part), route_len);
+            in->req.route_len = sz < sizeof(in->req.route) ? sz : sizeof(in->req.route);
+            memcpy(in->req.route, zmq_msg_data(&part), in->req.route_len);
         } else if (idx == 1 && sz == 0 && more) {
-            delim = true;
+            in->req.delim = true;
         } else {
             nframes_after++;
             if (!got_payload) {
@@ -313,12 +339,31 @@ static int recv_one(struct ctld *c)
     zmq_msg_close(&part);
     if (!got_payload || nframes_after != 1) {
         log_warn("rejected message with %d payload frames", nframes_after);
-        reject(c, route, route_len, delim, 0, SL_E_PROTOCOL, "expected one payload frame");
+        reject(c, in->req.route, in->req.route_len, in->req.delim, 0, SL_E_PROTOCOL,
+               "expected one payload frame");
+        in->refused = true;
     } else {
-        handle_message(c, route, route_len, delim, payload, plen);
+        decode_one(c, in, payload, plen);
     }
     free(payload);
     return 0;
+}
+
+/* Drain up to MAX_BATCH messages, verify the requests' credentials
+ * together (verify.h), then dispatch them in arrival order. */
+static void recv_batch(struct ctld *c, struct inbound *batch, struct verify_item **items)
+{
+    size_t n = 0, nv = 0;
+    while (n < MAX_BATCH && recv_one(c, &batch[n]) == 0)
+        n++;
+    for (size_t i = 0; i < n; i++)
+        if (batch[i].verify)
+            items[nv++] = &batch[i].item;
+    verify_pool_run(c->verify, c->auth, items, nv);
+    for (size_t i = 0; i < n; i++) {
+        dispatch(c, &batch[i]);
+        sl_msg_clear(&batch[i].req.msg);
+    }
 }
 
 #define BIG_REPLY_BYTES (1 << 20)
@@ -400,6 +445,13 @@ static void run_sched(struct ctld *c)
 
 int ctld_loop(struct ctld *c)
 {
+    struct inbound *batch = xcalloc(MAX_BATCH, sizeof(*batch));
+    struct verify_item **items = xcalloc(MAX_BATCH, sizeof(*items));
+    sl_error_t err;
+
+    if (!c->verify &&
+        !(c->verify = verify_pool_create(c->conf->munge_socket, VERIFY_THREADS, &err)))
+        log_warn("%s: credentials are verified one at a time", err.text);
     while (!c->shutdown) {
         /* the router, and the metrics endpoint's descriptor when it is on */
         zmq_pollitem_t pi[2] = {{.socket = c->router, .events = ZMQ_POLLIN},
@@ -430,9 +482,8 @@ int ctld_loop(struct ctld *c)
         /* between turns: a scrape sees only committed state */
         if (npi == 2)
             metrics_serve(c);
-        for (int i = 0; i < MAX_BATCH; i++)
-            if (recv_one(c) < 0)
-                break;
+        c->turn++;
+        recv_batch(c, batch, items);
         if (c->sched_needed && c->jobs.npending <= SCHED_BEFORE_COMMIT_MAX)
             run_sched(c);
         flush(c);
@@ -443,5 +494,9 @@ int ctld_loop(struct ctld *c)
             flush(c);
         }
     }
+    verify_pool_destroy(c->verify);
+    c->verify = NULL;
+    free(items);
+    free(batch);
     return 0;
 }

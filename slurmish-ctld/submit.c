@@ -210,6 +210,39 @@ static void submit_limits_add(const struct job *job)
     count_slot(job->uid)->n += n;
 }
 
+/* The user and group names of a submission (64 bytes each).  Each
+ * getpwuid()/getgrgid() reads /etc/passwd and /etc/group again (or asks
+ * sssd), a dozen system calls per job; a pipelined batch comes from one
+ * user, so the last answer is kept for the rest of the loop turn (and no
+ * longer: a renamed user or group shows from the next turn on). */
+static void id_names(struct ctld *c, uid_t uid, gid_t gid, char *uname, char *gname)
+{
+    static struct {
+        uint64_t turn; /* c->turn + 1 of the lookup; 0: none */
+        uid_t uid;
+        gid_t gid;
+        char user[64], group[64];
+    } last;
+
+    if (last.turn != c->turn + 1 || last.uid != uid || last.gid != gid) {
+        struct passwd *pw = getpwuid(uid);
+        if (pw)
+            snprintf(last.user, sizeof(last.user), "%s", pw->pw_name);
+        else
+            snprintf(last.user, sizeof(last.user), "%u", (unsigned)uid);
+        struct group *gr = getgrgid(gid);
+        if (gr)
+            snprintf(last.group, sizeof(last.group), "%s", gr->gr_name);
+        else
+            snprintf(last.group, sizeof(last.group), "%u", (unsigned)gid);
+        last.turn = c->turn + 1;
+        last.uid = uid;
+        last.gid = gid;
+    }
+    memcpy(uname, last.user, sizeof(last.user));
+    memcpy(gname, last.group, sizeof(last.group));
+}
+
 void submit_handle(struct ctld *c, struct request *req)
 {
     json_t *body = req->msg.body, *argv = NULL, *env = NULL;
@@ -398,16 +431,7 @@ void submit_handle(struct ctld *c, struct request *req)
         return;
     }
 
-    struct passwd *pw = getpwuid(req->msg.uid);
-    struct group *gr = getgrgid(req->msg.gid);
-    if (pw)
-        snprintf(uname, sizeof(uname), "%s", pw->pw_name);
-    else
-        snprintf(uname, sizeof(uname), "%u", (unsigned)req->msg.uid);
-    if (gr)
-        snprintf(gname, sizeof(gname), "%s", gr->gr_name);
-    else
-        snprintf(gname, sizeof(gname), "%u", (unsigned)req->msg.gid);
+    id_names(c, req->msg.uid, req->msg.gid, uname, gname);
 
     job = xcalloc(1, sizeof(*job));
     job->id = c->next_job_id;
@@ -437,9 +461,6 @@ void submit_handle(struct ctld *c, struct request *req)
     job->req_nodes = xstrdup(shape.req_nodes);
     job->exc_nodes = xstrdup(shape.exc_nodes);
     job->nice = (int)nice;
-    /* ranked now, so a held job has its place before any pass (passes
-     * rank held jobs only now and then: sched.c) */
-    job->priority = sched_priority(job, part, job->submit_time);
     job->dependency = dependency && *dependency ? xstrdup(dependency) : NULL;
     job->kill_on_invalid_dep = json_is_true(json_object_get(body, "kill_on_invalid_dep"));
     job->warn_signal = (int)wsig;
@@ -499,6 +520,9 @@ void submit_handle(struct ctld *c, struct request *req)
         job_free(job);
         return;
     }
+    /* ranked now, as the next pass will say: passes rank held jobs only
+     * now and then (sched.c) */
+    job->priority = sched_priority(job, part, job->submit_time);
     if (persist_job_insert(c, job, script, argv, env) < 0) {
         json_decref(argv);
         json_decref(env);
@@ -512,7 +536,10 @@ void submit_handle(struct ctld *c, struct request *req)
     submit_limits_add(job);
     job_insert(&c->jobs, job);
     job_queue_add(&c->jobs, job);
-    if (!job->held) /* a held job cannot start: a pass over the queue for it is wasted */
+    /* a held job gives the scheduler nothing to do until it is released
+     * (update.c asks for a pass then); a pass per turn of a pipelined
+     * held submission would walk the whole pending queue each time */
+    if (!job->held)
         c->sched_needed = true;
     log_info("job %u submitted by %s to %s", job->id, job->user, job->partition);
 

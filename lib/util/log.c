@@ -1,5 +1,7 @@
 /* log.c - see log.h */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +83,33 @@ int log_level_from(const char *name, int verbose)
     return lvl > LOG_LVL_TRACE ? LOG_LVL_TRACE : lvl;
 }
 
+/* The process id in each line.  getpid() is a system call (glibc no
+ * longer caches it); cache it, and forget it in a forked child. */
+static pid_t log_pid;
+
+static void log_forget_pid(void)
+{
+    log_pid = 0;
+}
+
+static pid_t log_getpid(void)
+{
+    static bool registered;
+    if (!registered) {
+        pthread_atfork(NULL, NULL, log_forget_pid);
+        registered = true;
+    }
+    if (!log_pid)
+        log_pid = getpid();
+    return log_pid;
+}
+
 static void log_v(int level, const char *fmt, va_list ap, const char *suffix)
 {
     FILE *fp = log_fp ? log_fp : stderr;
     int saved = errno;
-    char ts[64] = "";
+    char ts[64] = "", line[2048];
+    va_list ap2;
 
     if (log_fp) {
         struct timeval tv;
@@ -95,11 +119,29 @@ static void log_v(int level, const char *fmt, va_list ap, const char *suffix)
         size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
         snprintf(ts + n, sizeof(ts) - n, ".%03d ", (int)(tv.tv_usec / 1000));
     }
-    fprintf(fp, "%s%s[%d]: %s: ", ts, log_prog, (int)getpid(), level_names[level]);
-    vfprintf(fp, fmt, ap);
-    if (suffix)
-        fprintf(fp, ": %s", suffix);
-    fputc('\n', fp);
+    /* one write per line when it fits: stderr is unbuffered, and a line
+     * in pieces costs a system call each and may interleave with
+     * another process's */
+    int head = snprintf(line, sizeof(line), "%s%s[%d]: %s: ", ts, log_prog, (int)log_getpid(),
+                        level_names[level]);
+    va_copy(ap2, ap);
+    int body = head >= 0 && (size_t)head < sizeof(line)
+                   ? vsnprintf(line + head, sizeof(line) - (size_t)head, fmt, ap2)
+                   : -1;
+    va_end(ap2);
+    size_t len = body >= 0 ? (size_t)head + (size_t)body : sizeof(line);
+    if (len < sizeof(line) && suffix)
+        len += (size_t)snprintf(line + len, sizeof(line) - len, ": %s", suffix);
+    if (len + 1 < sizeof(line)) {
+        line[len] = '\n';
+        fwrite(line, 1, len + 1, fp);
+    } else {
+        fprintf(fp, "%s%s[%d]: %s: ", ts, log_prog, (int)log_getpid(), level_names[level]);
+        vfprintf(fp, fmt, ap);
+        if (suffix)
+            fprintf(fp, ": %s", suffix);
+        fputc('\n', fp);
+    }
     errno = saved;
 }
 

@@ -4,12 +4,20 @@
  * once the job is committed to SQLite, so jobs/s here is durable jobs/s.
  *
  *   submit_bench -f slurmish.yaml [-n COUNT] [--window W] [--hold] [--sleep S]
+ *                [--sign-threads T]
+ *
+ * Signing a request is a round trip to munged, as verifying it is for the
+ * ctld: one signer alone would measure munged's latency, not the ctld.  So
+ * T threads (4 by default), each with its own munge context, sign the
+ * requests as a bulk API client would, and the main thread sends them;
+ * --sign-threads 1 is one signer beside the sender.
  *
  * Prints "submitted N jobs in T s: R jobs/s" and the job id range.  Also
  * fills a queue quickly for the query, memory and restart benchmarks.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +83,79 @@ static int recv_reply(void *sock, int timeout_ms, json_int_t *job_id, char *why,
     }
 }
 
+/* Requests signed by the signer threads, waiting to be sent. */
+struct signer_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t more; /* a signed request was queued (or a signer failed) */
+    pthread_cond_t room; /* the sender took one */
+    char **bufs;
+    size_t *lens;
+    size_t cap, head, count;
+    long next, total; /* the next request to sign, how many in all */
+    bool failed;
+    char why[SL_ERROR_TEXT];
+    json_t *body;
+    const char *munge_socket;
+};
+
+static void *signer_main(void *arg)
+{
+    struct signer_queue *q = arg;
+    sl_error_t err;
+    struct sl_auth *auth = sl_auth_create(q->munge_socket, &err);
+    pthread_mutex_lock(&q->mu);
+    json_t *body = json_deep_copy(q->body); /* a json_t is not shared between threads */
+    pthread_mutex_unlock(&q->mu);
+    for (;;) {
+        size_t len = 0;
+        char *buf = NULL;
+        pthread_mutex_lock(&q->mu);
+        long i = q->next < q->total && !q->failed && auth ? q->next++ : -1;
+        pthread_mutex_unlock(&q->mu);
+        /* each request is signed on its own: munge refuses a replayed credential */
+        if (i >= 0)
+            buf = sl_msg_encode_request(auth, SL_MSG_SUBMIT_JOB, (uint64_t)i + 1, body, &len, &err);
+        pthread_mutex_lock(&q->mu);
+        if ((i >= 0 || !auth) && !buf && !q->failed) {
+            q->failed = true;
+            snprintf(q->why, sizeof(q->why), "%s", err.text);
+            pthread_cond_broadcast(&q->more);
+        }
+        if (!buf) {
+            pthread_mutex_unlock(&q->mu);
+            break;
+        }
+        while (q->count == q->cap)
+            pthread_cond_wait(&q->room, &q->mu);
+        size_t tail = (q->head + q->count++) % q->cap;
+        q->bufs[tail] = buf;
+        q->lens[tail] = len;
+        pthread_cond_signal(&q->more);
+        pthread_mutex_unlock(&q->mu);
+    }
+    sl_auth_destroy(auth);
+    json_decref(body);
+    return NULL;
+}
+
+/* The next signed request, or NULL if a signer failed. */
+static char *signed_next(struct signer_queue *q, size_t *len)
+{
+    char *buf = NULL;
+    pthread_mutex_lock(&q->mu);
+    while (!q->count && !q->failed)
+        pthread_cond_wait(&q->more, &q->mu);
+    if (q->count) {
+        buf = q->bufs[q->head];
+        *len = q->lens[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+        pthread_cond_signal(&q->room);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'f'},
@@ -83,17 +164,18 @@ int main(int argc, char **argv)
                                              {"hold", no_argument, NULL, 'H'},
                                              {"sleep", required_argument, NULL, 's'},
                                              {"partition", required_argument, NULL, 'p'},
+                                             {"sign-threads", required_argument, NULL, 'S'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *conf_file = NULL, *partition = NULL;
-    long count = 1000, window = 256;
+    long count = 1000, window = 256, nsigners = 4;
     int sleep_s = -1, opt;
     bool hold = false;
     char *errors = NULL;
     struct sl_conf *conf;
     sl_error_t err;
 
-    while ((opt = getopt_long(argc, argv, "f:n:w:Hs:p:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:n:w:Hs:p:S:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'f':
             conf_file = optarg;
@@ -113,16 +195,20 @@ int main(int argc, char **argv)
         case 'p':
             partition = optarg;
             break;
+        case 'S':
+            nsigners = atol(optarg);
+            break;
         case 'h':
             printf("Usage: submit_bench [-f CONFIG] [-n COUNT] [-w WINDOW] [--hold] [--sleep S] "
-                   "[-p PARTITION]\n");
+                   "[-p PARTITION] [--sign-threads T]\n");
             return 0;
         default:
             return 1;
         }
     }
-    if (count <= 0 || window <= 0) {
-        fprintf(stderr, "submit_bench: --count and --window must be above 0\n");
+    if (count <= 0 || window <= 0 || nsigners <= 0 || nsigners > 64) {
+        fprintf(stderr, "submit_bench: --count and --window must be above 0, --sign-threads "
+                        "in 1..64\n");
         return 1;
     }
     if (sl_conf_load(sl_conf_path(conf_file), &conf, &errors) < 0) {
@@ -162,16 +248,24 @@ int main(int argc, char **argv)
     long sent = 0, done = 0, failed = 0;
     json_int_t first = 0, last = 0;
     char why[600] = "";
+    struct signer_queue q = {.cap = (size_t)window, .total = count, .body = body,
+                             .munge_socket = conf->munge_socket};
+    pthread_t signers[64];
+    pthread_mutex_init(&q.mu, NULL);
+    pthread_cond_init(&q.more, NULL);
+    pthread_cond_init(&q.room, NULL);
+    q.bufs = calloc(q.cap, sizeof(*q.bufs));
+    q.lens = calloc(q.cap, sizeof(*q.lens));
     double t0 = now_s();
+    for (long i = 0; i < nsigners; i++)
+        pthread_create(&signers[i], NULL, signer_main, &q);
     while (done < count) {
         while (sent < count && sent - done < window) {
             size_t len;
-            /* each request is signed on its own: munge refuses a replayed credential */
-            char *buf = sl_msg_encode_request(auth, SL_MSG_SUBMIT_JOB, (uint64_t)sent + 1, body,
-                                              &len, &err);
+            char *buf = signed_next(&q, &len);
             if (!buf || send_msg(sock, buf, len) < 0) {
                 fprintf(stderr, "submit_bench: cannot send: %s\n",
-                        buf ? zmq_strerror(errno) : err.text);
+                        buf ? zmq_strerror(errno) : q.why);
                 return 1;
             }
             free(buf);
@@ -195,8 +289,13 @@ int main(int argc, char **argv)
             last = id;
     }
     double t = now_s() - t0;
-    printf("submitted %ld jobs in %.3f s: %.0f jobs/s (window %ld, ids %lld-%lld)\n",
-           count - failed, t, (count - failed) / t, window, (long long)first, (long long)last);
+    for (long i = 0; i < nsigners; i++)
+        pthread_join(signers[i], NULL);
+    free(q.bufs);
+    free(q.lens);
+    printf("submitted %ld jobs in %.3f s: %.0f jobs/s (window %ld, %ld signers, ids %lld-%lld)\n",
+           count - failed, t, (count - failed) / t, window, nsigners, (long long)first,
+           (long long)last);
     if (failed)
         printf("%ld refused; last error: %s\n", failed, why);
     json_decref(body);
