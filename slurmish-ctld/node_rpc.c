@@ -54,6 +54,14 @@ static void complete_job(struct ctld *c, struct node *n, uint32_t id, int status
         log_debug("completion of job %u from %s: already recorded", id, n->name);
         return; /* a resend: the daemon may forget it */
     }
+    if (job->launch_seq && !job->completing) {
+        /* The node answers a launch before it can report that run's end,
+         * so with this run's launch unanswered the report is a late one
+         * (a resend) of an earlier run of a requeued job: ending the new
+         * run with it would fail a job that is starting. */
+        log_info("job %u: completion from %s of an earlier run ignored", id, n->name);
+        return;
+    }
     job->launch_seq = 0;
     job->oom = oom;
     job_finish(c, job, status, end);
