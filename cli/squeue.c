@@ -368,7 +368,8 @@ static long parse_rows(char *text, size_t len, const int *field, size_t ncols,
                 goto bad;
             *p++ = '\0';
         }
-        j->task = slot_of[SF_ARRAY_TASK_ID] >= 0 ? j->c[slot_of[SF_ARRAY_TASK_ID]].n : -1;
+        j->task = slot_of[SF_ARRAY_TASK_ID] >= 0 ? j->c[slot_of[SF_ARRAY_TASK_ID]].n
+                                                 : sf_default(SF_ARRAY_TASK_ID);
         j->state = job_state_from_name(S(j, SF_STATE));
         n++;
     }

@@ -142,6 +142,8 @@ int sched_job_fits_partition(struct ctld *c, const struct part *p, const struct 
 int sched_cpus_per_node(int nodes, int ntasks, int ntasks_per_node, int cpus_per_task);
 bool sched_constraint_ok(const struct sl_node_group *g, const char *constraint);
 uint32_t sched_priority(const struct job *job, const struct part *p, int64_t now);
+/* The priority a pass gives the job: an admin's fixed one, else sched_priority(). */
+uint32_t sched_rank(const struct job *job, const struct part *p, int64_t now);
 /* The weighted parts of a priority (sprio's columns): age and job size. */
 void sched_priority_factors(const struct job *job, const struct part *p, int64_t now, int *age,
                             int *size);

@@ -105,6 +105,19 @@ static void list_unlink(struct job **head, struct job **tail, struct job *job)
     job->qprev = job->qnext = NULL;
 }
 
+/* The started list, with its count. */
+static void rest_add(struct job_table *t, struct job *job)
+{
+    list_link(&t->rhead, &t->rtail, job);
+    t->nrest++;
+}
+
+static void rest_del(struct job_table *t, struct job *job)
+{
+    list_unlink(&t->rhead, &t->rtail, job);
+    t->nrest--;
+}
+
 void job_insert(struct job_table *t, struct job *job)
 {
     if (t->count >= t->nbuckets)
@@ -114,10 +127,8 @@ void job_insert(struct job_table *t, struct job *job)
     t->buckets[b] = job;
     t->count++;
     job->in_table = true;
-    if (!job->queued) {
-        list_link(&t->rhead, &t->rtail, job);
-        t->nrest++;
-    }
+    if (!job->queued)
+        rest_add(t, job);
     job_counts_add(t, job);
 }
 
@@ -132,10 +143,8 @@ void job_remove(struct job_table *t, struct job *job)
             break;
         }
     }
-    if (job->in_table && !job->queued) {
-        list_unlink(&t->rhead, &t->rtail, job);
-        t->nrest--;
-    }
+    if (job->in_table && !job->queued)
+        rest_del(t, job);
     job->in_table = false; /* first: leaving the queue must not put it on the other list */
     job_queue_del(t, job);
 }
@@ -146,10 +155,8 @@ void job_queue_add(struct job_table *t, struct job *job)
 {
     if (job->queued)
         return;
-    if (job->in_table) {
-        list_unlink(&t->rhead, &t->rtail, job);
-        t->nrest--;
-    }
+    if (job->in_table)
+        rest_del(t, job);
     list_link(&t->qhead, &t->qtail, job);
     job->queued = true;
     t->npending++;
@@ -162,10 +169,8 @@ void job_queue_del(struct job_table *t, struct job *job)
     list_unlink(&t->qhead, &t->qtail, job);
     job->queued = false;
     t->npending--;
-    if (job->in_table) {
-        list_link(&t->rhead, &t->rtail, job);
-        t->nrest++;
-    }
+    if (job->in_table)
+        rest_add(t, job);
 }
 
 void job_free(struct job *j)

@@ -99,14 +99,14 @@ int main(int argc, char **argv)
     bool foreground = false, check_only = false;
     int verbose = 0, opt;
     struct ctld ctx, *c = &ctx;
+    char *errors = NULL, *dbpath;
+    sl_error_t err;
 
     /* Replies to big queries (100+ MB) always in their own mappings: they
      * grow by mremap, not by copying, and go back to the system when
      * freed.  A fixed threshold also stops glibc from raising it after
      * the first big reply, which would put the next ones on the heap. */
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    char *errors = NULL, *dbpath;
-    sl_error_t err;
 
     while ((opt = getopt_long(argc, argv, "f:DL:vthV", longopts, NULL)) != -1) {
         switch (opt) {

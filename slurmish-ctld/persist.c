@@ -505,6 +505,38 @@ static struct job *job_from_row(struct ctld *c, sqlite3_stmt *st)
     return j;
 }
 
+/* A finished job's record keeps the shape of its last allocation
+ * (nodelist) but holds no nodes. */
+static void forget_allocation(struct job *j)
+{
+    free(j->alloc);
+    j->alloc = NULL;
+    free(j->gpu_masks);
+    j->gpu_masks = NULL;
+    j->nalloc = 0;
+}
+
+/* A job read back at start-up enters the table, the pending queue, or
+ * its nodes' usage. */
+static void adopt_loaded(struct ctld *c, struct job *j)
+{
+    job_insert(&c->jobs, j);
+    if (j->state == JOB_PENDING) {
+        job_queue_add(&c->jobs, j);
+    } else if (j->state == JOB_RUNNING || j->completing) {
+        for (int i = 0; i < j->nalloc; i++) {
+            j->alloc[i]->cpus_used += j->alloc_cpus;
+            j->alloc[i]->mem_used += j->alloc_mem;
+            j->alloc[i]->gpus_used |= j->gpu_masks[i];
+            if (j->exclusive)
+                j->alloc[i]->excl_job = j->id;
+            j->alloc[i]->njobs++;
+        }
+    } else {
+        forget_allocation(j);
+    }
+}
+
 struct job *persist_job_load_one(struct ctld *c, uint32_t id)
 {
     sqlite3_stmt *st = c->ps->job_load_one;
@@ -513,11 +545,7 @@ struct job *persist_job_load_one(struct ctld *c, uint32_t id)
     if (sqlite3_step(st) == SQLITE_ROW) {
         j = job_from_row(c, st);
         /* a historical record: it must not hold resources */
-        free(j->alloc);
-        j->alloc = NULL;
-        free(j->gpu_masks);
-        j->gpu_masks = NULL;
-        j->nalloc = 0;
+        forget_allocation(j);
         j->completing = false;
     }
     sl_db_reset(st);
@@ -526,7 +554,7 @@ struct job *persist_job_load_one(struct ctld *c, uint32_t id)
 
 /* Restart with a million jobs: about 5 us a job, half of it SQLite's,
  * half building the records; two threads halve it on two cores. */
-#define LOAD_SPLIT_MIN_JOBS 100000
+#define LOAD_SPLIT_MIN_IDS 100000
 
 struct load_half {
     struct ctld *c; /* read only: job_from_row looks nodes up */
@@ -608,7 +636,7 @@ int persist_load(struct ctld *c, sl_error_t *err)
     pthread_t tid;
     /* SLURMISH_LOAD_SPLIT_MIN: tests take the two-thread path with few jobs */
     const char *min = getenv("SLURMISH_LOAD_SPLIT_MIN");
-    bool split = c->next_job_id > (min ? strtoull(min, NULL, 10) : LOAD_SPLIT_MIN_JOBS);
+    bool split = c->next_job_id > (min ? strtoull(min, NULL, 10) : LOAD_SPLIT_MIN_IDS);
     if (split) {
         upper.lo = (c->next_job_id - 1) / 2;
         upper.hi = c->next_job_id - 1;
@@ -626,51 +654,23 @@ int persist_load(struct ctld *c, sl_error_t *err)
     sqlite3_bind_int64(st, 2, upper.horizon);
     sqlite3_bind_int64(st, 3, 0);
     sqlite3_bind_int64(st, 4, split ? upper.lo : INT64_MAX);
-    size_t k = 0;
-    bool lower_done = false; /* (a step after the end would start it again) */
-    for (;;) {
-        struct job *j;
-        if (!lower_done && sqlite3_step(st) == SQLITE_ROW) {
-            j = job_from_row(c, st);
-        } else {
-            lower_done = true;
-            if (split) { /* then the upper half, in id order too */
-                pthread_join(tid, NULL);
-                split = false;
-                if (upper.failed) {
-                    for (size_t i = 0; i < upper.n; i++)
-                        job_free(upper.jobs[i]);
-                    free(upper.jobs);
-                    sqlite3_finalize(st);
-                    return errprintf(err, "load jobs: %s", upper.error);
-                }
-            }
-            if (k == upper.n)
-                break;
-            j = upper.jobs[k++];
-        }
-        job_insert(&c->jobs, j);
-        if (j->state == JOB_PENDING) {
-            job_queue_add(&c->jobs, j);
-        } else if (j->state == JOB_RUNNING || j->completing) {
-            for (int i = 0; i < j->nalloc; i++) {
-                j->alloc[i]->cpus_used += j->alloc_cpus;
-                j->alloc[i]->mem_used += j->alloc_mem;
-                j->alloc[i]->gpus_used |= j->gpu_masks[i];
-                if (j->exclusive)
-                    j->alloc[i]->excl_job = j->id;
-                j->alloc[i]->njobs++;
-            }
-        } else {
-            free(j->alloc);
-            j->alloc = NULL;
-            free(j->gpu_masks);
-            j->gpu_masks = NULL;
-            j->nalloc = 0;
-        }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        adopt_loaded(c, job_from_row(c, st));
         n++;
     }
     sqlite3_finalize(st);
+    if (split) { /* then the upper half, in id order too */
+        pthread_join(tid, NULL);
+        if (upper.failed) {
+            for (size_t i = 0; i < upper.n; i++)
+                job_free(upper.jobs[i]);
+            free(upper.jobs);
+            return errprintf(err, "load jobs: %s", upper.error);
+        }
+        for (size_t i = 0; i < upper.n; i++)
+            adopt_loaded(c, upper.jobs[i]);
+        n += upper.n;
+    }
     free(upper.jobs);
     /* the steps still running in running jobs */
     JOB_FOREACH(&c->jobs, j)

@@ -192,6 +192,11 @@ uint32_t sched_priority(const struct job *job, const struct part *p, int64_t now
     return (uint32_t)prio;
 }
 
+uint32_t sched_rank(const struct job *job, const struct part *p, int64_t now)
+{
+    return job->prio_set ? job->prio_set : sched_priority(job, p, now);
+}
+
 /* ---- resource views ---- */
 
 /* What is in use on a node, as the fit test sees it. */
@@ -676,7 +681,6 @@ int64_t sched_test_start(struct ctld *c, struct job *job, char **nodes)
     return when;
 }
 
-/* Jobs in scheduling order: partition tier, then priority, then age (id). */
 /* A pending job's place in the pass: tier, then priority (both high
  * first), then id.  Sorted by value, so a sort of a million jobs does not
  * chase a million pointers per comparison. */
@@ -782,8 +786,7 @@ void sched_pass(struct ctld *c)
         c->last_rank_all = ps.now;
     for (struct job *j = c->jobs.qhead; j; j = j->qnext) {
         if ((j->held || j->begin_time > ps.now) && rank_all)
-            j->priority = j->prio_set ? j->prio_set
-                                      : sched_priority(j, part_find(c, j->partition), ps.now);
+            j->priority = sched_rank(j, part_find(c, j->partition), ps.now);
         if (j->held) {
             set_reason(c, j, j->held_by_admin ? REASON_JOB_HELD_ADMIN : REASON_JOB_HELD_USER);
             continue;
@@ -793,7 +796,7 @@ void sched_pass(struct ctld *c)
             continue;
         }
         struct part *p = part_find(c, j->partition);
-        j->priority = j->prio_set ? j->prio_set : sched_priority(j, p, ps.now);
+        j->priority = sched_rank(j, p, ps.now);
         j->sched_tier = p ? p->conf->priority_tier : 0;
         order[n++] = (struct sched_key){
             ((uint64_t)((uint32_t)j->sched_tier ^ 0x80000000u) << 32) | j->priority, j->id, j};

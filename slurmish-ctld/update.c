@@ -144,8 +144,7 @@ static int do_update(struct ctld *c, struct job *job, json_t *set, bool admin,
     if ((v = json_object_get(set, "nodes")))
         job->nodes_req = (int)json_integer_value(v);
     /* shown at once, held or not (passes rank held jobs only now and then) */
-    job->priority = job->prio_set ? job->prio_set
-                                  : sched_priority(job, part_find(c, job->partition), ctld_now());
+    job->priority = sched_rank(job, part_find(c, job->partition), ctld_now());
     const char *s;
     if ((s = json_string_value(json_object_get(set, "name")))) {
         free(job->name);

@@ -3,9 +3,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth/auth.h"
+#include "metrics.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 #include "verify.h"
@@ -28,19 +28,12 @@ struct verify_pool {
     struct helper *helpers;
 };
 
-static double clock_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void verify_one(struct sl_auth *auth, struct verify_item *it)
 {
-    double t0 = clock_s();
+    double t0 = metrics_clock();
     if (sl_msg_verify(auth, it->msg, &it->rc, &it->err) == 0)
         it->rc = 0;
-    it->seconds = clock_s() - t0;
+    it->seconds = metrics_clock() - t0;
 }
 
 /* Take items one at a time until none is left (called and returns with
