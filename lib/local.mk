@@ -26,10 +26,11 @@ lib_libslurmish_core_la_LIBADD = $(YAML_LIBS) $(MUNGE_LIBS) $(JANSSON_LIBS)
 # daemons, srun/salloc/sattach and the tests.
 noinst_LTLIBRARIES += lib/libslurmish.la
 lib_libslurmish_la_SOURCES = \
-	lib/store/db.h lib/store/db.c
+	lib/store/db.h lib/store/db.c \
+	lib/proto/keyed.h lib/proto/keyed.c
 lib_libslurmish_la_CFLAGS = $(AM_CFLAGS) $(ZMQ_CFLAGS) $(SQLITE_CFLAGS) $(YAML_CFLAGS) \
-	$(MUNGE_CFLAGS) $(JANSSON_CFLAGS)
-lib_libslurmish_la_LIBADD = lib/libslurmish-core.la $(ZMQ_LIBS) $(SQLITE_LIBS)
+	$(MUNGE_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
+lib_libslurmish_la_LIBADD = lib/libslurmish-core.la $(ZMQ_LIBS) $(SQLITE_LIBS) $(SODIUM_LIBS)
 
 # What every program linking libslurmish needs.
 SL_CFLAGS = $(AM_CFLAGS) $(ZMQ_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)

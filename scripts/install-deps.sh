@@ -6,7 +6,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 PKGS="build-essential autoconf automake libtool pkg-config
-      libzmq3-dev libsqlite3-dev libyaml-dev libmunge-dev munge libjansson-dev check
+      libzmq3-dev libsqlite3-dev libyaml-dev libmunge-dev munge libjansson-dev libsodium-dev check
       python3 python3-yaml procps util-linux passwd
       snakemake
       systemd bash-completion

@@ -175,6 +175,13 @@ void reconf_reload(struct ctld *c); /* SIGHUP */
 /* report.c: sreport cost */
 void cost_report_handle(struct ctld *c, struct request *req);
 
+/* keys.c: signing keys (proto/keyed.h) */
+void keys_request_handle(struct ctld *c, struct request *req);
+/* Check a keyed request against its key (buf, len: its text); on success
+ * its uid/gid are the key's. */
+int keys_check(struct sl_msg *m, const void *buf, size_t len, int *rc, sl_error_t *err);
+void keys_forget_all(void);
+
 /* script.c: scontrol write batch_script */
 void script_handle(struct ctld *c, struct request *req);
 

@@ -8,6 +8,7 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/persist.h slurmish-ctld/persist.c \
 	slurmish-ctld/loop.c \
 	slurmish-ctld/verify.h slurmish-ctld/verify.c \
+	slurmish-ctld/keys.c \
 	slurmish-ctld/cron.c \
 	slurmish-ctld/sched.c \
 	slurmish-ctld/submit.c \

@@ -72,6 +72,7 @@ static const handler_f handlers[SL_MSG_TYPE_COUNT] = {
     [SL_MSG_QUERY_EVENTS] = query_events_handle,
     [SL_MSG_COST_REPORT] = cost_report_handle,
     [SL_MSG_JOB_SCRIPT] = script_handle,
+    [SL_MSG_REQUEST_KEY] = keys_request_handle,
 };
 
 int64_t ctld_clock_override;
@@ -257,6 +258,14 @@ static void decode_one(struct ctld *c, struct inbound *in, const void *data, siz
         reject(c, in->req.route, in->req.route_len, in->req.delim, in->req.msg.seq,
                SL_E_UNKNOWN_TYPE, "not a controller request");
         in->refused = true;
+        return;
+    }
+    if (in->req.msg.keyed) {
+        /* a MAC to check here, in arrival order (its counter must grow),
+         * not a munged round trip for the helpers */
+        if (keys_check(&in->req.msg, data, size, &in->item.rc, &in->item.err) < 0)
+            log_warn("rejected keyed %s: %s", sl_msg_info(in->req.msg.type)->name,
+                     in->item.err.text);
         return;
     }
     in->verify = true;
@@ -495,6 +504,7 @@ int ctld_loop(struct ctld *c)
         }
     }
     verify_pool_destroy(c->verify);
+    keys_forget_all();
     c->verify = NULL;
     free(items);
     free(batch);

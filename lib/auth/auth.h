@@ -22,6 +22,12 @@ void sl_auth_destroy(struct sl_auth *auth);
 /* Encode payload into a new credential string (caller frees). */
 char *sl_auth_encode(struct sl_auth *auth, const void *payload, size_t len, sl_error_t *err);
 
+/* The same, but only `uid` (or root) can decode the credential: munged
+ * checks the decoder's peer credentials.  The ctld hands out signing keys
+ * so (proto/keyed.h). */
+char *sl_auth_encode_for_uid(struct sl_auth *auth, const void *payload, size_t len, uid_t uid,
+                             sl_error_t *err);
+
 /* Decode and verify cred; on success *payload (NUL-terminated, caller
  * frees), *len, *uid and *gid are set. */
 int sl_auth_decode(struct sl_auth *auth, const char *cred, void **payload, size_t *len, uid_t *uid,

@@ -66,6 +66,31 @@ char *sl_auth_encode(struct sl_auth *a, const void *payload, size_t len, sl_erro
     return cred;
 }
 
+char *sl_auth_encode_for_uid(struct sl_auth *a, const void *payload, size_t len, uid_t uid,
+                             sl_error_t *err)
+{
+    /* a copy of the encode context: the restriction must not stick to the
+     * credentials of the requests this side signs */
+    munge_ctx_t ctx = munge_ctx_copy(a->ctx);
+    char *cred = NULL;
+    if (!ctx) {
+        errprintf(err, "munge_ctx_copy failed");
+        return NULL;
+    }
+    munge_err_t e = munge_ctx_set(ctx, MUNGE_OPT_UID_RESTRICTION, uid);
+    if (e == EMUNGE_SUCCESS)
+        e = munge_encode(&cred, ctx, payload, (int)len);
+    if (e != EMUNGE_SUCCESS) {
+        errprintf(err, "munge encode for uid %u failed: %s", (unsigned)uid,
+                  munge_ctx_strerror(ctx));
+        free(cred);
+        cred = NULL;
+        errno = EPERM;
+    }
+    munge_ctx_destroy(ctx);
+    return cred;
+}
+
 int sl_auth_decode(struct sl_auth *a, const char *cred, void **payload, size_t *len, uid_t *uid,
                    gid_t *gid, sl_error_t *err)
 {

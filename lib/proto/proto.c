@@ -35,6 +35,7 @@ static const struct sl_msg_info msg_table[SL_MSG_TYPE_COUNT] = {
     {SL_MSG_QUERY_EVENTS, "query_events", SL_ROLE_USER, 1},
     {SL_MSG_COST_REPORT, "cost_report", SL_ROLE_USER, 1},
     {SL_MSG_JOB_SCRIPT, "job_script", SL_ROLE_USER, 1},
+    {SL_MSG_REQUEST_KEY, "request_key", SL_ROLE_USER, 1},
 };
 
 const struct sl_msg_info *sl_msg_info(int type)
@@ -223,6 +224,32 @@ int sl_msg_decode_max(const void *buf, size_t len, size_t max, struct sl_msg *m,
             goto error;
         }
         m->body = o ? json_incref(o) : json_object();
+    } else if ((o = json_object_get(env, "kid"))) {
+        /* signed with a key: the MAC is checked by the key's holder */
+        const char *kid = json_string_value(o);
+        json_t *ctr = json_object_get(env, "ctr"), *body = json_object_get(env, "body");
+        *rc = SL_E_AUTH;
+        if (!kid || strlen(kid) != sizeof(m->kid) - 1) {
+            errprintf(err, "%s request with a malformed key id", info->name);
+            goto error;
+        }
+        if (!json_is_integer(ctr) || json_integer_value(ctr) <= 0) {
+            errprintf(err, "%s request with a key but no counter", info->name);
+            goto error;
+        }
+        if (!json_is_string(json_object_get(env, "mac"))) {
+            errprintf(err, "%s request with a key but no MAC", info->name);
+            goto error;
+        }
+        if (!json_is_object(body)) {
+            *rc = SL_E_PROTOCOL;
+            errprintf(err, "malformed %s body: not a JSON object", info->name);
+            goto error;
+        }
+        memcpy(m->kid, kid, sizeof(m->kid));
+        m->ctr = (uint64_t)json_integer_value(ctr);
+        m->body = json_incref(body);
+        m->keyed = true;
     } else {
         o = json_object_get(env, "cred");
         if (!json_is_string(o)) {

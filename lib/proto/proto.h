@@ -5,6 +5,9 @@
  *   request: {"v":1, "type":"submit_job", "seq":7, "cred":"MUNGE:..."}
  *            The body (a JSON object) is the munge credential's payload,
  *            so it is signed, and the sender's uid/gid come from munge.
+ *            Or, signed with a key the ctld issued (keyed.h):
+ *            {"v":1, "type":..., "seq":7, "kid":"...", "ctr":7,
+ *             "body":{...}, "mac":"..."}
  *   reply:   {"v":1, "type":"reply", "re":7, "rc":0, "error":"...",
  *            "body":{...}}   (replies travel on the connection the
  *            request came in on, so they carry no credential)
@@ -70,6 +73,7 @@ enum sl_msg_type {
     SL_MSG_QUERY_EVENTS,      /* the audit log */
     SL_MSG_COST_REPORT,       /* sreport cost: spend and use over a period */
     SL_MSG_JOB_SCRIPT,        /* scontrol write batch_script: owner or admin */
+    SL_MSG_REQUEST_KEY,       /* a key to sign the next requests with (keyed.h) */
     SL_MSG_TYPE_COUNT
 };
 
@@ -96,6 +100,9 @@ struct sl_msg {
     uint64_t seq; /* request: sender's sequence number */
     uint64_t re;  /* reply: seq of the request answered */
     char *cred;   /* request: credential, until verified */
+    bool keyed;   /* request: signed with a key (kid, ctr; body set, MAC unchecked) */
+    char kid[17];
+    uint64_t ctr;
     uid_t uid;    /* request: from the credential, after sl_msg_verify() */
     gid_t gid;
     bool verified;
@@ -130,7 +137,8 @@ int sl_msg_decode(const void *buf, size_t len, struct sl_msg *m, int *rc, sl_err
 int sl_msg_decode_max(const void *buf, size_t len, size_t max, struct sl_msg *m, int *rc,
                       sl_error_t *err);
 
-/* Verify a decoded request's credential and parse its body. */
+/* Verify a decoded request's credential and parse its body (a keyed
+ * request is checked by whoever holds its key instead). */
 int sl_msg_verify(struct sl_auth *auth, struct sl_msg *m, int *rc, sl_error_t *err);
 
 void sl_msg_clear(struct sl_msg *m);

@@ -1,22 +1,27 @@
 /* submit_bench.c - the library/API submission path: many submit_job
- * requests pipelined on one connection, each munge-signed as sbatch signs
- * it, with up to --window requests in flight.  A job id comes back only
- * once the job is committed to SQLite, so jobs/s here is durable jobs/s.
+ * requests pipelined on one connection, with up to --window requests in
+ * flight.  A job id comes back only once the job is committed to SQLite,
+ * so jobs/s here is durable jobs/s.
  *
  *   submit_bench -f slurmish.yaml [-n COUNT] [--window W] [--hold] [--sleep S]
- *                [--sign-threads T]
+ *                [--munge-each [--sign-threads T]]
  *
- * Signing a request is a round trip to munged, as verifying it is for the
- * ctld: one signer alone would measure munged's latency, not the ctld.  So
- * T threads (4 by default), each with its own munge context, sign the
- * requests as a bulk API client would, and the main thread sends them;
- * --sign-threads 1 is one signer beside the sender.
+ * By default the client asks the ctld for a signing key (request_key,
+ * munge-signed) and signs every submission with it (proto/keyed.h), as a
+ * bulk API client does; the time includes getting the key.
+ *
+ * --munge-each signs every request with munge, as sbatch does.  That is a
+ * round trip to munged, as verifying it is for the ctld: one signer alone
+ * would measure munged's latency, not the ctld.  So T threads (4 by
+ * default), each with its own munge context, sign the requests and the
+ * main thread sends them; --sign-threads 1 is one signer beside the sender.
  *
  * Prints "submitted N jobs in T s: R jobs/s" and the job id range.  Also
  * fills a queue quickly for the query, memory and restart benchmarks.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +36,7 @@
 
 #include "auth/auth.h"
 #include "conf/conf.h"
+#include "proto/keyed.h"
 #include "proto/proto.h"
 
 static double now_s(void)
@@ -156,6 +162,53 @@ static char *signed_next(struct signer_queue *q, size_t *len)
     return buf;
 }
 
+/* Ask the ctld for a signing key on sock, before anything is in flight. */
+static int get_key(void *sock, struct sl_auth *auth, const struct sl_conf *conf, int timeout_ms,
+                   struct sl_sign_key *key, char *why, size_t whylen)
+{
+    char nonce[SL_KEY_NONCE_LEN + 1];
+    sl_error_t err;
+    size_t len;
+    json_t *body = sl_key_request_body(nonce);
+    char *buf = body ? sl_msg_encode_request(auth, SL_MSG_REQUEST_KEY, 0, body, &len, &err) : NULL;
+    json_decref(body);
+    if (!buf || send_msg(sock, buf, len) < 0) {
+        snprintf(why, whylen, "cannot send request_key: %s", buf ? zmq_strerror(errno) : err.text);
+        free(buf);
+        return -1;
+    }
+    free(buf);
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    for (;;) {
+        zmq_msg_t part;
+        struct sl_msg m;
+        int rc, drc;
+        if (zmq_poll(&item, 1, timeout_ms) <= 0) {
+            snprintf(why, whylen, "no reply to request_key");
+            return -1;
+        }
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, 0) < 0 || zmq_msg_size(&part) == 0) {
+            zmq_msg_close(&part);
+            continue;
+        }
+        rc = sl_msg_decode(zmq_msg_data(&part), zmq_msg_size(&part), &m, &drc, &err);
+        zmq_msg_close(&part);
+        if (rc < 0 || m.rc) {
+            snprintf(why, whylen, "request_key refused: %s",
+                     rc < 0 ? err.text : m.error ? m.error : sl_strerror(m.rc));
+            sl_msg_clear(&m);
+            return -1;
+        }
+        struct passwd *pw = getpwnam(conf->slurm_user ? conf->slurm_user : "root");
+        rc = sl_key_accept(auth, m.body, nonce, pw ? pw->pw_uid : 0, key, &err);
+        sl_msg_clear(&m);
+        if (rc < 0)
+            snprintf(why, whylen, "%s", err.text);
+        return rc;
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'f'},
@@ -165,17 +218,18 @@ int main(int argc, char **argv)
                                              {"sleep", required_argument, NULL, 's'},
                                              {"partition", required_argument, NULL, 'p'},
                                              {"sign-threads", required_argument, NULL, 'S'},
+                                             {"munge-each", no_argument, NULL, 'M'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *conf_file = NULL, *partition = NULL;
     long count = 1000, window = 256, nsigners = 4;
     int sleep_s = -1, opt;
-    bool hold = false;
+    bool hold = false, munge_each = false;
     char *errors = NULL;
     struct sl_conf *conf;
     sl_error_t err;
 
-    while ((opt = getopt_long(argc, argv, "f:n:w:Hs:p:S:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:n:w:Hs:p:S:Mh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'f':
             conf_file = optarg;
@@ -198,9 +252,12 @@ int main(int argc, char **argv)
         case 'S':
             nsigners = atol(optarg);
             break;
+        case 'M':
+            munge_each = true;
+            break;
         case 'h':
             printf("Usage: submit_bench [-f CONFIG] [-n COUNT] [-w WINDOW] [--hold] [--sleep S] "
-                   "[-p PARTITION] [--sign-threads T]\n");
+                   "[-p PARTITION] [--munge-each [--sign-threads T]]\n");
             return 0;
         default:
             return 1;
@@ -256,16 +313,26 @@ int main(int argc, char **argv)
     pthread_cond_init(&q.room, NULL);
     q.bufs = calloc(q.cap, sizeof(*q.bufs));
     q.lens = calloc(q.cap, sizeof(*q.lens));
+    struct sl_sign_key key;
     double t0 = now_s();
+    if (!munge_each &&
+        get_key(sock, auth, conf, conf->message_timeout * 1000, &key, why, sizeof(why)) < 0) {
+        fprintf(stderr, "submit_bench: %s\n", why);
+        return 1;
+    }
+    if (!munge_each)
+        nsigners = 0;
     for (long i = 0; i < nsigners; i++)
         pthread_create(&signers[i], NULL, signer_main, &q);
     while (done < count) {
         while (sent < count && sent - done < window) {
             size_t len;
-            char *buf = signed_next(&q, &len);
+            char *buf = munge_each ? signed_next(&q, &len)
+                                   : sl_msg_encode_keyed(&key, SL_MSG_SUBMIT_JOB,
+                                                         (uint64_t)sent + 1, body, &len, &err);
             if (!buf || send_msg(sock, buf, len) < 0) {
                 fprintf(stderr, "submit_bench: cannot send: %s\n",
-                        buf ? zmq_strerror(errno) : q.why);
+                        buf ? zmq_strerror(errno) : munge_each ? q.why : err.text);
                 return 1;
             }
             free(buf);
@@ -293,8 +360,13 @@ int main(int argc, char **argv)
         pthread_join(signers[i], NULL);
     free(q.bufs);
     free(q.lens);
-    printf("submitted %ld jobs in %.3f s: %.0f jobs/s (window %ld, %ld signers, ids %lld-%lld)\n",
-           count - failed, t, (count - failed) / t, window, nsigners, (long long)first,
+    char how[64];
+    if (munge_each)
+        snprintf(how, sizeof(how), "each munge-signed, %ld signers", nsigners);
+    else
+        snprintf(how, sizeof(how), "signed with a key");
+    printf("submitted %ld jobs in %.3f s: %.0f jobs/s (window %ld, %s, ids %lld-%lld)\n",
+           count - failed, t, (count - failed) / t, window, how, (long long)first,
            (long long)last);
     if (failed)
         printf("%ld refused; last error: %s\n", failed, why);

@@ -255,7 +255,11 @@ def item3(a, c, n):
         return  # the API path is slurmish's own protocol
     napi = 2000 if a.quick else 20000
     _, rate = submit_bench(c, napi, "--hold")
-    report(3, "API, %d pipelined submissions (jobs/s)" % napi, "%d" % rate, c.name)
+    report(3, "API, %d pipelined, signed with a key (jobs/s)" % napi, "%d" % rate, c.name)
+    cancel_all(c)
+    _, rate = submit_bench(c, napi // 4, "--hold", "--munge-each")
+    report(3, "API, %d pipelined, each munge-signed (jobs/s)" % (napi // 4), "%d" % rate,
+           c.name)
     cancel_all(c)
 
 

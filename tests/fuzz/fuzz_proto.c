@@ -7,7 +7,9 @@
  * leak":
  *   - a decoded reply re-encoded with sl_msg_encode_reply() decodes to
  *     the same re, rc, error and body;
- *   - a decoded request keeps its credential string and a known type;
+ *   - a decoded request keeps its credential string and a known type, or,
+ *     signed with a key (keyed.h), has a key id, a counter and an object
+ *     body, and its MAC check (against a fixed key) does not crash;
  *   - a decoded frame re-encodes to exactly the input bytes.
  * sl_msg_verify() needs munged, so request bodies are not reached here.
  */
@@ -17,6 +19,7 @@
 
 #include "fuzz.h"
 #include "proto/errors.h"
+#include "proto/keyed.h"
 #include "proto/proto.h"
 #include "proto/stream.h"
 
@@ -70,6 +73,11 @@ static void fuzz_msg(const uint8_t *data, size_t size)
         if (!json_is_object(m.body))
             FUZZ_BUG("decoded reply without an object body");
         check_reply(&m);
+    } else if (m.keyed) {
+        static const unsigned char secret[SL_KEY_SECRET_BYTES];
+        if (m.cred || !json_is_object(m.body) || !m.ctr || strlen(m.kid) != SL_KEY_ID_LEN)
+            FUZZ_BUG("keyed request decoded without its key id, counter or body");
+        sl_msg_check_mac(data, size, secret, &err);
     } else {
         if (!m.cred || m.body)
             FUZZ_BUG("decoded request without its credential, or with a body");

@@ -115,6 +115,69 @@ class RejectTest(harness.ClusterTest):
         self.assertIn("Access/permission denied", r["error"])
         self.assert_ping()
 
+    def munge_socket(self):
+        for line in open(self.c.conf):
+            if "munge.sock" in line:
+                return line.split(":", 1)[1].strip()
+        raise AssertionError("no munge socket in config")
+
+    def rawsend_as(self, user, *args):
+        """rawsend run as user; its reply envelopes, one per line."""
+        u = harness.ensure_test_user() if user is None else user
+        p = subprocess.run(["setpriv", "--reuid=" + u.pw_name, "--regid=" + str(u.pw_gid),
+                            "--init-groups", harness.RAWSEND, "127.0.0.1", self.ctld_port()]
+                           + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=30)
+        return p
+
+    def test_keyed_requests(self):
+        """A client that pipelines asks once for a signing key (proto/keyed.h):
+        its requests count as its uid's, and a replayed, altered or
+        unknown-key request is refused and changes nothing."""
+        u = harness.ensure_test_user()
+        body = json.dumps({"script": "#!/bin/sh\ntrue\n", "work_dir": "/tmp", "hold": True,
+                           "name": "keyed"})
+        p = self.rawsend_as(u, "--keyed", self.munge_socket(), "submit_job", body)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = [json.loads(line) for line in p.stdout.strip().splitlines()]
+        self.assertEqual(len(r), 5, p.stdout)
+        self.assertEqual(r[0]["rc"], 0, r[0])
+        self.assertIn("replayed request", r[1]["error"])
+        self.assertIn("bad MAC", r[2]["error"])
+        self.assertIn("unknown signing key", r[3]["error"])
+        self.assertEqual(r[4]["rc"], 0, r[4])
+        for bad in r[1:4]:
+            self.assertIn("Invalid authentication credential", bad["error"])
+        ids = sorted(x["body"]["job_id"] for x in (r[0], r[4]))
+        q = self.c.run("squeue", "-h", "-n", "keyed", "-o", "%i %u")
+        self.assertEqual(q.stdout.split(), ["%d" % ids[0], u.pw_name, "%d" % ids[1], u.pw_name])
+        self.c.run("scancel", "-n", "keyed")
+        self.assert_ping()
+        self.assert_queue_empty()
+
+    def test_signing_key_only_for_its_user(self):
+        """The key travels in a munge credential only its user can decode,
+        once, and only with the nonce it was asked with."""
+        import pwd
+        u = harness.ensure_test_user()
+        sock = self.munge_socket()
+        p = self.rawsend_as(u, "--grant", sock)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        g = json.loads(p.stdout)
+        other = pwd.getpwnam("nobody")
+        p = self.rawsend_as(other, "--accept", sock, g["nonce"], g["grant"])
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("Unauthorized credential", p.stdout)
+        p = self.rawsend_as(u, "--accept", sock, "0" * 32, g["grant"])
+        self.assertEqual(p.returncode, 1, p.stdout)
+        p = self.rawsend_as(u, "--grant", sock)
+        g = json.loads(p.stdout)
+        p = self.rawsend_as(u, "--accept", sock, g["nonce"], g["grant"])
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertIn("accepted", p.stdout)
+        p = self.rawsend_as(u, "--accept", sock, g["nonce"], g["grant"])
+        self.assertIn("Replayed credential", p.stdout)
+
     def test_invalid_config_stops_ctld_at_start(self):
         bad = os.path.join(self.c.dir, "bad.yaml")
         with open(bad, "w") as f:

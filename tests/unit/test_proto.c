@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proto/keyed.h"
 #include "proto/proto.h"
 
 #ifndef MUNGED
@@ -76,6 +77,7 @@ START_TEST(test_table)
         {SL_MSG_QUERY_EVENTS, "query_events", SL_ROLE_USER},
         {SL_MSG_COST_REPORT, "cost_report", SL_ROLE_USER},
         {SL_MSG_JOB_SCRIPT, "job_script", SL_ROLE_USER},
+        {SL_MSG_REQUEST_KEY, "request_key", SL_ROLE_USER},
     };
     ck_assert_int_eq(sizeof(want) / sizeof(want[0]), SL_MSG_TYPE_COUNT);
     for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
@@ -508,6 +510,120 @@ START_TEST(test_encode_after_bad_credential_regression)
 }
 END_TEST
 
+/* Requests signed with a key (keyed.h): the MAC covers every byte before
+ * it, the counter grows, and a keyed request never passes as munge-signed. */
+START_TEST(test_keyed)
+{
+    struct sl_sign_key key, other;
+    sl_error_t err;
+    struct sl_msg m;
+    size_t len;
+    int rc;
+
+    sl_key_generate(&key, 7);
+    sl_key_generate(&other, 7);
+    ck_assert_int_eq(sl_key_slot(key.id), 7);
+    ck_assert_str_ne(key.id, other.id);
+    ck_assert_int_eq(sl_key_slot("0007"), -1);
+    ck_assert_int_eq(sl_key_slot("0007ABCDEF012345"), -1);
+    ck_assert_int_eq(sl_key_slot("ffff000000000000"), 0xffff);
+    ck_assert_int_eq(sl_key_slot(NULL), -1);
+
+    json_t *body = json_pack("{s:s, s:i}", "script", "#!/bin/sh\ntrue\n", "nodes", 2);
+    char *buf = sl_msg_encode_keyed(&key, SL_MSG_SUBMIT_JOB, 9, body, &len, &err);
+    ck_assert_msg(buf != NULL, "%s", err.text);
+    ck_assert_uint_eq(len, strlen(buf));
+    ck_assert_uint_eq(key.ctr, 1);
+    ck_assert_int_eq(sl_msg_decode(buf, len, &m, &rc, &err), 0);
+    ck_assert(m.keyed && !m.verified);
+    ck_assert_str_eq(m.kid, key.id);
+    ck_assert_int_eq(m.ctr, 1);
+    ck_assert_int_eq(m.seq, 9);
+    ck_assert(json_equal(m.body, body));
+    ck_assert_int_eq(sl_msg_check_mac(buf, len, key.secret, &err), 0);
+    ck_assert_int_eq(sl_msg_check_mac(buf, len, other.secret, &err), -1);
+    ck_assert_msg(strstr(err.text, "bad MAC"), "%s", err.text);
+    /* no munge credential: sl_msg_verify refuses it */
+    ck_assert_int_eq(sl_msg_verify(NULL, &m, &rc, &err), -1);
+    ck_assert_int_eq(rc, SL_E_AUTH);
+    sl_msg_clear(&m);
+    /* every single byte altered, the MAC's own included, is caught */
+    for (size_t i = 0; i < len; i++) {
+        buf[i] ^= 0x01;
+        ck_assert_msg(sl_msg_check_mac(buf, len, key.secret, &err) < 0, "byte %zu", i);
+        buf[i] ^= 0x01;
+    }
+    ck_assert_int_eq(sl_msg_check_mac(buf, len - 1, key.secret, &err), -1);
+    ck_assert_int_eq(sl_msg_check_mac(buf, 10, key.secret, &err), -1);
+    free(buf);
+    buf = sl_msg_encode_keyed(&key, SL_MSG_PING, 10, NULL, &len, &err);
+    ck_assert_uint_eq(key.ctr, 2);
+    ck_assert_int_eq(sl_msg_decode(buf, len, &m, &rc, &err), 0);
+    ck_assert_int_eq(m.ctr, 2);
+    ck_assert_int_eq(json_object_size(m.body), 0);
+    sl_msg_clear(&m);
+    free(buf);
+    json_decref(body);
+
+    /* malformed keyed envelopes */
+    ck_assert_int_eq(decode_rc("{\"v\":1,\"type\":\"ping\",\"seq\":1,\"kid\":\"12\","
+                               "\"ctr\":1,\"body\":{},\"mac\":\"x\"}"),
+                     SL_E_AUTH);
+    ck_assert_int_eq(decode_rc("{\"v\":1,\"type\":\"ping\",\"seq\":1,"
+                               "\"kid\":\"0001000000000000\",\"ctr\":0,\"body\":{},"
+                               "\"mac\":\"x\"}"),
+                     SL_E_AUTH);
+    ck_assert_int_eq(decode_rc("{\"v\":1,\"type\":\"ping\",\"seq\":1,"
+                               "\"kid\":\"0001000000000000\",\"ctr\":1,\"body\":{}}"),
+                     SL_E_AUTH);
+    ck_assert_int_eq(decode_rc("{\"v\":1,\"type\":\"ping\",\"seq\":1,"
+                               "\"kid\":\"0001000000000000\",\"ctr\":1,\"body\":[],"
+                               "\"mac\":\"x\"}"),
+                     SL_E_PROTOCOL);
+}
+END_TEST
+
+/* The grant: only a credential from root (or the daemon uid) carrying our
+ * nonce gives a key, once. */
+START_TEST(test_key_grant)
+{
+    struct sl_auth *auth = auth_for(mdir), *other = auth_for(odir);
+    struct sl_sign_key key, got;
+    char nonce[SL_KEY_NONCE_LEN + 1];
+    sl_error_t err;
+
+    json_t *req = sl_key_request_body(nonce);
+    ck_assert_uint_eq(strlen(nonce), SL_KEY_NONCE_LEN);
+    ck_assert_str_eq(json_string_value(json_object_get(req, "nonce")), nonce);
+    json_decref(req);
+    sl_key_generate(&key, 3);
+    char *grant = sl_key_grant(auth, &key, nonce, getuid(), &err);
+    ck_assert_msg(grant != NULL, "%s", err.text);
+    json_t *reply = json_pack("{s:s, s:s}", "kid", key.id, "grant", grant);
+    /* decoded with another munge key: refused */
+    ck_assert_int_eq(sl_key_accept(other, reply, nonce, 0, &got, &err), -1);
+    /* another request's nonce: refused (and the credential is now spent) */
+    ck_assert_int_eq(sl_key_accept(auth, reply, "0123456789abcdef0123456789abcdef", 0, &got, &err),
+                     -1);
+    ck_assert_msg(strstr(err.text, "another request"), "%s", err.text);
+    ck_assert_int_eq(sl_key_accept(auth, reply, nonce, 0, &got, &err), -1);
+    ck_assert_msg(strstr(err.text, "Replayed"), "%s", err.text);
+    json_decref(reply);
+    free(grant);
+
+    grant = sl_key_grant(auth, &key, nonce, getuid(), &err);
+    reply = json_pack("{s:s, s:s}", "kid", key.id, "grant", grant);
+    ck_assert_msg(sl_key_accept(auth, reply, nonce, 0, &got, &err) == 0, "%s", err.text);
+    ck_assert_str_eq(got.id, key.id);
+    ck_assert_mem_eq(got.secret, key.secret, sizeof(key.secret));
+    ck_assert_uint_eq(got.ctr, 0);
+    json_decref(reply);
+    free(grant);
+    sl_auth_destroy(auth);
+    sl_auth_destroy(other);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("proto");
@@ -515,6 +631,7 @@ int main(void)
     tcase_add_test(tc, test_table);
     tcase_add_test(tc, test_reply_round_trip);
     tcase_add_test(tc, test_rejects);
+    tcase_add_test(tc, test_keyed);
     suite_add_tcase(s, tc);
     if (access(MUNGED, X_OK) == 0) {
         TCase *tm = tcase_create("munge");
@@ -522,6 +639,7 @@ int main(void)
         tcase_set_timeout(tm, 30);
         tcase_add_test(tm, test_signed_round_trip);
         tcase_add_test(tm, test_foreign_and_forged_credentials);
+        tcase_add_test(tm, test_key_grant);
         suite_add_tcase(s, tm);
         /* tests of known bugs, reported and not yet fixed: they fail */
         TCase *tb = tcase_create("regressions");
