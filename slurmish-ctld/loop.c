@@ -263,10 +263,8 @@ static void decode_one(struct ctld *c, struct inbound *in, const void *data, siz
     if (in->req.msg.keyed) {
         /* a MAC to check here, in arrival order (its counter must grow),
          * not a munged round trip for the helpers */
-        if (keys_check(&in->req.msg, data, size, &in->item.rc, &in->item.err) < 0)
-            log_warn("rejected keyed %s: %s", sl_msg_info(in->req.msg.type)->name,
-                     in->item.err.text);
-        return;
+        keys_check(&in->req.msg, data, size, &in->item.rc, &in->item.err);
+        return; /* a refusal is logged and answered in dispatch() */
     }
     in->verify = true;
     in->item.msg = &in->req.msg;
