@@ -101,6 +101,15 @@ int cli_request_data(int type, json_t *body, json_t **reply, struct sl_reply_dat
     return sl_client_request_data(client, type, body, reply, data, rc, err);
 }
 
+int cli_stream_next(struct sl_reply_data *piece, sl_error_t *err)
+{
+    if (!client) {
+        memset(piece, 0, sizeof(*piece));
+        return errprintf(err, "no reply under way");
+    }
+    return sl_client_stream_next(client, piece, err);
+}
+
 void cli_fini(void)
 {
     sl_client_destroy(client);

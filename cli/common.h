@@ -42,6 +42,8 @@ int cli_request(int type, json_t *body, json_t **reply, int *rc, sl_error_t *err
 /* The same, with the reply's raw data frame (sl_client_request_data). */
 int cli_request_data(int type, json_t *body, json_t **reply, struct sl_reply_data *data, int *rc,
                      sl_error_t *err);
+/* The next piece of a streamed reply (sl_client_stream_next). */
+int cli_stream_next(struct sl_reply_data *piece, sl_error_t *err);
 
 /* Close the connection and free the configuration. */
 void cli_fini(void);

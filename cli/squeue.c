@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <sys/mman.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +185,7 @@ struct sjob {
     long long task; /* array_task_id: squeue -r gives each task line its own */
     int state;      /* enum job_state, -1 if unknown */
     json_t *obj;    /* the controller's object, when the reply had them */
-    size_t row;     /* compact reply: where its row starts in the text */
+    const char *raw; /* compact reply, --json: its row as the controller wrote it */
 };
 
 static int slot_of[SF_COUNT];
@@ -235,7 +236,7 @@ static void sjob_from_object(struct sjob *j, union cell *cells, json_t *o)
 {
     j->c = cells;
     j->obj = o;
-    j->row = 0;
+    j->raw = NULL;
     for (int f = 0; f < SF_COUNT; f++) {
         if (sf_is_string(f))
             cells[f].s = cli_jstr(o, sf_names[f]);
@@ -314,46 +315,120 @@ static char *unescape_in_place(char *s)
     }
 }
 
-/* Parse the compact reply's rows (text, modified in place) into jobs and
- * their cells (*cells, one block).  field[k] is the field of column k, -1
- * for a column squeue does not use; slot_of must be set for them.
- * Returns the number of jobs, or -1 if the text is malformed. */
-static long parse_rows(char *text, size_t len, const int *field, size_t ncols,
-                       struct sjob **out, union cell **cells)
+/* The text of a compact reply's rows: the pieces as received, and for
+ * --json the copies that are cut in place (the pieces stay as written). */
+struct pieces {
+    struct sl_reply_data *d;
+    char **copy;
+    size_t n, cap;
+};
+
+static void pieces_add(struct pieces *ps, struct sl_reply_data *d, char *copy)
 {
-    size_t n = 0, rows = 0;
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 16;
+        ps->d = xrealloc(ps->d, ps->cap * sizeof(*ps->d));
+        ps->copy = xrealloc(ps->copy, ps->cap * sizeof(*ps->copy));
+    }
+    ps->d[ps->n] = *d;
+    ps->copy[ps->n++] = copy;
+}
+
+static void pieces_free(struct pieces *ps)
+{
+    for (size_t k = 0; k < ps->n; k++) {
+        sl_reply_data_free(&ps->d[k]);
+        free(ps->copy[k]);
+    }
+    free(ps->d);
+    free(ps->copy);
+}
+
+/* The jobs of a compact reply, parsed piece by piece as the rows arrive
+ * (one piece, or many when the controller streams them). */
+struct rowset {
+    struct sjob *jobs;
+    union cell *cells; /* nslots a job; jobs[k].c is set by rowset_done() */
+    size_t n, cap;
+};
+
+/* Grow a mapping of old bytes (p, NULL for none) to n: the pages move,
+ * the data is not copied (realloc copies a block it keeps in the heap).
+ * The hint covers the whole mapping: one cut in two by it could not
+ * grow (mremap moves one mapping). */
+static void *map_grow(void *p, size_t old, size_t n)
+{
+    void *q = p ? mremap(p, old, n, MREMAP_MAYMOVE)
+                : mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED) {
+        cli_error("out of memory");
+        exit(1);
+    }
+#ifdef MADV_HUGEPAGE
+    if (!p)
+        (void)madvise(q, n, MADV_HUGEPAGE);
+#endif
+    return q;
+}
+
+static void rowset_reserve(struct rowset *rs, size_t more)
+{
+    if (rs->n + more + 1 <= rs->cap)
+        return;
+    size_t cap = rs->cap * 2 > rs->n + more + 1 ? rs->cap * 2 : rs->n + more + 1;
+    rs->jobs = map_grow(rs->jobs, rs->cap * sizeof(*rs->jobs), cap * sizeof(*rs->jobs));
+    rs->cells = map_grow(rs->cells, (rs->cap * nslots + 1) * sizeof(*rs->cells),
+                         (cap * nslots + 1) * sizeof(*rs->cells));
+    rs->cap = cap;
+}
+
+static void rowset_free(struct rowset *rs)
+{
+    if (rs->jobs)
+        munmap(rs->jobs, rs->cap * sizeof(*rs->jobs));
+    if (rs->cells)
+        munmap(rs->cells, (rs->cap * nslots + 1) * sizeof(*rs->cells));
+}
+
+/* Parse rows (text, modified in place; whole rows) into rs.  raw: the same
+ * rows unmodified (--json prints them), or NULL.  field[k] is the field of
+ * column k, -1 for a column squeue does not use; slot_of must be set for
+ * them.  -1 if the text is malformed. */
+static int rowset_parse(struct rowset *rs, char *text, size_t len, const char *raw,
+                        const int *field, size_t ncols)
+{
+    size_t rows = 0, n = rs->n;
     for (const char *q = text; (q = memchr(q, '\n', len - (size_t)(q - text))); q++)
         rows++;
-    struct sjob *jobs = xmalloc((rows + 1) * sizeof(*jobs));
-    union cell *cv = xmalloc((rows * nslots + 1) * sizeof(*cv));
-    mem_hint_huge(jobs, (rows + 1) * sizeof(*jobs));
-    mem_hint_huge(cv, (rows * nslots + 1) * sizeof(*cv));
+    rowset_reserve(rs, rows);
+    size_t end = n + rows;
     char *p = text;
 
     while (*p) {
-        if (n == rows)
-            goto bad;
-        struct sjob *j = &jobs[n];
-        j->c = cv + n * nslots;
+        if (n == end)
+            return -1;
+        struct sjob *j = &rs->jobs[n];
+        union cell *jc = rs->cells + n * nslots;
+        j->c = NULL;
         j->obj = NULL;
-        j->row = (size_t)(p - text);
+        j->raw = raw ? raw + (p - text) : NULL;
         for (size_t k = 0; k < ncols; k++) {
             int f = field[k];
-            union cell *cell = f >= 0 ? &j->c[slot_of[f]] : NULL;
-            char *end;
+            union cell *cell = f >= 0 ? &jc[slot_of[f]] : NULL;
+            char *e;
             if (*p == '"') {
-                end = unescape_in_place(p + 1);
-                if (!end)
-                    goto bad;
+                e = unescape_in_place(p + 1);
+                if (!e)
+                    return -1;
                 if (cell)
                     cell->s = p + 1;
-                p = end + 1;
+                p = e + 1;
             } else {
-                end = p + strcspn(p, "\t\n");
+                e = p + strcspn(p, "\t\n");
                 if (cell) {
                     if (sf_is_string(f))
                         cell->s = ""; /* absent (or not a string) */
-                    else if (end == p)
+                    else if (e == p)
                         cell->n = sf_default(f);
                     else if (*p == 't')
                         cell->n = 1;
@@ -362,24 +437,27 @@ static long parse_rows(char *text, size_t len, const int *field, size_t ncols,
                     else
                         cell->n = strtoll(p, NULL, 10);
                 }
-                p = end;
+                p = e;
             }
             if (*p != (k + 1 < ncols ? '\t' : '\n'))
-                goto bad;
+                return -1;
             *p++ = '\0';
         }
-        j->task = slot_of[SF_ARRAY_TASK_ID] >= 0 ? j->c[slot_of[SF_ARRAY_TASK_ID]].n
+        j->task = slot_of[SF_ARRAY_TASK_ID] >= 0 ? jc[slot_of[SF_ARRAY_TASK_ID]].n
                                                  : sf_default(SF_ARRAY_TASK_ID);
-        j->state = job_state_from_name(S(j, SF_STATE));
+        j->state = job_state_from_name(slot_of[SF_STATE] >= 0 ? jc[slot_of[SF_STATE]].s : "");
         n++;
     }
-    *out = jobs;
-    *cells = cv;
-    return (long)n;
-bad:
-    free(jobs);
-    free(cv);
-    return -1;
+    rs->n = n;
+    return 0;
+}
+
+/* All rows are in: point the jobs at their cells (the array has stopped
+ * moving). */
+static void rowset_done(struct rowset *rs)
+{
+    for (size_t k = 0; k < rs->n; k++)
+        rs->jobs[k].c = rs->cells + k * nslots;
 }
 
 /* The fields each format letter shows. */
@@ -463,6 +541,39 @@ static const char *cellf(struct cellbuf *b, const char *fmt, ...)
     }
 }
 
+/* b with room for n bytes at least. */
+static char *cell_room(struct cellbuf *b, size_t n)
+{
+    if (b->cap < n) {
+        b->s = xrealloc(b->s, n);
+        b->cap = n;
+    }
+    return b->s;
+}
+
+/* Write v in decimal at o; returns the end (not terminated). */
+static char *put_ll(char *o, long long v)
+{
+    char tmp[24], *e = tmp + sizeof(tmp), *p = e;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    memcpy(o, p, (size_t)(e - p));
+    return o + (e - p);
+}
+
+/* cellf(b, "%lld", v), without printf: a million lines call it. */
+static const char *cell_ll(struct cellbuf *b, long long v)
+{
+    char *s = cell_room(b, 24);
+    *put_ll(s, v) = '\0';
+    return s;
+}
+
 static const char *or_text(const char *s, const char *dflt)
 {
     return *s ? s : dflt;
@@ -477,20 +588,24 @@ static const char *job_field(char t, const struct sjob *j, time_t now, struct ce
     switch (t) {
     case 'i':
         if (!N(j, SF_ARRAY_JOB_ID))
-            return cellf(b, "%lld", N(j, SF_JOB_ID));
-        if (N(j, SF_ARRAY_TASK_ID) >= 0)
-            return cellf(b, "%lld_%lld", N(j, SF_ARRAY_JOB_ID), N(j, SF_ARRAY_TASK_ID));
+            return cell_ll(b, N(j, SF_JOB_ID));
+        if (N(j, SF_ARRAY_TASK_ID) >= 0) {
+            char *o = put_ll(cell_room(b, 48), N(j, SF_ARRAY_JOB_ID));
+            *o++ = '_';
+            *put_ll(o, N(j, SF_ARRAY_TASK_ID)) = '\0';
+            return b->s;
+        }
         if (N(j, SF_ARRAY_THROTTLE) > 0)
             return cellf(b, "%lld_[%s%%%lld]", N(j, SF_ARRAY_JOB_ID), S(j, SF_ARRAY_TASKS),
                          N(j, SF_ARRAY_THROTTLE));
         return cellf(b, "%lld_[%s]", N(j, SF_ARRAY_JOB_ID), S(j, SF_ARRAY_TASKS));
     case 'A':
-        return cellf(b, "%lld", N(j, SF_JOB_ID));
+        return cell_ll(b, N(j, SF_JOB_ID));
     case 'F':
-        return cellf(b, "%lld", N(j, SF_ARRAY_JOB_ID) ? N(j, SF_ARRAY_JOB_ID) : N(j, SF_JOB_ID));
+        return cell_ll(b, N(j, SF_ARRAY_JOB_ID) ? N(j, SF_ARRAY_JOB_ID) : N(j, SF_JOB_ID));
     case 'K':
         if (N(j, SF_ARRAY_TASK_ID) >= 0)
-            return cellf(b, "%lld", N(j, SF_ARRAY_TASK_ID));
+            return cell_ll(b, N(j, SF_ARRAY_TASK_ID));
         return or_text(S(j, SF_ARRAY_TASKS), "N/A");
     case 'P':
         return S(j, SF_PARTITION);
@@ -499,11 +614,11 @@ static const char *job_field(char t, const struct sjob *j, time_t now, struct ce
     case 'u':
         return S(j, SF_USER);
     case 'U':
-        return cellf(b, "%lld", N(j, SF_UID));
+        return cell_ll(b, N(j, SF_UID));
     case 'g':
         return S(j, SF_GROUP);
     case 'G':
-        return cellf(b, "%lld", N(j, SF_GID));
+        return cell_ll(b, N(j, SF_GID));
     case 'T': /* nodes still booting: Slurm's CONFIGURING; being cleaned up: COMPLETING */
         if (N(j, SF_COMPLETING))
             return "COMPLETING";
@@ -515,24 +630,32 @@ static const char *job_field(char t, const struct sjob *j, time_t now, struct ce
             return "CF";
         return st >= 0 ? job_state_short(st) : S(j, SF_STATE);
     case 'M':
-        return cellf(b, "%s", format_time_slurm(run_time(j, now), tb, sizeof(tb)));
+        return format_time_slurm(run_time(j, now), cell_room(b, sizeof(tb)), sizeof(tb));
     case 'l':
-        return cellf(b, "%s", format_time_slurm(limit < 0 ? -1 : limit, tb, sizeof(tb)));
+        return format_time_slurm(limit < 0 ? -1 : limit, cell_room(b, sizeof(tb)), sizeof(tb));
     case 'L': {
         if (limit < 0)
             return "UNLIMITED";
         if (job_state_is_final(st))
             return "0:00";
         long long left = limit - run_time(j, now);
-        return cellf(b, "%s", format_time_slurm(left > 0 ? left : 0, tb, sizeof(tb)));
+        return format_time_slurm(left > 0 ? left : 0, cell_room(b, sizeof(tb)), sizeof(tb));
     }
     case 'D':
-        return cellf(b, "%lld", N(j, SF_NUM_NODES));
+        return cell_ll(b, N(j, SF_NUM_NODES));
     case 'C':
-        return cellf(b, "%lld", N(j, SF_NUM_CPUS));
+        return cell_ll(b, N(j, SF_NUM_CPUS));
     case 'R':
-        if (shows_reason(st) || !*S(j, SF_NODES))
-            return cellf(b, "(%s)", or_text(S(j, SF_REASON), "None"));
+        if (shows_reason(st) || !*S(j, SF_NODES)) {
+            const char *r = or_text(S(j, SF_REASON), "None");
+            size_t rl = strlen(r);
+            char *o = cell_room(b, rl + 3);
+            o[0] = '(';
+            memcpy(o + 1, r, rl);
+            o[rl + 1] = ')';
+            o[rl + 2] = '\0';
+            return o;
+        }
         return S(j, SF_NODES);
     case 'N':
         return S(j, SF_NODES);
@@ -550,7 +673,7 @@ static const char *job_field(char t, const struct sjob *j, time_t now, struct ce
         return cellf(b, "%s", cli_iso_time(end, "N/A", tb, sizeof(tb)));
     }
     case 'Q':
-        return cellf(b, "%lld", N(j, SF_PRIORITY));
+        return cell_ll(b, N(j, SF_PRIORITY));
     case 'a':
         return or_text(S(j, SF_ACCOUNT), "(null)");
     case 'm':
@@ -649,7 +772,7 @@ static void out_indented(struct out *o, const char *p, size_t len, int depth)
 /* --json from the compact reply: the objects the controller would have
  * sent, printed as jansson's JSON_INDENT(2) prints them (the cells are
  * the values' compact JSON text already; nested ones are re-indented). */
-static void print_json_rows(struct sjob *const *sel, size_t n, const char *raw, json_t *cols)
+static void print_json_rows(struct sjob *const *sel, size_t n, json_t *cols)
 {
     size_t ncols = json_array_size(cols);
     int task_col = -1;
@@ -665,7 +788,7 @@ static void print_json_rows(struct sjob *const *sel, size_t n, const char *raw, 
     }
     out_put(&o, "{\n  \"jobs\": [", 13);
     for (size_t r = 0; r < n; r++) {
-        const char *p = raw + sel[r]->row;
+        const char *p = sel[r]->raw;
         bool first = true;
         out_put(&o, r ? ",\n    {" : "\n    {", r ? 7 : 6);
         for (size_t k = 0; k < ncols; k++) {
@@ -747,6 +870,14 @@ static int cmp_jobs(const void *a, const void *b)
     /* -r: the tasks of one pending record, in task order */
     ix = x->task, iy = y->task;
     return ix < iy ? -1 : ix > iy;
+}
+
+static bool in_order(struct sjob *const *sel, size_t n)
+{
+    for (size_t k = 1; k < n; k++)
+        if (cmp_jobs(&sel[k - 1], &sel[k]) > 0)
+            return false;
+    return true;
 }
 
 enum { OPT_ME = 0x100, OPT_HELP, OPT_USAGE, OPT_START, OPT_JSON };
@@ -964,7 +1095,8 @@ int main(int argc, char **argv)
     struct sjob *all = NULL; /* the jobs of the reply */
     union cell *cells = NULL; /* ...and their cells */
     struct sl_reply_data data = {0}; /* the compact reply's rows, cut in place */
-    char *rows_text = NULL, *raw_rows = NULL; /* --json: a copy to cut, the frame to print */
+    struct pieces pieces = {0}; /* the rows' text, cut in place */
+    struct rowset rs = {0};
     int c, rc, ret = 1;
     sl_error_t err;
 
@@ -1157,6 +1289,10 @@ int main(int argc, char **argv)
                 json_array_append_new(fl, json_string(sf_names[k]));
         json_object_set_new(body, "fields", fl);
     }
+    /* rows in pieces, parsed while the controller writes the next ones
+     * (tests turn it off to compare with the one-frame reply) */
+    if (json_object_get(body, "fields") && !getenv("SLURMISH_SQUEUE_NO_STREAM"))
+        json_object_set_new(body, "stream", json_true());
     if (cli_request_data(SL_MSG_QUERY_JOBS, body, &reply, &data, &rc, &err) < 0) {
         fflush(stdout);
         fprintf(stderr, "slurm_load_jobs error: %s\n", err.text);
@@ -1186,22 +1322,48 @@ int main(int argc, char **argv)
                     slot_of[x] = (int)nslots++;
                 }
         }
-        size_t len = data.text ? data.len : 0;
-        rows_text = data.text ? data.text : "";
-        if (json_out) {
-            /* printed as the controller wrote them, so parsed from a copy */
-            raw_rows = rows_text;
-            rows_text = xmalloc(len + 1);
-            mem_hint_huge(rows_text, len + 1);
-            memcpy(rows_text, raw_rows, len + 1);
-        }
         row_cols = cols;
-        nall = ncols ? parse_rows(rows_text, len, field, ncols, &all, &cells) : -1;
-        free(field);
-        if (nall < 0) {
+        if (!ncols) {
             cli_error("malformed job list from the controller");
+            free(field);
             goto done;
         }
+        /* the rows: one frame after the envelope, or ("rows_stream")
+         * pieces that follow it, each parsed as it arrives */
+        bool stream = json_is_true(json_object_get(reply, "rows_stream"));
+        for (;;) {
+            struct sl_reply_data piece = data;
+            memset(&data, 0, sizeof(data));
+            if (stream && cli_stream_next(&piece, &err) < 0) {
+                free(field);
+                fflush(stdout);
+                fprintf(stderr, "slurm_load_jobs error: %s\n", err.text);
+                goto done;
+            }
+            if (!piece.text)
+                break;
+            char *text = piece.text, *raw = NULL;
+            if (json_out) {
+                /* printed as the controller wrote them, so parsed from a copy */
+                raw = text;
+                text = xmalloc(piece.len + 1);
+                mem_hint_huge(text, piece.len + 1);
+                memcpy(text, raw, piece.len + 1);
+            }
+            pieces_add(&pieces, &piece, raw ? text : NULL);
+            if (rowset_parse(&rs, text, piece.len, raw, field, ncols) < 0) {
+                free(field);
+                cli_error("malformed job list from the controller");
+                goto done;
+            }
+            if (!stream)
+                break;
+        }
+        free(field);
+        rowset_done(&rs);
+        all = rs.jobs;
+        cells = rs.cells;
+        nall = (long)rs.n;
     } else {
         size_t k;
         json_t *job;
@@ -1283,7 +1445,11 @@ int main(int argc, char **argv)
     }
     free(filter_id);
     free(filter_tasks);
-    qsort(sel, n, sizeof(*sel), cmp_jobs);
+    /* the controller lists its jobs in id order, which is often squeue's
+     * order already: then there is nothing to sort (the jobs that compare
+     * equal are the same job, so no order among them shows) */
+    if (!in_order(sel, n))
+        qsort(sel, n, sizeof(*sel), cmp_jobs);
     if (steps_view && !json_out) {
         json_t **objs = xcalloc(n + 1, sizeof(*objs));
         for (size_t r = 0; r < n; r++)
@@ -1297,7 +1463,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (json_out && row_cols) {
-        print_json_rows(sel, n, raw_rows, row_cols);
+        print_json_rows(sel, n, row_cols);
         free(sel);
         task_blocks_free(tasks);
         json_decref(expanded);
@@ -1372,10 +1538,12 @@ int main(int argc, char **argv)
     json_decref(expanded);
     ret = 0;
 done:
-    free(all);
-    free(cells);
-    if (raw_rows)
-        free(rows_text);
+    if (all != rs.jobs) { /* the objects' reply */
+        free(all);
+        free(cells);
+    }
+    rowset_free(&rs);
+    pieces_free(&pieces);
     sl_reply_data_free(&data);
     json_decref(reply);
     json_decref(body);

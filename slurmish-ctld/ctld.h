@@ -98,6 +98,14 @@ void ctld_reply(struct ctld *c, struct request *req, int rc, const char *error, 
  * NULL) travels raw as a frame after it (query_jobs' rows). */
 void ctld_reply_encoded(struct ctld *c, struct request *req, char *buf, size_t len, char *data,
                         size_t data_len);
+/* A reply streamed in pieces as it is built (query_jobs' rows, see
+ * doc/protocol.md): begin commits the turn so far and sends everything
+ * queued, this envelope (taken) last; then each piece (taken) goes out at
+ * once, as its own message, and an empty one (data NULL, len 0) ends the
+ * reply.  A piece returns -1 when it cannot be sent (the client is gone):
+ * the caller stops, and sends no more pieces. */
+void ctld_reply_stream_begin(struct ctld *c, struct request *req, char *buf, size_t len);
+int ctld_reply_stream_piece(struct ctld *c, struct request *req, char *data, size_t len);
 void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Queue a signed request to a node daemon, sent after the turn's commit.

@@ -164,6 +164,36 @@ static void send_raw(struct ctld *c, const unsigned char *route, size_t route_le
     log_debug("send to peer failed: %s", zmq_strerror(errno));
 }
 
+static void flush(struct ctld *c);
+
+void ctld_reply_stream_begin(struct ctld *c, struct request *req, char *buf, size_t len)
+{
+    if (req->replied)
+        fatalx("request %llu answered twice", (unsigned long long)req->msg.seq);
+    req->replied = true;
+    /* what the turn changed so far is committed, and the replies queued
+     * before this one go first, as at the end of the turn */
+    outq_push(c, req->route, req->route_len, req->delim, buf, len, NULL, 0, false);
+    flush(c);
+}
+
+int ctld_reply_stream_piece(struct ctld *c, struct request *req, char *data, size_t len)
+{
+    if (zmq_send(c->router, req->route, req->route_len, ZMQ_SNDMORE) < 0 ||
+        (req->delim && zmq_send(c->router, "", 0, ZMQ_SNDMORE) < 0)) {
+        free(data);
+    } else if (!len) {
+        free(data);
+        if (zmq_send(c->router, "", 0, 0) == 0)
+            return 0;
+    } else if (send_owned(c, data, len, 0) == 0) {
+        return 0;
+    }
+    log_debug("streamed reply to %llu cut short: %s", (unsigned long long)req->msg.seq,
+              zmq_strerror(errno));
+    return -1;
+}
+
 void ctld_reply(struct ctld *c, struct request *req, int rc, const char *error, json_t *body)
 {
     size_t len;

@@ -84,12 +84,50 @@ struct jobs_out {
     const int *fields; /* NULL: whole objects ("jobs"); else rows of these */
     int nfields;
     size_t n;
+    struct request *stream; /* rows streamed in pieces to this request */
+    bool cut;               /* ...until a piece could not be sent */
 };
+
+/* Streamed rows go in pieces of about this many bytes (whole rows), big
+ * enough that the tools take each in one allocation (proto/zmtp.c reads a
+ * frame of 4 MiB or more at once), small enough that the client parses
+ * the first while the controller writes the next ones.  Tests make them
+ * small (SLURMISH_QUERY_PIECE_BYTES) to exercise many pieces. */
+#define PIECE_BYTES ((size_t)4 << 20)
+
+static size_t piece_bytes(void)
+{
+    static size_t n;
+    if (!n) {
+        const char *e = getenv("SLURMISH_QUERY_PIECE_BYTES");
+        long v = e ? atol(e) : 0;
+        n = v > 0 ? (size_t)v : PIECE_BYTES;
+    }
+    return n;
+}
+
+/* Send the rows written so far as one piece of a streamed reply; more:
+ * a next one is coming. */
+static void out_piece(struct ctld *c, struct jobs_out *o, bool more)
+{
+    size_t len;
+    char *data = jw_take(&o->rows, &len);
+    if (!o->cut && ctld_reply_stream_piece(c, o->stream, data, len) < 0)
+        o->cut = true;
+    else if (o->cut)
+        free(data);
+    if (more)
+        jw_init(&o->rows, piece_bytes() + piece_bytes() / 8);
+}
 
 static void out_job(struct ctld *c, struct jobs_out *o, const struct job *j)
 {
     if (o->fields) {
+        if (o->cut)
+            return;
         job_write_row(&o->rows, c, j, o->fields, o->nfields);
+        if (o->stream && o->rows.len >= piece_bytes())
+            out_piece(c, o, true);
     } else {
         if (o->n)
             jw_raw(&o->w, ",", 1);
@@ -223,6 +261,19 @@ void query_jobs(struct ctld *c, struct request *req)
         /* active: squeue's default view, which shows no finished job; the
          * reply need not carry the last min_job_age seconds of them */
         bool active = json_is_true(json_object_get(body, "active"));
+        if (o.fields && json_is_true(json_object_get(body, "stream"))) {
+            /* the envelope now, the rows in pieces as they are written,
+             * so the client works on the first while this writes the rest */
+            size_t len;
+            jw_puts(&o.w, ",\"rows_stream\":true,\"time\":");
+            jw_int(&o.w, ctld_now());
+            jw_raw(&o.w, "}}", 2);
+            char *buf = jw_take(&o.w, &len);
+            ctld_reply_stream_begin(c, req, buf, len);
+            jw_free(&o.rows);
+            jw_init(&o.rows, piece_bytes() + piece_bytes() / 8);
+            o.stream = req;
+        }
         JOB_FOREACH(&c->jobs, j)
         {
             if (job_state_is_final(j->state) && !j->completing &&
@@ -230,6 +281,16 @@ void query_jobs(struct ctld *c, struct request *req)
                 continue;
             if (job_matches(j, users, parts, mask))
                 out_job(c, &o, j);
+        }
+        if (o.stream) {
+            if (o.rows.len)
+                out_piece(c, &o, false);
+            else
+                jw_free(&o.rows);
+            if (!o.cut)
+                ctld_reply_stream_piece(c, req, NULL, 0); /* the end */
+            free(fields);
+            return;
         }
     }
     jw_puts(&o.w, o.fields ? ",\"time\":" : "],\"time\":");

@@ -214,3 +214,31 @@ int sl_client_request_data(struct sl_client *cl, int type, json_t *body, json_t 
         return 0;
     }
 }
+
+int sl_client_stream_next(struct sl_client *cl, struct sl_reply_data *piece, sl_error_t *err)
+{
+    struct sl_zmtp_msg zm;
+    int zrc;
+
+    memset(piece, 0, sizeof(*piece));
+    if (!cl->conn)
+        return errprintf(err, "no reply under way");
+    /* each piece has the whole timeout: a big reply may take longer */
+    zrc = sl_zmtp_recv(cl->conn, SL_REPLY_MAX_BYTES, sl_zmtp_now_ms() + cl->timeout_ms, &zm, err);
+    if (zrc != SL_ZMTP_OK)
+        return fail(cl, zrc, err);
+    if (zm.nframes != 2 || zm.frame[0].iov_len != 0) {
+        sl_zmtp_msg_clear(&zm);
+        errprintf(err, "a piece of a streamed reply is not [delimiter][data]");
+        return fail(cl, SL_ZMTP_EPROTO, err);
+    }
+    /* the frame is the last in zm.buf, NUL-terminated (zmtp.h) */
+    piece->text = zm.frame[1].iov_base;
+    piece->len = zm.frame[1].iov_len;
+    piece->mem = zm.buf;
+    if (!piece->len) {
+        sl_zmtp_msg_clear(&zm);
+        memset(piece, 0, sizeof(*piece));
+    }
+    return 0;
+}

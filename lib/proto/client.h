@@ -40,6 +40,13 @@ int sl_client_request_data(struct sl_client *cl, int type, json_t *body, json_t 
                            struct sl_reply_data *data, int *rc, sl_error_t *err);
 void sl_reply_data_free(struct sl_reply_data *d);
 
+/* A reply streamed in pieces (query_jobs with "stream", when the reply
+ * says "rows_stream"; doc/protocol.md): read its next piece, the bytes of
+ * whole rows, into piece (free it with sl_reply_data_free()).  0 with
+ * piece->len == 0 at the end of the reply; -1 on error (the connection is
+ * dropped: the rest of the reply is lost). */
+int sl_client_stream_next(struct sl_client *cl, struct sl_reply_data *piece, sl_error_t *err);
+
 /* Override the reply timeout (milliseconds). */
 void sl_client_set_timeout(struct sl_client *cl, int timeout_ms);
 

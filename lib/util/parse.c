@@ -134,6 +134,24 @@ char *format_time_slurm(int64_t t, char *buf, size_t size)
         snprintf(buf, size, "UNLIMITED");
     } else if (t < 0) {
         snprintf(buf, size, "NONE");
+    } else if (t < 86400 && size >= 9) {
+        /* [h]h:mm:ss or m:ss, without printf: squeue writes a million */
+        int h = (int)(t / 3600), m = (int)(t / 60) % 60, s = (int)(t % 60);
+        char *o = buf;
+        if (h) {
+            if (h >= 10)
+                *o++ = (char)('0' + h / 10);
+            *o++ = (char)('0' + h % 10);
+            *o++ = ':';
+            *o++ = (char)('0' + m / 10);
+        } else if (m >= 10) {
+            *o++ = (char)('0' + m / 10);
+        }
+        *o++ = (char)('0' + m % 10);
+        *o++ = ':';
+        *o++ = (char)('0' + s / 10);
+        *o++ = (char)('0' + s % 10);
+        *o = '\0';
     } else {
         long long d = t / 86400, h = (t / 3600) % 24, m = (t / 60) % 60, s = t % 60;
         if (d)

@@ -29,6 +29,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test_preempt.py \
 	tests/integration/test_ops.py \
 	tests/integration/test_scale.py \
+	tests/integration/test_squeue_stream.py \
 	tests/integration/test_manpages.py \
 	tests/integration/test_logs.py \
 	tests/integration/test_forward.py \

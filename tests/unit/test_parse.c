@@ -92,6 +92,12 @@ START_TEST(test_format_time)
     ck_assert_str_eq(format_time_slurm(-2, buf, sizeof(buf)), "NONE");
     ck_assert_str_eq(format_time_slurm(3599, buf, sizeof(buf)), "59:59");
     ck_assert_str_eq(format_time_slurm(86399, buf, sizeof(buf)), "23:59:59");
+    ck_assert_str_eq(format_time_slurm(61, buf, sizeof(buf)), "1:01");
+    ck_assert_str_eq(format_time_slurm(600, buf, sizeof(buf)), "10:00");
+    ck_assert_str_eq(format_time_slurm(36000, buf, sizeof(buf)), "10:00:00");
+    ck_assert_str_eq(format_time_slurm(3661, buf, sizeof(buf)), "1:01:01");
+    /* a buffer too small for the fast path: snprintf's truncation */
+    ck_assert_str_eq(format_time_slurm(36000, buf, 5), "10:0");
     ck_assert_str_eq(format_time_slurm(86400, buf, sizeof(buf)), "1-00:00:00");
     ck_assert_str_eq(format_time_slurm(1209600 + 3723, buf, sizeof(buf)), "14-01:02:03");
     /* a short buffer is truncated, never overrun */
