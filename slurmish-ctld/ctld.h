@@ -189,6 +189,9 @@ void keys_request_handle(struct ctld *c, struct request *req);
  * its uid/gid are the key's. */
 int keys_check(struct sl_msg *m, const void *buf, size_t len, int *rc, sl_error_t *err);
 void keys_forget_all(void);
+/* A request to the holder of key kid, signed with it (its own counter for
+ * this direction); NULL if the key is unknown or not a daemon's. */
+char *keys_encode(const char *kid, int type, uint64_t seq, json_t *body, size_t *len);
 
 /* script.c: scontrol write batch_script */
 void script_handle(struct ctld *c, struct request *req);

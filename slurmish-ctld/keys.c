@@ -21,7 +21,8 @@
 #define KEY_IDLE_MAX_S 3600 /* unused this long: the slot is free again */
 
 struct ctld_key {
-    struct sl_sign_key k;
+    struct sl_sign_key k; /* k.ctr: the last counter accepted from the holder */
+    uint64_t out_ctr;     /* the last counter of what the ctld sent the holder */
     bool used;
     uid_t uid;
     gid_t gid;
@@ -78,6 +79,7 @@ void keys_request_handle(struct ctld *c, struct request *req)
     if (e->used)
         log_debug("signing key %s of uid %u evicted", e->k.id, (unsigned)e->uid);
     sl_key_generate(&e->k, (unsigned)slot);
+    e->out_ctr = 0;
     char *grant = sl_key_grant(c->auth, &e->k, nonce, req->msg.uid, &err);
     if (!grant) {
         memset(e, 0, sizeof(*e));
@@ -117,6 +119,22 @@ int keys_check(struct sl_msg *m, const void *buf, size_t len, int *rc, sl_error_
     m->verified = true;
     *rc = 0;
     return 0;
+}
+
+char *keys_encode(const char *kid, int type, uint64_t seq, json_t *body, size_t *len)
+{
+    int slot = sl_key_slot(kid);
+    struct ctld_key *e = keys && slot >= 0 && slot < KEYS_MAX ? &keys[slot] : NULL;
+    sl_error_t err;
+    if (!e || !e->used || strcmp(e->k.id, kid) != 0)
+        return NULL;
+    /* the same secret, the ctld's own counter: the daemon checks that one */
+    struct sl_sign_key out = e->k;
+    out.ctr = e->out_ctr;
+    char *buf = sl_msg_encode_keyed(&out, type, seq, body, len, &err);
+    if (buf)
+        e->out_ctr = out.ctr;
+    return buf;
 }
 
 void keys_forget_all(void)

@@ -239,7 +239,9 @@ uint64_t ctld_send_node(struct ctld *c, struct node *n, int type, json_t *body)
     if (!n->route_len)
         return 0;
     seq = ++c->seq;
-    if (!(buf = sl_msg_encode_request(c->auth, type, seq, body, &len, &err))) {
+    /* signed with the daemon's key when it has one, else with munge */
+    buf = n->kid[0] ? keys_encode(n->kid, type, seq, body, &len) : NULL;
+    if (!buf && !(buf = sl_msg_encode_request(c->auth, type, seq, body, &len, &err))) {
         log_err("cannot sign %s for %s: %s", sl_msg_info(type)->name, n->name, err.text);
         return 0;
     }

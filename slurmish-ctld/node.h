@@ -33,6 +33,9 @@ struct node {
     /* the daemon's connection: routing id of its last authenticated message */
     unsigned char route[256];
     size_t route_len;
+    /* the signing key the node's daemon uses (proto/keyed.h): messages to
+     * it are signed with that key instead of munge; "" until it has one */
+    char kid[17];
     char *address;
     int port;
     /* detected by the daemon */

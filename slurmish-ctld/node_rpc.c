@@ -33,6 +33,12 @@ struct node *node_rpc_sender(struct ctld *c, struct request *req)
     memcpy(n->route, req->route, req->route_len);
     n->route_len = req->route_len;
     n->last_heartbeat = ctld_now();
+    /* the daemon's key signs what we send it; a (munge-signed) registration
+     * is a daemon that may have restarted: munge until its new key shows */
+    if (req->msg.keyed)
+        memcpy(n->kid, req->msg.kid, sizeof(n->kid));
+    else if (req->msg.type == SL_MSG_NODE_REGISTER)
+        n->kid[0] = '\0';
     return n;
 }
 
@@ -233,7 +239,16 @@ void node_rpc_reply(struct ctld *c, const unsigned char *route, size_t route_len
         if (job->launch_seq != m->re || !job->nalloc || job->alloc[0] != n)
             continue;
         job->launch_seq = 0;
-        if (m->rc != 0) {
+        if (m->rc == SL_E_AUTH && n->kid[0]) {
+            /* signed with a key the daemon no longer holds (it restarted):
+             * nothing ran; munge until it shows its new key, and run the
+             * job again */
+            log_warn("job %u: launch on %s refused (%s); requeued", job->id, n->name,
+                     m->error ? m->error : sl_strerror(m->rc));
+            n->kid[0] = '\0';
+            if (job->state == JOB_RUNNING)
+                job_requeue(c, job, REASON_NONE);
+        } else if (m->rc != 0) {
             log_err("job %u: launch on %s failed: %s", job->id, n->name,
                     m->error ? m->error : sl_strerror(m->rc));
             if (job->state == JOB_RUNNING) {
@@ -244,6 +259,8 @@ void node_rpc_reply(struct ctld *c, const unsigned char *route, size_t route_len
         }
         return;
     }
+    if (m->rc == SL_E_AUTH)
+        n->kid[0] = '\0'; /* its key is gone: munge from now on */
     if (m->rc != 0)
         log_debug("node %s: request %llu failed: %s", n->name, (unsigned long long)m->re,
                   m->error ? m->error : sl_strerror(m->rc));

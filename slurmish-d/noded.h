@@ -28,6 +28,7 @@
 #include <zmq.h>
 
 #include "conf/conf.h"
+#include "proto/keyed.h"
 #include "proto/proto.h"
 #include "proto/stream.h"
 
@@ -75,6 +76,13 @@ struct noded {
     struct sl_auth *auth;
     uid_t slurm_uid;
     uint64_t seq;
+    /* the signing key from the ctld (proto/keyed.h): our requests and the
+     * ctld's (launches) are MACed with it instead of munge-signed */
+    struct sl_sign_key key;
+    bool have_key;
+    uint64_t key_rx_ctr;   /* last counter accepted from the ctld */
+    uint64_t key_req_seq;                      /* request_key in flight, or 0 */
+    char key_nonce[SL_KEY_NONCE_LEN + 1];
     struct pending *pend;
     size_t npend, pend_cap;
     bool registered;

@@ -33,6 +33,40 @@ class RestartTest(harness.ClusterTest):
         job2 = c.sbatch("--wrap", "true")
         self.assertGreater(job2, job)
 
+    def test_launches_after_either_side_restarts(self):
+        """Once registered, a node daemon signs with a key from the ctld and
+        the ctld signs its launches with it (proto/keyed.h).  A restarted
+        ctld knows no key: the daemon falls back to munge and gets a new
+        one; a restarted daemon holds none: the ctld falls back to munge
+        until it shows its new one.  Jobs run all along."""
+        c = self.c
+        nlog = os.path.join(c.dir, "log", "node-n1.log")
+
+        def keys():
+            return harness.read(nlog).count("signing with key")
+
+        def run_one(tag):
+            job = c.sbatch("-w", "n1", "--wrap", "echo %s" % tag)
+            self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED")), "COMPLETED", tag)
+            self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
+                             tag + "\n")
+
+        c.wait_for(lambda: keys() >= 1, what="the node daemon's signing key")
+        run_one("first")
+        before = keys()
+        c.daemon("stop-daemon", "ctld", signal="KILL")
+        c.daemon("start-daemon", "ctld")
+        c.wait_for(lambda: c.run("scontrol", "ping").returncode == 0, what="ctld restart")
+        run_one("after-ctld")
+        c.wait_for(lambda: keys() > before, timeout=30, what="a new key after the ctld restart")
+        run_one("new-key")
+        before = keys()
+        c.daemon("stop-daemon", "n1", signal="KILL")
+        c.daemon("start-daemon", "n1")
+        run_one("after-daemon")
+        c.wait_for(lambda: keys() > before, timeout=30, what="a new key after the daemon restart")
+        run_one("new-daemon-key")
+
     def test_running_job_survives_node_daemon_kill_9(self):
         c = self.c
         job = c.sbatch("--wrap", "sleep 4; echo node-survived")
