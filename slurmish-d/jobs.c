@@ -243,9 +243,8 @@ static bool read_status(struct noded *d, struct djob *j)
 
 void jobs_reap(struct noded *d, struct djob *j)
 {
-    /* the supervisor may be our child: collect it so it leaves no zombie */
-    if (j->sup_pid > 0)
-        waitpid(j->sup_pid, NULL, WNOHANG);
+    /* no waitpid: the supervisor is the spawner's child (spawner.c), or
+     * init's after a restart, never ours; the pidfd or polling told us */
     if (j->pidfd >= 0) {
         close(j->pidfd);
         j->pidfd = -1;

@@ -1,15 +1,19 @@
 /* launch.c - start a batch job as its user under a supervisor process.
  *
- * daemon --fork--> supervisor (root, own session, ignores job-control
- *                  signals) --vfork--> job: setsid, setgroups/setresgid/
- *                  setresuid, chdir, open output files as the user, exec.
+ * daemon --request--> spawner --fork--> supervisor (root, own session,
+ *   ignores job-control signals) --vfork--> job: setsid, setgroups/
+ *   setresgid/setresuid, chdir, open output files as the user, exec.
  *
  * The daemon looks the user's groups up (getgrouplist, as initgroups
- * does) before it forks: its NSS modules stay loaded from one launch to
- * the next, where a job process calling initgroups loaded them afresh
- * (dlopen of libnss_systemd and what it links) for every job.
+ * does) before it asks for the fork: its NSS modules stay loaded from one
+ * launch to the next, where a job process calling initgroups loaded them
+ * afresh (dlopen of libnss_systemd and what it links) for every job.
  *
- * The supervisor is a fork of slurmish-d without exec.  It waits for the
+ * The supervisor is a fork, without exec, of the spawner (spawner.c), a
+ * small early fork of slurmish-d that knows the same configuration; the
+ * launch body, user, groups and descriptors reach it over a socket, and
+ * the daemon gets the supervisor's pid, start time and a pidfd back.  The
+ * supervisor is therefore not the daemon's child.  It waits for the
  * script, records the raw wait status in the spool (temp file + rename,
  * so a reader never sees half a status), kills what is left of the job's
  * process group, and exits.  It is not tied to the daemon, so jobs
@@ -31,7 +35,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -154,13 +157,6 @@ void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid)
 {
     drop_privileges_groups(errfd, user, uid, gid, NULL, 0);
 }
-
-/* What the daemon looked up for the job before forking. */
-struct job_user {
-    const char *name;
-    const gid_t *groups; /* NULL: initgroups in the job */
-    int ngroups;
-};
 
 /* The job process.  Never returns. */
 static void __attribute__((noreturn))
@@ -292,8 +288,8 @@ start_job(struct noded *d, json_t *body, const struct job_user *ju, int script_f
 }
 
 /* The supervisor.  Never returns. */
-static void __attribute__((noreturn))
-supervise(struct noded *d, json_t *body, const struct job_user *ju, int script_fd, int report_fd)
+void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, int script_fd,
+                      int report_fd)
 {
     uint32_t id = ju32(body, "job_id");
     char *dir = djob_dir(d, id), *path, num[32], ebuf[1100], rec[64];
@@ -325,14 +321,16 @@ supervise(struct noded *d, json_t *body, const struct job_user *ju, int script_f
     else
         pid = start_job(d, body, ju, script_fd, pfd, report_fd, cg, id);
     close(script_fd);
-    snprintf(num, sizeof(num), "%d\n", pid > 0 ? (int)pid : 0);
     /* tell the daemon the job's pid now, so a signal sent at once finds it
      * (it waits for this before it answers the launch: first the pipe, then
-     * the file, which serves when the daemon missed the pipe) */
-    if (write(report_fd, num, strlen(num)) < 0) {
+     * the file, which serves when the daemon missed the pipe); our own pid
+     * too, which the daemon needs when the spawner died before answering */
+    snprintf(rec, sizeof(rec), "%d %d\n", pid > 0 ? (int)pid : 0, (int)getpid());
+    if (write(report_fd, rec, strlen(rec)) < 0) {
         /* the daemon reads the pid file instead */
     }
     close(report_fd);
+    snprintf(num, sizeof(num), "%d\n", pid > 0 ? (int)pid : 0);
     path = xasprintf("%s/pid", dir);
     spool_write_file(path, num, 0600);
     free(path);
@@ -428,9 +426,9 @@ int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
     const char *user = json_string_value(json_object_get(body, "user"));
     struct passwd *pw;
     struct djob *j;
-    char *dir = NULL, *uname = NULL, pbuf[32] = "";
+    char *dir = NULL, *uname = NULL;
     gid_t *groups = NULL;
-    int sfd = -1, rep[2] = {-1, -1}, rc = SL_E_GENERIC;
+    int sfd = -1, rc = SL_E_GENERIC;
     uint32_t id;
     uid_t uid;
     gid_t gid;
@@ -475,33 +473,29 @@ int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
     }
     if ((sfd = write_script(dir, script, uid, gid, errbuf, errlen)) < 0)
         goto out;
-    if (pipe2(rep, O_CLOEXEC) < 0) {
-        snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
+    /* the spawner needs neither the script (it has the descriptor) nor our json_t */
+    json_t *lean = json_copy(body);
+    json_object_del(lean, "script");
+    char *text = json_dumps(lean, JSON_COMPACT);
+    json_decref(lean);
+    if (!text) {
+        snprintf(errbuf, errlen, "cannot encode the launch body");
         goto out;
     }
-    fflush(NULL);
-    if ((sup = fork()) < 0) {
-        snprintf(errbuf, errlen, "fork: %s", strerror(errno));
+    struct spawn_result sr;
+    int src = spawner_launch(d, text, &ju, sfd, &sr, errbuf, errlen);
+    free(text);
+    if (src < 0)
         goto out;
-    }
-    if (sup == 0) {
-        close(rep[0]);
-        supervise(d, body, &ju, sfd, rep[1]);
-    }
-    close(rep[1]);
-    rep[1] = -1;
-    /* the supervisor forks the job at once and sends its pid; wait briefly */
-    struct pollfd p1 = {.fd = rep[0], .events = POLLIN};
-    if (poll(&p1, 1, 5000) > 0) {
-        ssize_t n = read(rep[0], pbuf, sizeof(pbuf) - 1);
-        pbuf[n > 0 ? n : 0] = 0;
-    }
+    sup = sr.sup_pid;
     j = djob_add(d, id);
     j->sup_pid = sup;
-    j->pgid = (pid_t)atol(pbuf);
-    j->sup_start = proc_start_time(sup);
-    if ((j->pidfd = pidfd_open_pid(sup)) < 0)
-        log_err("job %u: pidfd_open(%d): %s", id, (int)sup, strerror(errno));
+    j->pgid = sr.pgid;
+    j->sup_start = sr.sup_start;
+    /* the spawner's pidfd names the supervisor even if it has already ended
+     * and been reaped; without one, jobs_tick polls it by pid and start time */
+    if ((j->pidfd = sr.pidfd) < 0)
+        log_warn("job %u: no pidfd for supervisor %d; polling it instead", id, (int)sup);
     djob_write_record(d, j, body);
     log_info("job %u launched as %s (uid %u), supervisor %d, pid %d", id, uname, (unsigned)uid,
              (int)sup, (int)j->pgid);
@@ -509,10 +503,6 @@ int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
 out:
     if (sfd >= 0)
         close(sfd);
-    if (rep[0] >= 0)
-        close(rep[0]);
-    if (rep[1] >= 0)
-        close(rep[1]);
     free(dir);
     free(uname);
     free(groups);

@@ -6,6 +6,7 @@ slurmish_d_libnoded_la_SOURCES = \
 	slurmish-d/jobs.c \
 	slurmish-d/jobenv.c \
 	slurmish-d/launch.c \
+	slurmish-d/spawner.c \
 	slurmish-d/cgroup.h slurmish-d/cgroup.c \
 	slurmish-d/link.c \
 	slurmish-d/resources.c \

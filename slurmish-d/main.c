@@ -2,7 +2,8 @@
  *
  * The loop is one thread: zmq_poll over the DEALER link to the ctld, a
  * signalfd (TERM/INT: stop, leaving jobs running for the next start to
- * re-adopt; HUP: reopen the log) and one pidfd per job supervisor, with a
+ * re-adopt; HUP: reopen the log, the spawner's too) and one pidfd per job
+ * supervisor (a child of the spawner, see spawner.c), with a
  * short timeout for the periodic work (heartbeats, resends, SIGKILL
  * deadlines).
  */
@@ -75,6 +76,7 @@ static void handle_signals(struct noded *d)
                         strerror(errno));
             else
                 log_debug("SIGHUP: log file reopened");
+            spawner_reopen_log(d);
             break;
         default:
             break; /* SIGCHLD: supervisors are collected when their pidfd fires */
@@ -169,8 +171,12 @@ static void loop(struct noded *d)
         jobs_tick(d);
         steps_tick(d);
         link_tick(d);
-        while (waitpid(-1, NULL, WNOHANG) > 0)
-            ; /* supervisors we forked (their status is in the spool) */
+        /* our children: step supervisors (their status is in the spool) and
+         * the job spawner; job supervisors are the spawner's */
+        pid_t w;
+        int st;
+        while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+            spawner_reaped(d, w, st);
     }
     free(items);
     free(owners);
@@ -197,6 +203,7 @@ static void noded_destroy(struct noded *d)
 {
     steps_close(d);
     link_close(d);
+    spawner_stop(d);
     while (d->jobs) {
         struct djob *j = d->jobs;
         d->jobs = j->next;
@@ -228,7 +235,7 @@ int main(int argc, char **argv)
     char *logfile = NULL, *errors = NULL, *prog, *end, host[256];
     int port = -1, verbose = 0, opt, lvl;
     bool foreground = false;
-    struct noded ctx = {.sigfd = -1}, *d = &ctx;
+    struct noded ctx = {.sigfd = -1, .spawner_fd = -1}, *d = &ctx;
     sl_error_t err;
 
     while ((opt = getopt_long(argc, argv, "f:N:p:DL:vhV", longopts, NULL)) != -1) {
@@ -317,6 +324,11 @@ int main(int argc, char **argv)
         fatal("cannot create spool directory %s", d->spool);
     if (!foreground && sl_daemonize() < 0)
         fatal("cannot daemonize");
+    /* the job spawner: forked now, while the daemon is small and has one
+     * thread (no libzmq, no munge context yet), and after daemonizing, so
+     * its parent is the daemon for good (it dies with it) */
+    if (spawner_start(d) < 0)
+        fatal("cannot start the job spawner");
 
     resources_detect(&d->res);
     if (!(d->auth = sl_auth_create(d->conf->munge_socket, &err)))

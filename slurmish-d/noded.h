@@ -4,6 +4,7 @@
  * DEALER link to the ctld, a signalfd, and one pidfd per job supervisor.
  *   link.c      speaks to the ctld: register, heartbeat, completions, requests
  *   launch.c    starts a batch job under a supervisor process
+ *   spawner.c   the small process that forks the supervisors
  *   jobs.c      the table of local jobs, their spool records, re-adoption
  *   jobenv.c    output file patterns and the job environment (pure)
  *   resources.c CPUs, memory and GPUs of this node
@@ -96,6 +97,8 @@ struct noded {
     struct fwd_ctx *fwd; /* port forwarding channels (forward.c), NULL until the first */
     int sigfd;
     bool stop;
+    pid_t spawner_pid; /* the job spawner (spawner.c), 0 when none or reaped */
+    int spawner_fd;    /* our end of its socketpair, -1 when none */
 };
 
 /* jobs.c */
@@ -122,6 +125,36 @@ void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid);
 
 /* launch.c: 0, or an SL_E_* code with errbuf saying why */
 int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen);
+
+/* What the daemon looked up for a job's user before the launch. */
+struct job_user {
+    const char *name;
+    const gid_t *groups; /* NULL: initgroups in the job */
+    int ngroups;
+};
+/* launch.c: the job's supervisor, in a fresh child of the spawner; it
+ * reports "<job pid> <own pid>\n" on report_fd.  Never returns. */
+void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, int script_fd,
+                      int report_fd) __attribute__((noreturn));
+
+/* spawner.c: supervisors are forked by a small process forked early */
+struct spawn_result {
+    pid_t sup_pid;       /* the supervisor */
+    long long sup_start; /* its start time, -1 if unknown */
+    int pidfd;           /* for the supervisor, -1 if none */
+    bool reported;       /* the supervisor wrote its report line */
+    pid_t pgid;          /* the job's pid from it (0: it could not start one) */
+    pid_t report_sup;    /* the supervisor's own pid from it */
+};
+int spawner_start(struct noded *d); /* 0, or -1 with errno */
+void spawner_stop(struct noded *d); /* EOF to it, wait (bounded), kill if need be */
+/* main loop's waitpid: true if pid was the spawner (then it is forgotten) */
+bool spawner_reaped(struct noded *d, pid_t pid, int status);
+void spawner_reopen_log(struct noded *d); /* SIGHUP: the spawner reopens the log too */
+/* Have the spawner fork a supervisor for the launch body (JSON text); 0,
+ * or -1 with errbuf saying why (then no supervisor runs). */
+int spawner_launch(struct noded *d, const char *body_text, const struct job_user *ju, int script_fd,
+                   struct spawn_result *res, char *errbuf, size_t errlen);
 
 /* jobenv.c */
 struct pattern_ctx {

@@ -1,10 +1,33 @@
 #!/usr/bin/env python3
 """Crashes lose nothing: kill -9 of the controller or a node daemon."""
 
+import json
 import os
+import signal
 import time
 
 import harness
+
+
+def node_daemon_pid(c, node):
+    with open(os.path.join(c.dir, "cluster.json")) as f:
+        return json.load(f)["procs"]["node-" + node]["pid"]
+
+
+def spawners(parent):
+    """The job spawners (slurmish-d/spawner.c) whose parent is the pid."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.index("(") + 1:st.rindex(")")]
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        if comm == "slurmish-spawn" and (parent is None or ppid == parent):
+            found.append(int(pid))
+    return found
 
 
 class RestartTest(harness.ClusterTest):
@@ -72,13 +95,47 @@ class RestartTest(harness.ClusterTest):
         job = c.sbatch("--wrap", "sleep 4; echo node-survived")
         c.wait_state(job, "RUNNING")
         node = c.show_job(job)["BatchHost"]
+        old = spawners(node_daemon_pid(c, node))
+        self.assertEqual(len(old), 1)
         c.daemon("stop-daemon", node, signal="KILL")
+        # the job spawner dies with the daemon; the job's supervisor does not
+        c.wait_for(lambda: not os.path.exists("/proc/%d" % old[0]), timeout=5,
+                   what="spawner %d gone with its daemon" % old[0])
         time.sleep(1)
         self.assertEqual(c.state(job), "RUNNING")
         c.daemon("start-daemon", node)
         self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
         self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
                          "node-survived\n")
+
+    def test_job_spawner_kill_9(self):
+        """The job spawner killed: running jobs go on (their supervisors are
+        its children but do not die with it), and the next job still runs
+        (the daemon starts a new spawner)."""
+        c = self.c
+        dpid = node_daemon_pid(c, "n1")
+        old = spawners(dpid)
+        self.assertEqual(len(old), 1)
+        running = c.sbatch("-w", "n1", "--wrap", "sleep 3; echo outlived-spawner")
+        c.wait_state(running, "RUNNING")
+        os.kill(old[0], signal.SIGKILL)
+        c.wait_for(lambda: old[0] not in spawners(dpid), timeout=5, what="spawner gone")
+        nxt = c.sbatch("-w", "n1", "--wrap", "echo after-spawner")
+        self.assertEqual(c.wait_state(nxt, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % nxt)),
+                         "after-spawner\n")
+        self.assertEqual(c.wait_state(running, ("COMPLETED", "FAILED", "NODE_FAIL")),
+                         "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % running)),
+                         "outlived-spawner\n")
+        new = spawners(dpid)
+        self.assertEqual(len(new), 1)
+        self.assertNotEqual(new, old)
+        # killed while idle, between jobs: the same
+        os.kill(new[0], signal.SIGKILL)
+        time.sleep(0.5)  # the daemon may or may not have reaped it yet
+        again = c.sbatch("-w", "n1", "--wrap", "echo again")
+        self.assertEqual(c.wait_state(again, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
 
     def test_node_failure_requeues_or_fails(self):
         c = self.c

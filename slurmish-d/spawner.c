@@ -1,0 +1,527 @@
+/* spawner.c - fork job supervisors from a small helper, not from the daemon.
+ *
+ * Purpose: a fork of slurmish-d (libzmq threads, a few MB resident) costs
+ * a page-table copy and then copy-on-write faults on both sides: about
+ * 2.5-3 ms per batch job on a 2-core VM, on the submit-to-start path.  So
+ * main.c forks one spawner early, while the daemon is still small (before
+ * libzmq, the munge context or any thread), and every supervisor is a
+ * fork of that spawner instead.
+ *
+ *   slurmish-d --socketpair--> spawner --fork--> supervisor (supervise())
+ *
+ * Protocol (SOCK_STREAM, close-on-exec on both sides; the daemon's end is
+ * non-blocking, so a stuck spawner costs a launch a timeout, never a hang):
+ *   daemon -> spawner: struct spawn_req with, for SPAWN_LAUNCH, the script
+ *     fd and the report pipe's write end (SCM_RIGHTS), then body_len bytes
+ *     of launch body (JSON, without the script), user_len bytes of user
+ *     name and ngroups gid_t; SPAWN_REOPEN (SIGHUP) reopens the log.
+ *   spawner -> daemon: struct spawn_rep: the supervisor's pid and start
+ *     time, or an errno; with a pidfd of the supervisor (SCM_RIGHTS), made
+ *     before the spawner could reap it, so it names that process and no
+ *     other even if the supervisor ends at once.
+ *
+ * The spawner's copy of struct noded is the daemon's at fork time: only
+ * the start-up values supervise() reads (conf, name, spool, conf_path)
+ * are used, and none changes at run time (SIGHUP only reopens the log,
+ * which is forwarded).  It touches nothing else of the daemon's.
+ *
+ * Lifetime: the spawner dies with the daemon (PR_SET_PDEATHSIG, a check
+ * of getppid() against the race, and EOF on the socket).  The supervisors
+ * do not: the parent-death signal is cleared on fork (and cleared again in
+ * the child, to be sure), and supervise() puts them in their own session.
+ * They outlive the spawner and the daemon, and jobs.c re-adopts them after
+ * a restart as before.  The spawner reaps them (SIGCHLD via a signalfd);
+ * the daemon watches them with the pidfd, not waitpid: they are not its
+ * children.
+ *
+ * Failures: a spawner found dead is restarted (from the daemon as it is
+ * then: a costlier fork, once) and the launch retried once, provided the
+ * report pipe proves that no supervisor started (EOF without a line).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "noded.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define SPAWN_LAUNCH 1
+#define SPAWN_REOPEN 2
+#define SPAWN_TIMEOUT_MS 5000 /* for the spawner to take a request and answer */
+#define SPAWN_MAX_PAYLOAD (64u << 20)
+
+struct spawn_req {
+    uint32_t type;
+    uint32_t body_len, user_len;
+    int32_t ngroups; /* -1: no list (the job calls initgroups) */
+};
+
+struct spawn_rep {
+    int32_t pid;   /* the supervisor, or 0 */
+    int32_t err;   /* errno of a failed fork, when pid is 0 */
+    int64_t start; /* its start time (/proc/PID/stat field 22), -1 if unknown */
+};
+
+/* ---- both sides ---- */
+
+/* Send len bytes and at most one descriptor set with the first of them. */
+static ssize_t send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
+{
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+    memset(&u, 0, sizeof(u));
+    if (nfds > 0) {
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+    }
+    return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+/* Receive up to len bytes and the descriptors that come with them
+ * (close-on-exec; -1 in the slots not filled). */
+static ssize_t recv_fds(int sock, void *buf, size_t len, int *fds, int nfds)
+{
+    union {
+        char buf[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    ssize_t n;
+
+    for (int i = 0; i < nfds; i++)
+        fds[i] = -1;
+    do
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    for (struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        int got = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int)), tmp[8];
+        if (got > 8)
+            got = 8;
+        memcpy(tmp, CMSG_DATA(c), (size_t)got * sizeof(int));
+        for (int i = 0; i < got; i++) {
+            if (i < nfds && fds[i] < 0)
+                fds[i] = tmp[i];
+            else
+                close(tmp[i]); /* more than asked for: not ours to keep */
+        }
+    }
+    return n;
+}
+
+/* ---- the spawner ---- */
+
+/* Read exactly len bytes (blocking); -1 on EOF or error. */
+static int read_full(int fd, void *buf, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = read(fd, (char *)buf + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+/* One launch request: fork the supervisor and answer.  -1: the daemon is
+ * gone or spoke nonsense (the spawner exits). */
+static int spawn_one(struct noded *d, int sock, const struct spawn_req *rq, int script_fd,
+                     int report_fd)
+{
+    struct spawn_rep rep;
+    size_t glen = rq->ngroups > 0 ? (size_t)rq->ngroups * sizeof(gid_t) : 0;
+    char *body_text = NULL, *user = NULL;
+    gid_t *groups = NULL;
+    json_t *body = NULL;
+    json_error_t jerr;
+    int rc = -1, pidfd = -1;
+
+    memset(&rep, 0, sizeof(rep));
+    rep.start = -1;
+    if (rq->body_len > SPAWN_MAX_PAYLOAD || rq->user_len == 0 || rq->user_len > 4096 ||
+        rq->ngroups > 65536 || script_fd < 0 || report_fd < 0) {
+        log_err("spawner: malformed launch request");
+        goto out;
+    }
+    body_text = xmalloc(rq->body_len + 1);
+    user = xmalloc(rq->user_len + 1);
+    groups = glen ? xmalloc(glen) : NULL;
+    if (read_full(sock, body_text, rq->body_len) < 0 || read_full(sock, user, rq->user_len) < 0 ||
+        (glen && read_full(sock, groups, glen) < 0))
+        goto out;
+    body_text[rq->body_len] = 0;
+    user[rq->user_len] = 0;
+    rc = 0;
+    if (!(body = json_loadb(body_text, rq->body_len, 0, &jerr))) {
+        log_err("spawner: unreadable launch body: %s", jerr.text);
+        rep.err = EINVAL;
+    } else {
+        struct job_user ju = {.name = user, .groups = groups, .ngroups = rq->ngroups};
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(sock);
+            prctl(PR_SET_PDEATHSIG, 0); /* cleared by fork already; the job must not die with us */
+            launch_supervise(d, body, &ju, script_fd, report_fd);
+        }
+        if (pid < 0) {
+            rep.err = errno;
+        } else {
+            /* our child, not reaped before this: the pidfd and start time are its */
+            rep.pid = (int32_t)pid;
+            rep.start = proc_start_time(pid);
+            pidfd = pidfd_open_pid(pid);
+        }
+    }
+    if (send_fds(sock, &rep, sizeof(rep), &pidfd, pidfd >= 0) != (ssize_t)sizeof(rep))
+        rc = -1;
+out:
+    if (pidfd >= 0)
+        close(pidfd);
+    close(script_fd);
+    close(report_fd);
+    json_decref(body);
+    free(body_text);
+    free(user);
+    free(groups);
+    return rc;
+}
+
+static void __attribute__((noreturn)) spawner_main(struct noded *d, int sock, pid_t daemon_pid)
+{
+    sigset_t mask;
+    int sfd;
+
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != daemon_pid)
+        _exit(0); /* the daemon died before the line above */
+    prctl(PR_SET_NAME, "slurmish-spawn", 0, 0, 0);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_SETMASK, &mask, NULL); /* the supervisors reset their mask */
+    if ((sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+        _exit(1);
+    for (;;) {
+        struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                ;
+            while (waitpid(-1, NULL, WNOHANG) > 0)
+                ; /* supervisors: their status is in the spool */
+        }
+        if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        struct spawn_req rq;
+        int fds[2];
+        ssize_t n = recv_fds(sock, &rq, sizeof(rq), fds, 2);
+        if (n > 0 && (size_t)n < sizeof(rq) &&
+            read_full(sock, (char *)&rq + n, sizeof(rq) - (size_t)n) == 0)
+            n = sizeof(rq);
+        if (n != (ssize_t)sizeof(rq)) {
+            for (int i = 0; i < 2; i++)
+                if (fds[i] >= 0)
+                    close(fds[i]);
+            break; /* EOF: the daemon is gone or stopping */
+        }
+        if (rq.type == SPAWN_REOPEN) {
+            for (int i = 0; i < 2; i++)
+                if (fds[i] >= 0)
+                    close(fds[i]);
+            if (log_reopen() < 0)
+                log_err("spawner: cannot reopen the log file: %s", strerror(errno));
+            continue;
+        }
+        if (rq.type != SPAWN_LAUNCH || spawn_one(d, sock, &rq, fds[0], fds[1]) < 0)
+            break;
+    }
+    _exit(0); /* no atexit work: what is left is the daemon's */
+}
+
+/* ---- the daemon's side ---- */
+
+int spawner_start(struct noded *d)
+{
+    int sv[2];
+    pid_t self = getpid(), pid;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    fflush(NULL);
+    if ((pid = fork()) < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        spawner_main(d, sv[1], self);
+    }
+    close(sv[1]);
+    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    d->spawner_pid = pid;
+    d->spawner_fd = sv[0];
+    log_debug("job spawner started (pid %d)", (int)pid);
+    return 0;
+}
+
+/* Forget the spawner; kill it first when it may still live (not reaped). */
+static void spawner_drop(struct noded *d, bool kill_it)
+{
+    if (d->spawner_fd >= 0)
+        close(d->spawner_fd);
+    d->spawner_fd = -1;
+    if (d->spawner_pid > 0 && kill_it) {
+        kill(d->spawner_pid, SIGKILL);
+        waitpid(d->spawner_pid, NULL, 0);
+    }
+    d->spawner_pid = 0;
+}
+
+void spawner_stop(struct noded *d)
+{
+    if (d->spawner_fd >= 0)
+        close(d->spawner_fd); /* EOF: it exits */
+    d->spawner_fd = -1;
+    /* wait for it (under valgrind its exit takes a while), but never forever */
+    for (int i = 0; d->spawner_pid > 0 && i < 1000; i++) {
+        pid_t w = waitpid(d->spawner_pid, NULL, WNOHANG);
+        if (w == d->spawner_pid || (w < 0 && errno != EINTR))
+            d->spawner_pid = 0;
+        else
+            usleep(10000);
+    }
+    spawner_drop(d, true);
+}
+
+bool spawner_reaped(struct noded *d, pid_t pid, int status)
+{
+    if (pid <= 0 || pid != d->spawner_pid)
+        return false;
+    if (WIFSIGNALED(status))
+        log_err("job spawner %d killed by signal %d; a new one starts with the next job", (int)pid,
+                WTERMSIG(status));
+    else
+        log_err("job spawner %d exited with status %d; a new one starts with the next job",
+                (int)pid, WEXITSTATUS(status));
+    d->spawner_pid = 0; /* reaped: never signal that pid again */
+    spawner_drop(d, false);
+    return true;
+}
+
+void spawner_reopen_log(struct noded *d)
+{
+    struct spawn_req rq = {.type = SPAWN_REOPEN};
+    if (d->spawner_fd >= 0 &&
+        send_fds(d->spawner_fd, &rq, sizeof(rq), NULL, 0) != (ssize_t)sizeof(rq))
+        log_warn("job spawner: cannot forward the log reopen: %s", strerror(errno));
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for events before the deadline; 0, or -1 (ETIMEDOUT). */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        struct pollfd p = {.fd = fd, .events = events};
+        if (left < 0)
+            left = 0;
+        int n = poll(&p, 1, (int)left);
+        if (n > 0)
+            return 0;
+        if (n == 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+/* Write all of buf to the non-blocking socket before the deadline. */
+static int send_all(int fd, const void *buf, size_t len, int64_t deadline)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, (const char *)buf + off, len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+            wait_fd(fd, POLLOUT, deadline) == 0)
+            continue;
+        return -1;
+    }
+    return 0;
+}
+
+/* Read the report pipe: "<job pid> <supervisor pid>\n", or EOF (no
+ * supervisor holds the write end any more). */
+static void read_report(int fd, struct spawn_result *res)
+{
+    char buf[64];
+    ssize_t n;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+
+    if (poll(&p, 1, SPAWN_TIMEOUT_MS) <= 0)
+        return;
+    do
+        n = read(fd, buf, sizeof(buf) - 1);
+    while (n < 0 && errno == EINTR);
+    buf[n > 0 ? n : 0] = 0;
+    long a = 0, b = 0;
+    if (sscanf(buf, "%ld %ld", &a, &b) >= 1) {
+        res->reported = true;
+        res->pgid = (pid_t)a;
+        res->report_sup = (pid_t)b;
+    }
+}
+
+/* One try.  1: the spawner failed before any supervisor started (retry
+ * with a new one); 0: done (res->sup_pid set) or failed for good (-1). */
+static int spawn_try(struct noded *d, const char *body_text, const struct job_user *ju,
+                     int script_fd, struct spawn_result *res, char *errbuf, size_t errlen)
+{
+    size_t blen = strlen(body_text), ulen = strlen(ju->name);
+    struct spawn_req rq = {.type = SPAWN_LAUNCH,
+                           .body_len = (uint32_t)blen,
+                           .user_len = (uint32_t)ulen,
+                           .ngroups = ju->groups ? ju->ngroups : -1};
+    struct spawn_rep rep;
+    int rp[2], fds[2], pidfd = -1, ret = 1;
+    int64_t deadline = mono_ms() + SPAWN_TIMEOUT_MS;
+    const char *why = NULL;
+    ssize_t n;
+
+    if (d->spawner_fd < 0 && spawner_start(d) < 0) {
+        snprintf(errbuf, errlen, "cannot start the job spawner: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(rp, O_CLOEXEC) < 0) {
+        snprintf(errbuf, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    fds[0] = script_fd;
+    fds[1] = rp[1];
+    do
+        n = send_fds(d->spawner_fd, &rq, sizeof(rq), fds, 2);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        why = "not taking requests";
+        goto broken;
+    }
+    if (n < 0) {
+        why = strerror(errno); /* EPIPE, ECONNRESET: it is gone, nothing started */
+        goto broken;
+    }
+    close(rp[1]); /* the spawner holds it now, then the supervisor */
+    rp[1] = -1;
+    if (send_all(d->spawner_fd, (const char *)&rq + n, sizeof(rq) - (size_t)n, deadline) < 0 ||
+        send_all(d->spawner_fd, body_text, blen, deadline) < 0 ||
+        send_all(d->spawner_fd, ju->name, ulen, deadline) < 0 ||
+        (ju->groups && ju->ngroups > 0 &&
+         send_all(d->spawner_fd, ju->groups, (size_t)ju->ngroups * sizeof(gid_t), deadline) < 0)) {
+        why = strerror(errno);
+        goto broken;
+    }
+    if (wait_fd(d->spawner_fd, POLLIN, deadline) < 0) {
+        why = "no answer";
+        goto broken;
+    }
+    n = recv_fds(d->spawner_fd, &rep, sizeof(rep), &pidfd, 1);
+    if (n != (ssize_t)sizeof(rep)) { /* its answers are small: all or nothing */
+        why = n == 0 ? "gone" : n < 0 ? strerror(errno) : "short answer";
+        goto broken;
+    }
+    if (rep.pid <= 0) {
+        snprintf(errbuf, errlen, "cannot start the job supervisor: %s",
+                 strerror(rep.err ? rep.err : EINVAL));
+        close(rp[0]);
+        if (pidfd >= 0)
+            close(pidfd);
+        return -1;
+    }
+    res->sup_pid = rep.pid;
+    res->sup_start = rep.start;
+    res->pidfd = pidfd;
+    read_report(rp[0], res);
+    close(rp[0]);
+    return 0;
+
+broken:
+    log_err("job spawner %d: %s; starting a new one", (int)d->spawner_pid, why);
+    if (pidfd >= 0)
+        close(pidfd);
+    if (rp[1] >= 0)
+        close(rp[1]);
+    spawner_drop(d, true); /* also closes what it held of the report pipe */
+    read_report(rp[0], res);
+    close(rp[0]);
+    if (res->reported && res->report_sup > 1) {
+        /* the supervisor did start: track it by the pid it reported */
+        res->sup_pid = res->report_sup;
+        res->sup_start = proc_start_time(res->sup_pid);
+        res->pidfd = pidfd_open_pid(res->sup_pid);
+        ret = 0;
+    }
+    return ret;
+}
+
+int spawner_launch(struct noded *d, const char *body_text, const struct job_user *ju, int script_fd,
+                   struct spawn_result *res, char *errbuf, size_t errlen)
+{
+    int rc;
+    for (int tries = 0; tries < 2; tries++) {
+        memset(res, 0, sizeof(*res));
+        res->pidfd = -1;
+        res->sup_start = -1;
+        if ((rc = spawn_try(d, body_text, ju, script_fd, res, errbuf, errlen)) <= 0)
+            return rc;
+    }
+    snprintf(errbuf, errlen, "the job spawner failed twice; no supervisor started");
+    return -1;
+}
