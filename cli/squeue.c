@@ -551,26 +551,11 @@ static char *cell_room(struct cellbuf *b, size_t n)
     return b->s;
 }
 
-/* Write v in decimal at o; returns the end (not terminated). */
-static char *put_ll(char *o, long long v)
-{
-    char tmp[24], *e = tmp + sizeof(tmp), *p = e;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    memcpy(o, p, (size_t)(e - p));
-    return o + (e - p);
-}
-
 /* cellf(b, "%lld", v), without printf: a million lines call it. */
 static const char *cell_ll(struct cellbuf *b, long long v)
 {
     char *s = cell_room(b, 24);
-    *put_ll(s, v) = '\0';
+    *sl_put_ll(s, v) = '\0';
     return s;
 }
 
@@ -590,9 +575,9 @@ static const char *job_field(char t, const struct sjob *j, time_t now, struct ce
         if (!N(j, SF_ARRAY_JOB_ID))
             return cell_ll(b, N(j, SF_JOB_ID));
         if (N(j, SF_ARRAY_TASK_ID) >= 0) {
-            char *o = put_ll(cell_room(b, 48), N(j, SF_ARRAY_JOB_ID));
+            char *o = sl_put_ll(cell_room(b, 48), N(j, SF_ARRAY_JOB_ID));
             *o++ = '_';
-            *put_ll(o, N(j, SF_ARRAY_TASK_ID)) = '\0';
+            *sl_put_ll(o, N(j, SF_ARRAY_TASK_ID)) = '\0';
             return b->s;
         }
         if (N(j, SF_ARRAY_THROTTLE) > 0)

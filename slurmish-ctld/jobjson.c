@@ -9,6 +9,7 @@
 #include "types.h"
 #include "util/hostlist.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "util/xmalloc.h"
 
 /* ---- the writer ---- */
@@ -176,17 +177,8 @@ void jw_str(struct jw *w, const char *s)
 
 void jw_int(struct jw *w, long long v)
 {
-    char tmp[24], *e = tmp + sizeof(tmp), *p = e;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    reserve(w, (size_t)(e - p));
-    memcpy(w->buf + w->len, p, (size_t)(e - p));
-    w->len += (size_t)(e - p);
+    reserve(w, SL_LL_DIGITS);
+    w->len = (size_t)(sl_put_ll(w->buf + w->len, v) - w->buf);
 }
 
 void jw_bool(struct jw *w, bool v)

@@ -37,6 +37,15 @@
  * Failures: a spawner found dead is restarted (from the daemon as it is
  * then: a costlier fork, once) and the launch retried once, provided the
  * report pipe proves that no supervisor started (EOF without a line).
+ *
+ * A spare: even a fork of the small spawner, and the wait for the child
+ * to be scheduled beside the ctld and the daemon on a busy node, took
+ * about 3 ms between a launch and its job's start.  So once the node has
+ * been idle for SPARE_IDLE_MS the spawner forks one supervisor ahead of
+ * time; it waits on its own socketpair for a launch (and dies with the
+ * spawner until it has one).  A launch then goes to the spare, already
+ * running, and the next spare is forked after the node is idle again.
+ * Back-to-back launches simply fork, as without a spare.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +69,15 @@
 #define SPAWN_REOPEN 2
 #define SPAWN_TIMEOUT_MS 5000 /* for the spawner to take a request and answer */
 #define SPAWN_MAX_PAYLOAD (64u << 20)
+#define SPARE_IDLE_MS 20 /* quiet this long after a launch: fork the next spare */
+
+/* The supervisor forked ahead of time, waiting for a launch. */
+static struct {
+    pid_t pid; /* 0: none */
+    int sock;  /* the spawner's end of its socketpair */
+    int pidfd;
+    int64_t start;
+} spare;
 
 struct spawn_req {
     uint32_t type;
@@ -150,6 +168,121 @@ static int read_full(int fd, void *buf, size_t len)
     return 0;
 }
 
+/* Write all of len bytes (blocking); -1 on error. */
+static int write_full(int fd, const void *buf, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, (const char *)buf + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+/* A spare supervisor: wait for one launch (the request, its descriptors
+ * and payload, as the spawner got them), then supervise it.  Never
+ * returns. */
+static void __attribute__((noreturn)) spare_main(struct noded *d, int sock, pid_t spawner)
+{
+    struct spawn_req rq;
+    int fds[2];
+    /* until it has a job, a spare is the spawner's: it goes with it */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != spawner)
+        _exit(0);
+    ssize_t n = recv_fds(sock, &rq, sizeof(rq), fds, 2);
+    if (n > 0 && (size_t)n < sizeof(rq) && read_full(sock, (char *)&rq + n, sizeof(rq) - (size_t)n) == 0)
+        n = sizeof(rq);
+    if (n != (ssize_t)sizeof(rq) || fds[0] < 0 || fds[1] < 0)
+        _exit(0); /* the spawner is gone or stopping: no job was given */
+    size_t glen = rq.ngroups > 0 ? (size_t)rq.ngroups * sizeof(gid_t) : 0;
+    char *body_text = xmalloc(rq.body_len + 1), *user = xmalloc(rq.user_len + 1);
+    gid_t *groups = glen ? xmalloc(glen) : NULL;
+    if (read_full(sock, body_text, rq.body_len) < 0 || read_full(sock, user, rq.user_len) < 0 ||
+        (glen && read_full(sock, groups, glen) < 0))
+        _exit(1); /* the report pipe closes without a line: the launch is retried */
+    close(sock);
+    prctl(PR_SET_PDEATHSIG, 0); /* the job must not die with the spawner */
+    body_text[rq.body_len] = 0;
+    user[rq.user_len] = 0;
+    json_error_t jerr;
+    json_t *body = json_loadb(body_text, rq.body_len, 0, &jerr);
+    if (!body) {
+        log_err("spawner: unreadable launch body: %s", jerr.text);
+        _exit(1);
+    }
+    free(body_text);
+    struct job_user ju = {.name = user, .groups = groups, .ngroups = rq.ngroups};
+    launch_supervise(d, body, &ju, fds[0], fds[1]);
+}
+
+/* Fork a spare supervisor (spare.pid stays 0 when that fails). */
+static void spare_fork(struct noded *d, int daemon_sock)
+{
+    int sv[2];
+    pid_t self = getpid();
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(daemon_sock);
+        close(sv[0]);
+        spare_main(d, sv[1], self);
+    }
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        return;
+    }
+    spare.pid = pid;
+    spare.sock = sv[0];
+    spare.start = proc_start_time(pid);
+    spare.pidfd = pidfd_open_pid(pid);
+}
+
+/* The spare is gone (reaped, or handed a job): forget it. */
+static void spare_forget(void)
+{
+    if (spare.pid) {
+        close(spare.sock);
+        if (spare.pidfd >= 0)
+            close(spare.pidfd);
+    }
+    memset(&spare, 0, sizeof(spare));
+}
+
+/* Hand a launch to the spare; 0 and its reply filled when it took it. */
+static int spare_take(const struct spawn_req *rq, int script_fd, int report_fd,
+                      const char *body_text, const char *user, const gid_t *groups, size_t glen,
+                      struct spawn_rep *rep, int *pidfd)
+{
+    int fds[2] = {script_fd, report_fd};
+    if (!spare.pid || spare.pidfd < 0 ||
+        send_fds(spare.sock, rq, sizeof(*rq), fds, 2) != (ssize_t)sizeof(*rq)) {
+        if (spare.pid) {
+            kill(spare.pid, SIGKILL); /* it got nothing: reaped as any child */
+            spare_forget();
+        }
+        return -1;
+    }
+    if (write_full(spare.sock, body_text, rq->body_len) < 0 ||
+        write_full(spare.sock, user, rq->user_len) < 0 ||
+        (glen && write_full(spare.sock, groups, glen) < 0)) {
+        /* it holds the report pipe: it exits without a line, and the
+         * daemon sees a launch that never started */
+        kill(spare.pid, SIGKILL);
+    }
+    rep->pid = (int32_t)spare.pid;
+    rep->start = spare.start;
+    *pidfd = dup(spare.pidfd);
+    spare_forget();
+    return 0;
+}
+
 /* One launch request: fork the supervisor and answer.  -1: the daemon is
  * gone or spoke nonsense (the spawner exits). */
 static int spawn_one(struct noded *d, int sock, const struct spawn_req *rq, int script_fd,
@@ -179,7 +312,9 @@ static int spawn_one(struct noded *d, int sock, const struct spawn_req *rq, int 
     body_text[rq->body_len] = 0;
     user[rq->user_len] = 0;
     rc = 0;
-    if (!(body = json_loadb(body_text, rq->body_len, 0, &jerr))) {
+    if (spare_take(rq, script_fd, report_fd, body_text, user, groups, glen, &rep, &pidfd) == 0) {
+        /* the spare supervises it */
+    } else if (!(body = json_loadb(body_text, rq->body_len, 0, &jerr))) {
         log_err("spawner: unreadable launch body: %s", jerr.text);
         rep.err = EINVAL;
     } else {
@@ -187,6 +322,8 @@ static int spawn_one(struct noded *d, int sock, const struct spawn_req *rq, int 
         pid_t pid = fork();
         if (pid == 0) {
             close(sock);
+            if (spare.pid)
+                close(spare.sock);
             prctl(PR_SET_PDEATHSIG, 0); /* cleared by fork already; the job must not die with us */
             launch_supervise(d, body, &ju, script_fd, report_fd);
         }
@@ -232,16 +369,25 @@ static void __attribute__((noreturn)) spawner_main(struct noded *d, int sock, pi
     sigprocmask(SIG_SETMASK, &mask, NULL); /* the supervisors reset their mask */
     if ((sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
         _exit(1);
+    spare.pidfd = -1;
     for (;;) {
         struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0 && errno != EINTR)
+        int ready = poll(p, 2, spare.pid ? -1 : SPARE_IDLE_MS);
+        if (ready < 0 && errno != EINTR)
             break;
+        if (ready == 0) {
+            spare_fork(d, sock); /* idle: the next launch finds a supervisor running */
+            continue;
+        }
         if (p[1].revents & POLLIN) {
             struct signalfd_siginfo si;
+            pid_t w;
             while (read(sfd, &si, sizeof(si)) == sizeof(si))
                 ;
-            while (waitpid(-1, NULL, WNOHANG) > 0)
-                ; /* supervisors: their status is in the spool */
+            while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
+                if (w == spare.pid)
+                    spare_forget(); /* killed before it had a job */
+            /* other supervisors: their status is in the spool */
         }
         if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;

@@ -128,6 +128,20 @@ bad:
                      s ? s : "");
 }
 
+char *sl_put_ll(char *o, long long v)
+{
+    char tmp[SL_LL_DIGITS], *e = tmp + sizeof(tmp), *p = e;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    memcpy(o, p, (size_t)(e - p));
+    return o + (e - p);
+}
+
 char *format_time_slurm(int64_t t, char *buf, size_t size)
 {
     if (t == -1) {

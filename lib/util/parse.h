@@ -25,6 +25,12 @@ int parse_size_mb(const char *s, uint64_t *mb, sl_error_t *err);
  * "D-HH:MM:SS" beyond; -1 prints "UNLIMITED", -2 "NONE". */
 char *format_time_slurm(int64_t seconds, char *buf, size_t size);
 
+/* v in decimal at out (room for SL_LL_DIGITS bytes), not terminated;
+ * returns the end.  Without printf: squeue and the ctld's JSON writer
+ * write millions of numbers. */
+#define SL_LL_DIGITS 20
+char *sl_put_ll(char *out, long long v);
+
 /* Strict integer in [min, max]; the whole string must be a number. */
 int parse_int_range(const char *s, long min, long max, long *out, sl_error_t *err);
 
