@@ -194,6 +194,7 @@ static void __attribute__((noreturn)) spare_main(struct noded *d, int sock, pid_
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != spawner)
         _exit(0);
+    prctl(PR_SET_NAME, "slurmish-spare", 0, 0, 0);
     ssize_t n = recv_fds(sock, &rq, sizeof(rq), fds, 2);
     if (n > 0 && (size_t)n < sizeof(rq) && read_full(sock, (char *)&rq + n, sizeof(rq) - (size_t)n) == 0)
         n = sizeof(rq);

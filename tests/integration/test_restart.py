@@ -14,8 +14,9 @@ def node_daemon_pid(c, node):
         return json.load(f)["procs"]["node-" + node]["pid"]
 
 
-def spawners(parent):
-    """The job spawners (slurmish-d/spawner.c) whose parent is the pid."""
+def spawners(parent, comm_wanted="slurmish-spawn"):
+    """The job spawners (slurmish-d/spawner.c) whose parent is the pid
+    (or, with comm_wanted="slurmish-spare", the spawner's spare supervisor)."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -25,7 +26,7 @@ def spawners(parent):
             continue
         comm = st[st.index("(") + 1:st.rindex(")")]
         ppid = int(st[st.rindex(")") + 2:].split()[1])
-        if comm == "slurmish-spawn" and (parent is None or ppid == parent):
+        if comm == comm_wanted and (parent is None or ppid == parent):
             found.append(int(pid))
     return found
 
@@ -136,6 +137,31 @@ class RestartTest(harness.ClusterTest):
         time.sleep(0.5)  # the daemon may or may not have reaped it yet
         again = c.sbatch("-w", "n1", "--wrap", "echo again")
         self.assertEqual(c.wait_state(again, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
+
+    def test_spare_supervisor_kill_9(self):
+        """The spare supervisor the spawner forks while the node is idle takes
+        the next job; killed while it waits, the next job still runs (forked
+        then) and a new spare follows."""
+        c = self.c
+        dpid = node_daemon_pid(c, "n1")
+        sp = spawners(dpid)[0]
+        c.wait_for(lambda: spawners(sp, "slurmish-spare"), timeout=10, what="a spare")
+        spare = spawners(sp, "slurmish-spare")[0]
+        job = c.sbatch("-w", "n1", "--wrap", "echo by-the-spare")
+        self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
+                         "by-the-spare\n")
+        c.wait_for(lambda: spawners(sp, "slurmish-spare") not in ([], [spare]), timeout=10,
+                   what="a new spare")
+        spare = spawners(sp, "slurmish-spare")[0]
+        os.kill(spare, signal.SIGKILL)
+        c.wait_for(lambda: spare not in spawners(sp, "slurmish-spare"), timeout=5,
+                   what="the spare gone")
+        job = c.sbatch("-w", "n1", "--wrap", "echo after-spare")
+        self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
+        self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
+                         "after-spare\n")
+        c.wait_for(lambda: spawners(sp, "slurmish-spare"), timeout=10, what="a spare again")
 
     def test_node_failure_requeues_or_fails(self):
         c = self.c
