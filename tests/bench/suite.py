@@ -276,8 +276,8 @@ def item4(a, c, n):
         c.wait_file(stamp, timeout=60)
         with open(stamp) as f:
             lat.append(float(f.read()) - t0)
-    report(4, "submit to start, p50 (ms)", "%.0f" % (1000 * statistics.median(lat)), c.name)
-    report(4, "submit to start, p99 (ms)", "%.0f" % (1000 * pct(lat, 0.99)), c.name)
+    report(4, "submit to start, p50 (ms)", "%.1f" % (1000 * statistics.median(lat)), c.name)
+    report(4, "submit to start, p99 (ms)", "%.1f" % (1000 * pct(lat, 0.99)), c.name)
     c.wait_for(lambda: queue_empty(c), timeout=60, what="an idle cluster")
 
 
