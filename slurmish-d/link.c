@@ -11,8 +11,9 @@
  * (proto/keyed.h) and MACs what it sends with it; the ctld signs its
  * launches and signals with the same key and its own counter, which saves
  * a munged round trip at each end of every launch.  A request refused
- * for its key (the ctld restarted) drops the key: it is resent by the
- * usual retries, munge-signed, and a new key follows the registration.
+ * for its key (the ctld restarted) drops the key and starts a new
+ * registration at once; what was refused is resent by the usual retries,
+ * and a new key follows the registration.
  *
  * Registration is retried until a reply with rc 0 arrives; heartbeats
  * follow every heartbeat_interval.  A heartbeat reply {registered:false},
@@ -362,12 +363,16 @@ static void handle_reply(struct noded *d, struct sl_msg *m)
     }
     d->last_reply = now;
     if (m->rc == SL_E_AUTH && d->have_key && p.type != SL_MSG_REQUEST_KEY) {
-        /* our key is gone (the ctld restarted): munge, and a new key */
-        log_info("controller refused our signing key (%s); signing with munge",
+        /* our key is gone: the ctld restarted and does not know us either.
+         * Register at once (munge-signed), as a heartbeat answered
+         * {registered:false} would make us do, and not one heartbeat later:
+         * until then the new ctld counts this node silent.  A new key
+         * follows the registration. */
+        log_info("controller refused our signing key (%s); registering again",
                  m->error ? m->error : sl_strerror(m->rc));
         d->have_key = false;
-        if (d->registered && !d->key_req_seq)
-            request_key(d);
+        d->registered = false;
+        d->last_register = 0;
     }
     switch (p.type) {
     case SL_MSG_REQUEST_KEY:
