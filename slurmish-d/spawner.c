@@ -37,6 +37,11 @@
  * Failures: a spawner found dead is restarted (from the daemon as it is
  * then: a costlier fork, once) and the launch retried once, provided the
  * report pipe proves that no supervisor started (EOF without a line).
+ * Known window: a spawner killed after its supervisor started the job but
+ * before the supervisor wrote its report line looks the same, so that
+ * job would run twice; it takes a kill -9 within microseconds.  A spare
+ * killed while a launch is being handed to it ends without a report or a
+ * status: that one job is reported lost, as for any supervisor killed.
  *
  * A spare: even a fork of the small spawner, and the wait for the child
  * to be scheduled beside the ctld and the daemon on a busy node, took
