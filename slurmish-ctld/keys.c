@@ -98,21 +98,24 @@ void keys_request_handle(struct ctld *c, struct request *req)
     free(grant);
 }
 
+/* The key with this id, or NULL: its slot is in the id. */
+static struct ctld_key *key_find(const char *kid)
+{
+    int slot = sl_key_slot(kid);
+    struct ctld_key *e = keys && slot >= 0 && slot < KEYS_MAX ? &keys[slot] : NULL;
+    return e && e->used && strcmp(e->k.id, kid) == 0 ? e : NULL;
+}
+
 int keys_check(struct sl_msg *m, const void *buf, size_t len, int *rc, sl_error_t *err)
 {
-    int slot = sl_key_slot(m->kid);
-    struct ctld_key *e = keys && slot >= 0 && slot < KEYS_MAX ? &keys[slot] : NULL;
+    struct ctld_key *e = key_find(m->kid);
 
     *rc = SL_E_AUTH;
-    if (!e || !e->used || strcmp(e->k.id, m->kid) != 0)
+    if (!e)
         return errprintf(err, "unknown signing key %s (expired, or the controller restarted)",
                          m->kid);
-    if (sl_msg_check_mac(buf, len, e->k.secret, err) < 0)
+    if (sl_msg_check_keyed(m, buf, len, e->k.secret, &e->k.ctr, err) < 0)
         return -1;
-    if (m->ctr <= e->k.ctr)
-        return errprintf(err, "replayed request: counter %llu, key %s is at %llu",
-                         (unsigned long long)m->ctr, m->kid, (unsigned long long)e->k.ctr);
-    e->k.ctr = m->ctr;
     e->last_used = ctld_now();
     m->uid = e->uid;
     m->gid = e->gid;
@@ -123,10 +126,9 @@ int keys_check(struct sl_msg *m, const void *buf, size_t len, int *rc, sl_error_
 
 char *keys_encode(const char *kid, int type, uint64_t seq, json_t *body, size_t *len)
 {
-    int slot = sl_key_slot(kid);
-    struct ctld_key *e = keys && slot >= 0 && slot < KEYS_MAX ? &keys[slot] : NULL;
+    struct ctld_key *e = key_find(kid);
     sl_error_t err;
-    if (!e || !e->used || strcmp(e->k.id, kid) != 0)
+    if (!e)
         return NULL;
     /* the same secret, the ctld's own counter: the daemon checks that one */
     struct sl_sign_key out = e->k;

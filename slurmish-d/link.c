@@ -450,12 +450,8 @@ static int check_keyed(struct noded *d, struct sl_msg *m, const char *buf, size_
 {
     if (!d->have_key || strcmp(m->kid, d->key.id) != 0)
         return errprintf(err, "unknown signing key %s", m->kid);
-    if (sl_msg_check_mac(buf, len, d->key.secret, err) < 0)
+    if (sl_msg_check_keyed(m, buf, len, d->key.secret, &d->key_rx_ctr, err) < 0)
         return -1;
-    if (m->ctr <= d->key_rx_ctr)
-        return errprintf(err, "replayed request: counter %llu, last %llu",
-                         (unsigned long long)m->ctr, (unsigned long long)d->key_rx_ctr);
-    d->key_rx_ctr = m->ctr;
     m->uid = d->slurm_uid; /* only the ctld and we hold the key */
     m->verified = true;
     return 0;

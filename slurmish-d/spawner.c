@@ -188,6 +188,62 @@ static int write_full(int fd, const void *buf, size_t len)
     return 0;
 }
 
+/* A request's header and its descriptors (-1 where none came); -1 when
+ * the peer is gone or sent half a header (what came is closed). */
+static int recv_req(int sock, struct spawn_req *rq, int fds[2])
+{
+    ssize_t n = recv_fds(sock, rq, sizeof(*rq), fds, 2);
+    if (n > 0 && (size_t)n < sizeof(*rq) &&
+        read_full(sock, (char *)rq + n, sizeof(*rq) - (size_t)n) == 0)
+        n = sizeof(*rq);
+    if (n == (ssize_t)sizeof(*rq))
+        return 0;
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    return -1;
+}
+
+/* What follows a launch request's header: the body (JSON text), the user
+ * name and the groups, as spawner_launch() sends them. */
+struct payload {
+    char *body_text, *user; /* NUL-terminated */
+    gid_t *groups;
+    size_t glen; /* bytes of groups */
+};
+
+static int read_payload(int sock, const struct spawn_req *rq, struct payload *pl)
+{
+    pl->glen = rq->ngroups > 0 ? (size_t)rq->ngroups * sizeof(gid_t) : 0;
+    pl->body_text = xmalloc(rq->body_len + 1);
+    pl->user = xmalloc(rq->user_len + 1);
+    pl->groups = pl->glen ? xmalloc(pl->glen) : NULL;
+    if (read_full(sock, pl->body_text, rq->body_len) < 0 ||
+        read_full(sock, pl->user, rq->user_len) < 0 ||
+        (pl->glen && read_full(sock, pl->groups, pl->glen) < 0))
+        return -1;
+    pl->body_text[rq->body_len] = 0;
+    pl->user[rq->user_len] = 0;
+    return 0;
+}
+
+static int write_payload(int sock, const struct spawn_req *rq, const struct payload *pl)
+{
+    if (write_full(sock, pl->body_text, rq->body_len) < 0 ||
+        write_full(sock, pl->user, rq->user_len) < 0 ||
+        (pl->glen && write_full(sock, pl->groups, pl->glen) < 0))
+        return -1;
+    return 0;
+}
+
+static void payload_free(struct payload *pl)
+{
+    free(pl->body_text);
+    free(pl->user);
+    free(pl->groups);
+    memset(pl, 0, sizeof(*pl));
+}
+
 /* A spare supervisor: wait for one launch (the request, its descriptors
  * and payload, as the spawner got them), then supervise it.  Never
  * returns. */
@@ -200,29 +256,20 @@ static void __attribute__((noreturn)) spare_main(struct noded *d, int sock, pid_
     if (getppid() != spawner)
         _exit(0);
     prctl(PR_SET_NAME, "slurmish-spare", 0, 0, 0);
-    ssize_t n = recv_fds(sock, &rq, sizeof(rq), fds, 2);
-    if (n > 0 && (size_t)n < sizeof(rq) && read_full(sock, (char *)&rq + n, sizeof(rq) - (size_t)n) == 0)
-        n = sizeof(rq);
-    if (n != (ssize_t)sizeof(rq) || fds[0] < 0 || fds[1] < 0)
+    if (recv_req(sock, &rq, fds) < 0 || fds[0] < 0 || fds[1] < 0)
         _exit(0); /* the spawner is gone or stopping: no job was given */
-    size_t glen = rq.ngroups > 0 ? (size_t)rq.ngroups * sizeof(gid_t) : 0;
-    char *body_text = xmalloc(rq.body_len + 1), *user = xmalloc(rq.user_len + 1);
-    gid_t *groups = glen ? xmalloc(glen) : NULL;
-    if (read_full(sock, body_text, rq.body_len) < 0 || read_full(sock, user, rq.user_len) < 0 ||
-        (glen && read_full(sock, groups, glen) < 0))
+    struct payload pl;
+    if (read_payload(sock, &rq, &pl) < 0)
         _exit(1); /* the report pipe closes without a line: the launch is retried */
     close(sock);
     prctl(PR_SET_PDEATHSIG, 0); /* the job must not die with the spawner */
-    body_text[rq.body_len] = 0;
-    user[rq.user_len] = 0;
     json_error_t jerr;
-    json_t *body = json_loadb(body_text, rq.body_len, 0, &jerr);
+    json_t *body = json_loadb(pl.body_text, rq.body_len, 0, &jerr);
     if (!body) {
         log_err("spawner: unreadable launch body: %s", jerr.text);
         _exit(1);
     }
-    free(body_text);
-    struct job_user ju = {.name = user, .groups = groups, .ngroups = rq.ngroups};
+    struct job_user ju = {.name = pl.user, .groups = pl.groups, .ngroups = rq.ngroups};
     launch_supervise(d, body, &ju, fds[0], fds[1]);
 }
 
@@ -263,8 +310,7 @@ static void spare_forget(void)
 
 /* Hand a launch to the spare; 0 and its reply filled when it took it. */
 static int spare_take(const struct spawn_req *rq, int script_fd, int report_fd,
-                      const char *body_text, const char *user, const gid_t *groups, size_t glen,
-                      struct spawn_rep *rep, int *pidfd)
+                      const struct payload *pl, struct spawn_rep *rep, int *pidfd)
 {
     int fds[2] = {script_fd, report_fd};
     if (!spare.pid || spare.pidfd < 0 ||
@@ -275,9 +321,7 @@ static int spare_take(const struct spawn_req *rq, int script_fd, int report_fd,
         }
         return -1;
     }
-    if (write_full(spare.sock, body_text, rq->body_len) < 0 ||
-        write_full(spare.sock, user, rq->user_len) < 0 ||
-        (glen && write_full(spare.sock, groups, glen) < 0)) {
+    if (write_payload(spare.sock, rq, pl) < 0) {
         /* it holds the report pipe: it exits without a line, and the
          * daemon sees a launch that never started */
         kill(spare.pid, SIGKILL);
@@ -295,9 +339,7 @@ static int spawn_one(struct noded *d, int sock, const struct spawn_req *rq, int 
                      int report_fd)
 {
     struct spawn_rep rep;
-    size_t glen = rq->ngroups > 0 ? (size_t)rq->ngroups * sizeof(gid_t) : 0;
-    char *body_text = NULL, *user = NULL;
-    gid_t *groups = NULL;
+    struct payload pl = {0};
     json_t *body = NULL;
     json_error_t jerr;
     int rc = -1, pidfd = -1;
@@ -309,22 +351,16 @@ static int spawn_one(struct noded *d, int sock, const struct spawn_req *rq, int 
         log_err("spawner: malformed launch request");
         goto out;
     }
-    body_text = xmalloc(rq->body_len + 1);
-    user = xmalloc(rq->user_len + 1);
-    groups = glen ? xmalloc(glen) : NULL;
-    if (read_full(sock, body_text, rq->body_len) < 0 || read_full(sock, user, rq->user_len) < 0 ||
-        (glen && read_full(sock, groups, glen) < 0))
+    if (read_payload(sock, rq, &pl) < 0)
         goto out;
-    body_text[rq->body_len] = 0;
-    user[rq->user_len] = 0;
     rc = 0;
-    if (spare_take(rq, script_fd, report_fd, body_text, user, groups, glen, &rep, &pidfd) == 0) {
+    if (spare_take(rq, script_fd, report_fd, &pl, &rep, &pidfd) == 0) {
         /* the spare supervises it */
-    } else if (!(body = json_loadb(body_text, rq->body_len, 0, &jerr))) {
+    } else if (!(body = json_loadb(pl.body_text, rq->body_len, 0, &jerr))) {
         log_err("spawner: unreadable launch body: %s", jerr.text);
         rep.err = EINVAL;
     } else {
-        struct job_user ju = {.name = user, .groups = groups, .ngroups = rq->ngroups};
+        struct job_user ju = {.name = pl.user, .groups = pl.groups, .ngroups = rq->ngroups};
         pid_t pid = fork();
         if (pid == 0) {
             close(sock);
@@ -350,9 +386,7 @@ out:
     close(script_fd);
     close(report_fd);
     json_decref(body);
-    free(body_text);
-    free(user);
-    free(groups);
+    payload_free(&pl);
     return rc;
 }
 
@@ -399,16 +433,8 @@ static void __attribute__((noreturn)) spawner_main(struct noded *d, int sock, pi
             continue;
         struct spawn_req rq;
         int fds[2];
-        ssize_t n = recv_fds(sock, &rq, sizeof(rq), fds, 2);
-        if (n > 0 && (size_t)n < sizeof(rq) &&
-            read_full(sock, (char *)&rq + n, sizeof(rq) - (size_t)n) == 0)
-            n = sizeof(rq);
-        if (n != (ssize_t)sizeof(rq)) {
-            for (int i = 0; i < 2; i++)
-                if (fds[i] >= 0)
-                    close(fds[i]);
+        if (recv_req(sock, &rq, fds) < 0)
             break; /* EOF: the daemon is gone or stopping */
-        }
         if (rq.type == SPAWN_REOPEN) {
             for (int i = 0; i < 2; i++)
                 if (fds[i] >= 0)

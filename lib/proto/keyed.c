@@ -183,3 +183,15 @@ int sl_msg_check_mac(const void *buf, size_t len, const unsigned char *secret, s
         return errprintf(err, "bad MAC: the request was altered or signed with another key");
     return 0;
 }
+
+int sl_msg_check_keyed(const struct sl_msg *m, const void *buf, size_t len,
+                       const unsigned char *secret, uint64_t *last_ctr, sl_error_t *err)
+{
+    if (sl_msg_check_mac(buf, len, secret, err) < 0)
+        return -1;
+    if (m->ctr <= *last_ctr)
+        return errprintf(err, "replayed request: counter %llu, key %s is at %llu",
+                         (unsigned long long)m->ctr, m->kid, (unsigned long long)*last_ctr);
+    *last_ctr = m->ctr;
+    return 0;
+}

@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "auth/auth.h"
+#include "proto/proto.h"
 #include "util/error.h"
 
 #define SL_KEY_SECRET_BYTES 32
@@ -73,5 +74,11 @@ char *sl_key_grant(struct sl_auth *auth, const struct sl_sign_key *key, const ch
 
 /* Check the MAC that ends a keyed request's text (buf, len bytes). */
 int sl_msg_check_mac(const void *buf, size_t len, const unsigned char *secret, sl_error_t *err);
+
+/* The whole check of a decoded keyed request m against the key that
+ * signed it: the MAC over buf, then a counter above *last_ctr (the last
+ * one accepted from that sender), which it becomes. */
+int sl_msg_check_keyed(const struct sl_msg *m, const void *buf, size_t len,
+                       const unsigned char *secret, uint64_t *last_ctr, sl_error_t *err);
 
 #endif

@@ -541,6 +541,11 @@ START_TEST(test_keyed)
     ck_assert_int_eq(m.seq, 9);
     ck_assert(json_equal(m.body, body));
     ck_assert_int_eq(sl_msg_check_mac(buf, len, key.secret, &err), 0);
+    uint64_t last = 0;
+    ck_assert_int_eq(sl_msg_check_keyed(&m, buf, len, key.secret, &last, &err), 0);
+    ck_assert_uint_eq(last, 1);
+    ck_assert_int_eq(sl_msg_check_keyed(&m, buf, len, key.secret, &last, &err), -1);
+    ck_assert_msg(strstr(err.text, "replayed request"), "%s", err.text);
     ck_assert_int_eq(sl_msg_check_mac(buf, len, other.secret, &err), -1);
     ck_assert_msg(strstr(err.text, "bad MAC"), "%s", err.text);
     /* no munge credential: sl_msg_verify refuses it */
