@@ -158,6 +158,14 @@ void node_rpc_register(struct ctld *c, struct request *req)
             job_set_final(c, job, job->state, job->reason);
         } else if (job->launch_seq) {
             job_requeue(c, job, REASON_NONE); /* launch never reached it */
+        } else if (job->requeue) {
+            /* Neither running nor ended there: its launch was lost (a ctld
+             * killed after committing the start but before the launch left,
+             * or a launch the node refused while this ctld died), or the
+             * node lost its spool.  As when a node fails (and as Slurm does
+             * with a batch job missing from its node), run it again. */
+            log_warn("job %u lost on node %s: requeued", job->id, n->name);
+            job_requeue(c, job, REASON_NONE);
         } else {
             log_warn("job %u lost on node %s", job->id, n->name);
             job->end_time = ctld_now();

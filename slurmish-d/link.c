@@ -309,12 +309,10 @@ static void register_answered(struct noded *d, struct sl_msg *m)
         d->last_heartbeat = 0;
         log_info("registered with the controller");
     }
-    /* Keyed signing of the node link is off for now: with it, two fresh-
-     * clone CI runs of three saw test_crash.test_ctld_kill_9_under_load end
-     * a job NODE_FAIL after a ctld kill -9, cause not yet found.  The code
-     * stays (the ctld and this side both handle keys); set
-     * SLURMISH_NODE_KEYS=1 to use it. */
-    if (!d->have_key && !d->key_req_seq && getenv("SLURMISH_NODE_KEYS"))
+    /* the node link is signed with a key from here on (SLURMISH_NODE_KEYS=0:
+     * munge throughout, to compare the two) */
+    const char *keys = getenv("SLURMISH_NODE_KEYS");
+    if (!d->have_key && !d->key_req_seq && !(keys && !strcmp(keys, "0")))
         request_key(d);
     /* completions listed in this registration (or an earlier one) are recorded */
     for (struct djob *j = d->jobs, *next; j; j = next) {

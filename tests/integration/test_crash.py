@@ -362,6 +362,43 @@ class CrashTest(harness.ClusterTest):
         c.wait_for(lambda: c.run("sinfo", "-h", "-N", "-n", "n2", "-o", "%t").stdout.strip()
                    == "idle", 30, "n2 back and idle")
         self.assert_clean_nodes()
+
+    def test_job_missing_from_its_node(self):
+        """A node that registers without a job the ctld runs there (its
+        launch was lost, or the node lost its spool): the job is run again
+        if it may be requeued, else it ends NODE_FAIL."""
+        c = self.c
+        log = os.path.join(c.work, "missing.log")
+        again = c.sbatch("-w", "n1", "--wrap", "echo run >> %s; sleep 600" % log)
+        once = c.sbatch("-w", "n1", "--no-requeue", "--wrap", "sleep 600")
+        c.wait_state(again, "RUNNING")
+        c.wait_state(once, "RUNNING")
+        c.wait_file(log)
+        spool = os.path.join(c.dir, "spool", "n1")
+        records = {}
+        for j in (again, once):
+            path = os.path.join(spool, "job.%d" % j, "record")
+            c.wait_file(path)  # written once the daemon has started it
+            records[j] = json.loads(harness.read(path))
+        c.daemon("stop-daemon", "n1", signal="KILL")
+        try:
+            # the node forgets both jobs: their processes and their spool go
+            for j, rec in records.items():
+                for pid in (-rec["pgid"], rec["sup_pid"]):
+                    try:
+                        os.kill(pid, 9)
+                    except ProcessLookupError:
+                        pass
+                subprocess.run(["rm", "-rf", os.path.join(spool, "job.%d" % j)], check=True)
+        finally:
+            c.daemon("start-daemon", "n1")  # back below node_timeout: not declared dead
+        self.assertEqual(c.wait_state(once, FINAL, timeout=30), "NODE_FAIL")
+        c.wait_for(lambda: c.state(again) == "RUNNING" and
+                   c.show_job(again)["Restarts"] == "1", 30, "the lost job running again")
+        c.wait_for(lambda: harness.read(log) == "run\nrun\n", 30, "the second run's output")
+        c.run("scancel", str(again))
+        self.wait_all_final([again, once])
+        self.assert_clean_nodes()
     # ---- 3. munged gone; the state database locked ----
 
     def test_munged_stopped_and_back(self):

@@ -58,8 +58,6 @@ class RestartTest(harness.ClusterTest):
         job2 = c.sbatch("--wrap", "true")
         self.assertGreater(job2, job)
 
-    @unittest.skipUnless(os.environ.get("SLURMISH_NODE_KEYS"),
-                         "keyed node link off by default (slurmish-d/link.c)")
     def test_launches_after_either_side_restarts(self):
         """Once registered, a node daemon signs with a key from the ctld and
         the ctld signs its launches with it (proto/keyed.h).  A restarted
