@@ -1,4 +1,5 @@
 /* cgroup.c - memory enforcement; see cgroup.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -129,9 +130,30 @@ void cg_node_cleanup(const char *node, const char *spool)
 {
     if (version <= 0)
         return;
+    cg_spares_sweep(node, spool, 0);
     char *ndir = node_dir(node, spool);
     rmdir(ndir); /* only if empty: jobs still running keep it */
     free(ndir);
+}
+
+/* The job's limit: its allocation, swap included. */
+static int set_limit(const char *path, uint64_t mem_mb)
+{
+    char limit[32], file[4096];
+    int rc;
+    snprintf(limit, sizeof(limit), "%llu", (unsigned long long)mem_mb * 1024 * 1024);
+    if (version == 2) {
+        snprintf(file, sizeof(file), "%s/memory.max", path);
+        rc = write_str(file, limit);
+        snprintf(file, sizeof(file), "%s/memory.swap.max", path);
+        write_str(file, "0"); /* absent without swap accounting: fine */
+    } else {
+        snprintf(file, sizeof(file), "%s/memory.limit_in_bytes", path);
+        rc = write_str(file, limit);
+        snprintf(file, sizeof(file), "%s/memory.memsw.limit_in_bytes", path);
+        write_str(file, limit); /* swap included, where the kernel accounts it */
+    }
+    return rc;
 }
 
 char *cg_job_create(const char *node, const char *spool, uint32_t job_id, uint64_t mem_mb)
@@ -141,26 +163,14 @@ char *cg_job_create(const char *node, const char *spool, uint32_t job_id, uint64
         return NULL;
     char *ndir = node_dir(node, spool);
     char *path = xasprintf("%s/job_%u", ndir, job_id);
-    char limit[32], file[4096];
-    snprintf(limit, sizeof(limit), "%llu", (unsigned long long)mem_mb * 1024 * 1024);
+    char file[4096];
     bool ok = mkdir_ok(ndir) == 0;
     if (ok && version == 2) {
         snprintf(file, sizeof(file), "%s/cgroup.subtree_control", ndir);
         if (!file_has_word(file, "memory"))
             ok = write_str(file, "+memory") == 0;
     }
-    ok = ok && mkdir_ok(path) == 0;
-    if (ok && version == 2) {
-        snprintf(file, sizeof(file), "%s/memory.max", path);
-        ok = write_str(file, limit) == 0;
-        snprintf(file, sizeof(file), "%s/memory.swap.max", path);
-        write_str(file, "0"); /* absent without swap accounting: fine */
-    } else if (ok) {
-        snprintf(file, sizeof(file), "%s/memory.limit_in_bytes", path);
-        ok = write_str(file, limit) == 0;
-        snprintf(file, sizeof(file), "%s/memory.memsw.limit_in_bytes", path);
-        write_str(file, limit); /* swap included, where the kernel accounts it */
-    }
+    ok = ok && mkdir_ok(path) == 0 && set_limit(path, mem_mb) == 0;
     free(ndir);
     if (!ok) {
         log_warn("job %u: cannot set up its memory cgroup %s: %s; no memory limit", job_id, path,
@@ -214,4 +224,59 @@ void cg_remove(const char *path)
         usleep(50000);
     }
     log_warn("cannot remove cgroup %s: %s", path, strerror(errno));
+}
+
+/* Renaming a cgroup is v1 only (v2 refuses it), hence spares there only. */
+char *cg_spare_create(const char *node, const char *spool, pid_t spare)
+{
+    if (version != 1)
+        return NULL;
+    char *ndir = node_dir(node, spool);
+    char *path = xasprintf("%s/spare_%d", ndir, (int)spare);
+    bool ok = mkdir_ok(ndir) == 0 && mkdir_ok(path) == 0;
+    free(ndir);
+    if (!ok) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+char *cg_job_adopt(const char *spare_cg, const char *node, const char *spool, uint32_t job_id,
+                   uint64_t mem_mb)
+{
+    if (version != 1 || !mem_mb)
+        return NULL;
+    char *ndir = node_dir(node, spool);
+    char *path = xasprintf("%s/job_%u", ndir, job_id);
+    free(ndir);
+    /* the limit first: the cgroup already holds the job's process */
+    if (set_limit(spare_cg, mem_mb) < 0 || rename(spare_cg, path) < 0) {
+        log_warn("job %u: cannot turn %s into its memory cgroup: %s", job_id, spare_cg,
+                 strerror(errno));
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+void cg_spares_sweep(const char *node, const char *spool, pid_t only)
+{
+    if (version != 1)
+        return;
+    char *ndir = node_dir(node, spool);
+    DIR *dp = opendir(ndir);
+    struct dirent *de;
+    while (dp && (de = readdir(dp))) {
+        int pid;
+        char tail;
+        if (sscanf(de->d_name, "spare_%d%c", &pid, &tail) != 1 || (only && pid != (int)only))
+            continue;
+        char *path = xasprintf("%s/%s", ndir, de->d_name);
+        cg_remove(path);
+        free(path);
+    }
+    if (dp)
+        closedir(dp);
+    free(ndir);
 }

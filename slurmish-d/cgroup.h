@@ -30,6 +30,19 @@ const char *cg_probe(void);
  * never meet in a cgroup.  Returns its malloc'd path, or NULL when memory
  * is not enforced. */
 char *cg_job_create(const char *node, const char *spool, uint32_t job_id, uint64_t mem_mb);
+/* A spare supervisor's cgroup (spare_<pid> beside the jobs'), for the job
+ * process it forks ahead of time: moving a process into a cgroup waits for
+ * an RCU grace period (about 8 ms on a 2-core VM), so that happens before
+ * the launch.  cgroup v1 only (NULL otherwise, or on failure). */
+char *cg_spare_create(const char *node, const char *spool, pid_t spare);
+/* At the launch: limit the spare's cgroup to mem_mb MiB and rename it to
+ * the job's (where srun steps of the job find it).  Its new path, or NULL
+ * (the spare cgroup is then as it was). */
+char *cg_job_adopt(const char *spare_cg, const char *node, const char *spool, uint32_t job_id,
+                   uint64_t mem_mb);
+/* Remove the cgroup of spare `only` (0: of every spare), killing what is
+ * in it. */
+void cg_spares_sweep(const char *node, const char *spool, pid_t only);
 /* The daemon stops: remove the node's tree if no job is left in it. */
 void cg_node_cleanup(const char *node, const char *spool);
 /* Move process pid (0: the caller) into it. */

@@ -72,22 +72,24 @@ static uint32_t ju32(json_t *o, const char *k)
 }
 
 /* Close every descriptor >= 3 except the (at most two) given ones. */
-static void close_fds_except(int keep1, int keep2)
+/* Close every descriptor from 3 up but those in keep (ascending, -1s first
+ * or last are skipped). */
+static void close_fds_except(const int *keep, int nkeep)
 {
-    int a = keep1 < keep2 ? keep1 : keep2, b = keep1 < keep2 ? keep2 : keep1;
     unsigned int from = 3;
-
-    if (a >= 3) {
-        if ((unsigned)a > from)
-            close_range(from, (unsigned)a - 1, 0);
-        from = (unsigned)a + 1;
-    }
-    if (b >= 3 && b != a) {
-        if ((unsigned)b > from)
-            close_range(from, (unsigned)b - 1, 0);
-        from = (unsigned)b + 1;
+    for (int i = 0; i < nkeep; i++) {
+        if (keep[i] < (int)from)
+            continue;
+        if ((unsigned)keep[i] > from)
+            close_range(from, (unsigned)keep[i] - 1, 0);
+        from = (unsigned)keep[i] + 1;
     }
     close_range(from, ~0U, 0);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
 }
 
 /* In the job process: report an error to the supervisor and exit 1. */
@@ -163,8 +165,8 @@ void drop_privileges(int errfd, const char *user, uid_t uid, gid_t gid)
 }
 
 /* The job process.  Never returns. */
-static void __attribute__((noreturn))
-run_job(struct noded *d, json_t *body, const struct job_user *ju, int script_fd, int errfd)
+void launch_run_job(struct noded *d, json_t *body, const struct job_user *ju, int script_fd,
+                    int errfd)
 {
     const char *user = ju->name;
     struct pattern_ctx pc = {
@@ -184,7 +186,9 @@ run_job(struct noded *d, json_t *body, const struct job_user *ju, int script_fd,
     int chdir_errno = 0, out_fd, err_fd, in_fd;
     char *out_path, *err_path, *in_path;
 
-    setsid(); /* own session and process group (pgid = pid): signals reach the whole job */
+    /* own session and process group (pgid = pid): signals reach the whole
+     * job (a prestarted process has it already) */
+    setsid();
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -289,25 +293,41 @@ start_job(struct noded *d, json_t *body, const struct job_user *ju, int script_f
         /* in its cgroup before the script runs: everything it starts stays there */
         if (cg && cg_attach(cg, 0) < 0)
             log_warn("job %u: cannot enter memory cgroup %s: %s", id, cg, strerror(errno));
-        run_job(d, body, ju, script_fd, pfd[1]);
+        launch_run_job(d, body, ju, script_fd, pfd[1]);
     }
     return pid;
 }
 
+void launch_prestart_drop(struct prestart *ps)
+{
+    kill(ps->pid, SIGKILL);
+    close(ps->sock);
+    close(ps->errfd);
+    cg_remove(ps->cg); /* waits for it to be gone */
+    free(ps->cg);
+    memset(ps, 0, sizeof(*ps));
+}
+
 /* The supervisor.  Never returns. */
 void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, int script_fd,
-                      int report_fd)
+                      int report_fd, struct prestart *ps)
 {
     uint32_t id = ju32(body, "job_id");
     char *dir = djob_dir(d, id), *path, num[32], ebuf[1100], rec[64];
-    int pfd[2], status = 0;
+    int pfd[2] = {-1, -1}, status = 0;
     bool oom = false;
     pid_t pid;
     /* the job's memory cgroup: its allocation is its limit */
     json_t *jm = json_object_get(body, "mem_mb");
-    char *cg = d->conf->enforce_memory && json_is_integer(jm)
-                   ? cg_job_create(d->name, d->spool, id, (uint64_t)json_integer_value(jm))
-                   : NULL;
+    uint64_t mem = json_is_integer(jm) ? (uint64_t)json_integer_value(jm) : 0;
+    char *cg = NULL;
+    if (ps && !(cg = cg_job_adopt(ps->cg, d->name, d->spool, id, mem))) {
+        /* (no limit asked for, or the rename failed): fork as without it */
+        launch_prestart_drop(ps);
+        ps = NULL;
+    }
+    if (!ps && d->conf->enforce_memory && mem)
+        cg = cg_job_create(d->name, d->spool, id, mem);
 
     setsid();
     /* orphans of the job reparent to us, so we reap them and kill them at the end */
@@ -319,11 +339,22 @@ void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, 
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* drop the daemon's socket, signalfd and pidfds; keep stdio (log) and ours */
-    close_fds_except(script_fd, report_fd);
-    if (pipe2(pfd, O_CLOEXEC) < 0)
+    int keep[4] = {script_fd, report_fd, ps ? ps->sock : -1, ps ? ps->errfd : -1};
+    qsort(keep, 4, sizeof(int), cmp_int);
+    close_fds_except(keep, 4);
+    if (ps) {
+        /* it holds the launch already, and is in the cgroup: start it */
+        pid = ps->pid;
+        pfd[0] = ps->errfd;
+        if (write(ps->sock, "g", 1) != 1) {
+            /* it is gone: waitpid() says how, and the error pipe is at EOF */
+        }
+        close(ps->sock);
+    } else if (pipe2(pfd, O_CLOEXEC) < 0) {
         pid = -1;
-    else
+    } else {
         pid = start_job(d, body, ju, script_fd, pfd, report_fd, cg, id);
+    }
     close(script_fd);
     /* tell the daemon the job's pid now, so a signal sent at once finds it
      * (it waits for this before it answers the launch: first the pipe, then
@@ -340,7 +371,8 @@ void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, 
     free(path);
 
     if (pid > 0) {
-        close(pfd[1]);
+        if (pfd[1] >= 0)
+            close(pfd[1]);
         if (read_launch_error(pfd[0], ebuf, sizeof(ebuf)) == 0)
             ebuf[0] = 0;
         close(pfd[0]);

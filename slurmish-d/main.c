@@ -327,6 +327,8 @@ int main(int argc, char **argv)
     /* the job spawner: forked now, while the daemon is small and has one
      * thread (no libzmq, no munge context yet), and after daemonizing, so
      * its parent is the daemon for good (it dies with it) */
+    if (d->conf->enforce_memory)
+        cg_spares_sweep(d->name, d->spool, 0); /* left by a spawner killed with us */
     if (spawner_start(d) < 0)
         fatal("cannot start the job spawner");
 

@@ -132,10 +132,26 @@ struct job_user {
     const gid_t *groups; /* NULL: initgroups in the job */
     int ngroups;
 };
+/* A job process a spare supervisor forked ahead of time (spawner.c),
+ * already in a cgroup of its own, holding the launch and waiting for a
+ * byte on sock to start it. */
+struct prestart {
+    pid_t pid;
+    int sock;  /* "go" goes down it; closing it makes the process exit */
+    int errfd; /* read end of its launch-error pipe (EOF once it exec'ed) */
+    char *cg;  /* its cgroup, which becomes the job's */
+};
+/* launch.c: kill it and remove its cgroup (the job is forked instead) */
+void launch_prestart_drop(struct prestart *ps);
 /* launch.c: the job's supervisor, in a fresh child of the spawner; it
- * reports "<job pid> <own pid>\n" on report_fd.  Never returns. */
+ * reports "<job pid> <own pid>\n" on report_fd.  With ps, it starts that
+ * process instead of forking one.  Never returns. */
 void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, int script_fd,
-                      int report_fd) __attribute__((noreturn));
+                      int report_fd, struct prestart *ps) __attribute__((noreturn));
+/* launch.c: in the job's process: become the job (user, files, exec).
+ * Never returns; errors go to errfd. */
+void launch_run_job(struct noded *d, json_t *body, const struct job_user *ju, int script_fd,
+                    int errfd) __attribute__((noreturn));
 
 /* spawner.c: supervisors are forked by a small process forked early */
 struct spawn_result {

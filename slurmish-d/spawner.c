@@ -51,6 +51,16 @@
  * spawner until it has one).  A launch then goes to the spare, already
  * running, and the next spare is forked after the node is idle again.
  * Back-to-back launches simply fork, as without a spare.
+ *
+ * A spare's job process (memory enforced, cgroup v1): writing a pid into
+ * cgroup.procs waits for an RCU grace period, about 8 ms here, on the
+ * way to the job's start.  So the spare forks the job's process too, at
+ * once; it enters a cgroup of its own (cg_spare_create) and waits.  At
+ * the launch the spare passes it the request as it got it, sets the
+ * limit and renames the cgroup to the job's (cg_job_adopt), then writes
+ * "go"; the process becomes the job (launch_run_job).  It dies with the
+ * spare until then; the spawner removes the cgroup of a spare that died
+ * without a job, and the daemon those left by a spawner killed with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +76,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "noded.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -244,18 +255,95 @@ static void payload_free(struct payload *pl)
     memset(pl, 0, sizeof(*pl));
 }
 
+/* The spare's job process, forked ahead: it enters its cgroup (the slow
+ * part), then waits for the launch as the spare got it and for the
+ * supervisor's "go", and becomes the job.  Never returns. */
+static void __attribute__((noreturn))
+starter_main(struct noded *d, int sock, int errfd, const char *cg, pid_t parent)
+{
+    struct spawn_req rq;
+    struct payload pl = {0};
+    int fds[2];
+    char go;
+    ssize_t n;
+
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* until "go", it dies with the spare */
+    if (getppid() != parent)
+        _exit(0);
+    prctl(PR_SET_NAME, "slurmish-start", 0, 0, 0);
+    setsid(); /* the job's session and process group, before its pid is told */
+    if (cg_attach(cg, 0) < 0)
+        log_warn("spawner: cannot enter memory cgroup %s: %s", cg, strerror(errno));
+    if (recv_req(sock, &rq, fds) < 0 || fds[0] < 0 || read_payload(sock, &rq, &pl) < 0)
+        _exit(0); /* the spare is gone, or gave the job to a fork of its own */
+    do
+        n = read(sock, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1)
+        _exit(0);
+    close(sock);
+    prctl(PR_SET_PDEATHSIG, 0); /* the job must not die with its supervisor */
+    json_error_t jerr;
+    json_t *body = json_loadb(pl.body_text, rq.body_len, 0, &jerr);
+    if (!body)
+        job_fail(errfd, -1, "unreadable launch body: %s", jerr.text);
+    struct job_user ju = {.name = pl.user, .groups = pl.groups, .ngroups = rq.ngroups};
+    launch_run_job(d, body, &ju, fds[0], errfd);
+}
+
+/* In a spare, with memory enforced: fork its job process ahead of time
+ * (ps->pid stays 0 when that cannot be done). */
+static void prestart(struct noded *d, int spare_sock, struct prestart *ps)
+{
+    int sv[2], pfd[2];
+    pid_t self = getpid();
+    char *cg = cg_spare_create(d->name, d->spool, self);
+
+    if (!cg)
+        return;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        goto fail;
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        goto fail;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(spare_sock);
+        close(sv[0]);
+        close(pfd[0]);
+        starter_main(d, sv[1], pfd[1], cg, self);
+    }
+    close(sv[1]);
+    close(pfd[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        close(pfd[0]);
+        goto fail;
+    }
+    *ps = (struct prestart){.pid = pid, .sock = sv[0], .errfd = pfd[0], .cg = cg};
+    return;
+fail:
+    rmdir(cg);
+    free(cg);
+}
+
 /* A spare supervisor: wait for one launch (the request, its descriptors
  * and payload, as the spawner got them), then supervise it.  Never
  * returns. */
 static void __attribute__((noreturn)) spare_main(struct noded *d, int sock, pid_t spawner)
 {
     struct spawn_req rq;
+    struct prestart ps = {0};
     int fds[2];
     /* until it has a job, a spare is the spawner's: it goes with it */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != spawner)
         _exit(0);
     prctl(PR_SET_NAME, "slurmish-spare", 0, 0, 0);
+    if (d->conf->enforce_memory)
+        prestart(d, sock, &ps);
     if (recv_req(sock, &rq, fds) < 0 || fds[0] < 0 || fds[1] < 0)
         _exit(0); /* the spawner is gone or stopping: no job was given */
     struct payload pl;
@@ -269,8 +357,12 @@ static void __attribute__((noreturn)) spare_main(struct noded *d, int sock, pid_
         log_err("spawner: unreadable launch body: %s", jerr.text);
         _exit(1);
     }
+    /* the job process gets the launch as we did; it starts at "go" */
+    if (ps.pid && (send_fds(ps.sock, &rq, sizeof(rq), fds, 1) != (ssize_t)sizeof(rq) ||
+                   write_payload(ps.sock, &rq, &pl) < 0))
+        launch_prestart_drop(&ps);
     struct job_user ju = {.name = pl.user, .groups = pl.groups, .ngroups = rq.ngroups};
-    launch_supervise(d, body, &ju, fds[0], fds[1]);
+    launch_supervise(d, body, &ju, fds[0], fds[1], ps.pid ? &ps : NULL);
 }
 
 /* Fork a spare supervisor (spare.pid stays 0 when that fails). */
@@ -367,7 +459,7 @@ static int spawn_one(struct noded *d, int sock, const struct spawn_req *rq, int 
             if (spare.pid)
                 close(spare.sock);
             prctl(PR_SET_PDEATHSIG, 0); /* cleared by fork already; the job must not die with us */
-            launch_supervise(d, body, &ju, script_fd, report_fd);
+            launch_supervise(d, body, &ju, script_fd, report_fd, NULL);
         }
         if (pid < 0) {
             rep.err = errno;
@@ -425,8 +517,11 @@ static void __attribute__((noreturn)) spawner_main(struct noded *d, int sock, pi
             while (read(sfd, &si, sizeof(si)) == sizeof(si))
                 ;
             while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
-                if (w == spare.pid)
+                if (w == spare.pid) {
                     spare_forget(); /* killed before it had a job */
+                    if (d->conf->enforce_memory)
+                        cg_spares_sweep(d->name, d->spool, w); /* its job process's */
+                }
             /* other supervisors: their status is in the spool */
         }
         if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
