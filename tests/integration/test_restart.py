@@ -164,6 +164,59 @@ class RestartTest(harness.ClusterTest):
                          "after-spare\n")
         c.wait_for(lambda: spawners(sp, "slurmish-spare"), timeout=10, what="a spare again")
 
+    def test_spare_job_process_in_its_cgroup(self):
+        """With memory enforced on cgroup v1, the spare forks the job's
+        process ahead, in a cgroup spare_<pid>; at the launch that cgroup
+        gets the job's limit and name, and that process runs the script.
+        A spare killed while it waits leaves no cgroup behind."""
+        c = self.c
+        if "MemoryEnforcement=cgroup-v1" not in c.run("scontrol", "show", "node", "n1").stdout:
+            self.skipTest("memory enforcement is not cgroup v1 here")
+
+        def memcg(pid):
+            with open("/proc/%d/cgroup" % pid) as f:
+                line = [x for x in f.read().splitlines() if ":memory:" in x][0]
+            return line.split(":", 2)[2]
+
+        sp = spawners(node_daemon_pid(c, "n1"))[0]
+
+        def spare_and_starter():
+            spares = spawners(sp, "slurmish-spare")
+            starters = spawners(spares[0], "slurmish-start") if spares else []
+            return spares and starters and (spares[0], starters[0])
+        spare, starter = c.wait_for(spare_and_starter, timeout=10, what="a spare with a job process")
+        c.wait_for(lambda: memcg(starter).endswith("/spare_%d" % spare), timeout=10,
+                   what="the job process in the spare's cgroup")
+        base = os.path.dirname(memcg(starter))
+        out = os.path.join(c.work, "spare-cg.out")
+        job = c.sbatch("-w", "n1", "--mem=64M", "-o", out, "--wrap",
+                       "echo $$; grep :memory: /proc/$$/cgroup; "
+                       "cat /sys/fs/cgroup/memory$(grep :memory: /proc/$$/cgroup | cut -d: -f3)"
+                       "/memory.limit_in_bytes")
+        self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
+        pid, cg, limit = harness.read(out).split()
+        self.assertEqual(int(pid), starter)
+        self.assertEqual(cg.split(":", 2)[2], "%s/job_%d" % (base, job))
+        self.assertEqual(int(limit), 64 << 20)
+        c.wait_for(lambda: not os.path.exists("/sys/fs/cgroup/memory%s/job_%d" % (base, job)),
+                   timeout=10, what="the job's cgroup removed")
+        # a spare killed while it waits: its job process and cgroup go too
+        spare, starter = c.wait_for(lambda: spare_and_starter() and
+                                    spare_and_starter()[0] != spare and spare_and_starter(),
+                                    timeout=10, what="a new spare")
+        spare_cg = "/sys/fs/cgroup/memory%s/spare_%d" % (base, spare)
+        c.wait_for(lambda: os.path.isdir(spare_cg), timeout=10, what="its cgroup")
+        os.kill(spare, signal.SIGKILL)
+        c.wait_for(lambda: not os.path.exists(spare_cg), timeout=10, what="its cgroup removed")
+
+        def gone(pid):  # or a zombie, whose reaper is not ours to know
+            try:
+                st = harness.read("/proc/%d/stat" % pid)
+            except OSError:
+                return True
+            return "(slurmish-start)" not in st or st[st.rindex(")") + 2] == "Z"
+        c.wait_for(lambda: gone(starter), timeout=10, what="its job process gone")
+
     def test_node_failure_requeues_or_fails(self):
         c = self.c
         log = os.path.join(c.work, "nodefail.log")
