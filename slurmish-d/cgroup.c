@@ -251,7 +251,11 @@ char *cg_job_adopt(const char *spare_cg, const char *node, const char *spool, ui
     char *path = xasprintf("%s/job_%u", ndir, job_id);
     free(ndir);
     /* the limit first: the cgroup already holds the job's process */
-    if (set_limit(spare_cg, mem_mb) < 0 || rename(spare_cg, path) < 0) {
+    int rc = set_limit(spare_cg, mem_mb);
+    if (rc == 0 && (rc = rename(spare_cg, path)) < 0 && (errno == EEXIST || errno == ENOTEMPTY) &&
+        rmdir(path) == 0)
+        rc = rename(spare_cg, path); /* an empty one left by an earlier run (killed) */
+    if (rc < 0) {
         log_warn("job %u: cannot turn %s into its memory cgroup: %s", job_id, spare_cg,
                  strerror(errno));
         free(path);

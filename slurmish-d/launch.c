@@ -301,9 +301,10 @@ start_job(struct noded *d, json_t *body, const struct job_user *ju, int script_f
 void launch_prestart_drop(struct prestart *ps)
 {
     kill(ps->pid, SIGKILL);
+    waitpid(ps->pid, NULL, 0); /* ours: once reaped, its cgroup is empty */
     close(ps->sock);
     close(ps->errfd);
-    cg_remove(ps->cg); /* waits for it to be gone */
+    cg_remove(ps->cg);
     free(ps->cg);
     memset(ps, 0, sizeof(*ps));
 }
