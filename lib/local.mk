@@ -20,7 +20,7 @@ lib_libslurmish_core_la_SOURCES = \
 	lib/proto/fwdchan.h lib/proto/fwdchan.c \
 	lib/auth/auth.h lib/auth/munge.c
 lib_libslurmish_core_la_CFLAGS = $(AM_CFLAGS) $(YAML_CFLAGS) $(MUNGE_CFLAGS) $(JANSSON_CFLAGS)
-lib_libslurmish_core_la_LIBADD = $(YAML_LIBS) $(MUNGE_LIBS) $(JANSSON_LIBS)
+# (no LIBADD: SL_LIBS and SL_CORE_LIBS name its libraries, shared or not)
 
 # libslurmish: the core plus the SQLite store and libzmq; shared by the
 # daemons, srun/salloc/sattach and the tests.
@@ -30,10 +30,12 @@ lib_libslurmish_la_SOURCES = \
 	lib/proto/keyed.h lib/proto/keyed.c
 lib_libslurmish_la_CFLAGS = $(AM_CFLAGS) $(ZMQ_CFLAGS) $(SQLITE_CFLAGS) $(YAML_CFLAGS) \
 	$(MUNGE_CFLAGS) $(JANSSON_CFLAGS) $(SODIUM_CFLAGS)
-lib_libslurmish_la_LIBADD = lib/libslurmish-core.la $(ZMQ_LIBS) $(SQLITE_LIBS) $(SODIUM_LIBS)
+lib_libslurmish_la_LIBADD = lib/libslurmish-core.la $(YAML_LIBS) $(MUNGE_LIBS) $(JANSSON_LIBS) \
+	$(ZMQ_LIBS) $(SQLITE_LIBS) $(SODIUM_LIBS)
 
 # What every program linking libslurmish needs.
 SL_CFLAGS = $(AM_CFLAGS) $(ZMQ_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
 SL_LIBS = $(top_builddir)/lib/libslurmish.la
-# What a tool that only sends requests needs.
-SL_CORE_LIBS = $(top_builddir)/lib/libslurmish-core.la
+# What a tool that only sends requests needs: its libraries static where
+# configure found their archives (TOOL_DEP_LIBS, configure.ac).
+SL_CORE_LIBS = $(top_builddir)/lib/libslurmish-core.la $(TOOL_DEP_LIBS)
