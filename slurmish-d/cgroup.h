@@ -32,7 +32,7 @@ const char *cg_probe(void);
 char *cg_job_create(const char *node, const char *spool, uint32_t job_id, uint64_t mem_mb);
 /* A spare supervisor's cgroup (spare_<pid> beside the jobs'), for the job
  * process it forks ahead of time: moving a process into a cgroup waits for
- * an RCU grace period (about 8 ms on a 2-core VM), so that happens before
+ * an RCU grace period (5-23 ms on a 2-core VM), so that happens before
  * the launch.  cgroup v1 only (NULL otherwise, or on failure). */
 char *cg_spare_create(const char *node, const char *spool, pid_t spare);
 /* At the launch: limit the spare's cgroup to mem_mb MiB and rename it to

@@ -71,12 +71,17 @@ static uint32_t ju32(json_t *o, const char *k)
     return v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
 }
 
-/* Close every descriptor >= 3 except the (at most two) given ones. */
-/* Close every descriptor from 3 up but those in keep (ascending, -1s first
- * or last are skipped). */
-static void close_fds_except(const int *keep, int nkeep)
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* Close every descriptor from 3 up but those in keep (at most 4, in any
+ * order; -1s are skipped).  keep is sorted in place. */
+static void close_fds_except(int *keep, int nkeep)
 {
     unsigned int from = 3;
+    qsort(keep, (size_t)nkeep, sizeof(int), cmp_int);
     for (int i = 0; i < nkeep; i++) {
         if (keep[i] < (int)from)
             continue;
@@ -85,11 +90,6 @@ static void close_fds_except(const int *keep, int nkeep)
         from = (unsigned)keep[i] + 1;
     }
     close_range(from, ~0U, 0);
-}
-
-static int cmp_int(const void *a, const void *b)
-{
-    return *(const int *)a - *(const int *)b;
 }
 
 /* In the job process: report an error to the supervisor and exit 1. */
@@ -341,7 +341,6 @@ void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, 
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* drop the daemon's socket, signalfd and pidfds; keep stdio (log) and ours */
     int keep[4] = {script_fd, report_fd, ps ? ps->sock : -1, ps ? ps->errfd : -1};
-    qsort(keep, 4, sizeof(int), cmp_int);
     close_fds_except(keep, 4);
     if (ps) {
         /* it holds the launch already, and is in the cgroup: start it */

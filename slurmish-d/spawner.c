@@ -53,7 +53,7 @@
  * Back-to-back launches simply fork, as without a spare.
  *
  * A spare's job process (memory enforced, cgroup v1): writing a pid into
- * cgroup.procs waits for an RCU grace period, about 8 ms here, on the
+ * cgroup.procs waits for an RCU grace period, 5-23 ms here, on the
  * way to the job's start.  So the spare forks the job's process too, at
  * once; it enters a cgroup of its own (cg_spare_create) and waits.  At
  * the launch the spare passes it the request as it got it, sets the
@@ -169,12 +169,13 @@ static ssize_t recv_fds(int sock, void *buf, size_t len, int *fds, int nfds)
 
 /* ---- the spawner ---- */
 
-/* Read exactly len bytes (blocking); -1 on EOF or error. */
-static int read_full(int fd, void *buf, size_t len)
+/* Read or write exactly len bytes (blocking); -1 on EOF or error. */
+static int io_full(int fd, void *buf, size_t len, bool writing)
 {
     size_t off = 0;
     while (off < len) {
-        ssize_t n = read(fd, (char *)buf + off, len - off);
+        ssize_t n = writing ? write(fd, (char *)buf + off, len - off)
+                            : read(fd, (char *)buf + off, len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -184,19 +185,14 @@ static int read_full(int fd, void *buf, size_t len)
     return 0;
 }
 
-/* Write all of len bytes (blocking); -1 on error. */
+static int read_full(int fd, void *buf, size_t len)
+{
+    return io_full(fd, buf, len, false);
+}
+
 static int write_full(int fd, const void *buf, size_t len)
 {
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, (const char *)buf + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        off += (size_t)n;
-    }
-    return 0;
+    return io_full(fd, (void *)buf, len, true); /* only read from */
 }
 
 /* A request's header and its descriptors (-1 where none came); -1 when
