@@ -32,6 +32,7 @@ struct request {
     struct sl_msg msg;          /* verified: msg.uid/gid from munge, msg.body */
     unsigned char route[256];   /* ZeroMQ routing id of the sender */
     size_t route_len;
+    uint64_t conn;              /* or, when not 0, its tools port connection (toolport.h) */
     bool delim;                 /* sender used an empty delimiter frame */
     bool replied;
 };
@@ -40,6 +41,7 @@ struct request {
 struct out_msg {
     unsigned char route[256];
     size_t route_len;
+    uint64_t conn; /* a tools port connection instead of a route, when not 0 */
     bool delim;
     char *buf;
     size_t len;
@@ -58,6 +60,7 @@ struct ctld {
     int log_verbose;               /* -v count: raises controller.log_level */
     void *zctx;
     void *router;
+    struct toolport *tools; /* toolport.h: NULL when controller.tools_port is 0 */
     struct sl_auth *auth;
     struct verify_pool *verify; /* verify.h: helpers that check credentials */
     struct sl_db *db;

@@ -7,6 +7,7 @@ slurmish_ctld_libctld_la_SOURCES = \
 	slurmish-ctld/node.h slurmish-ctld/node.c \
 	slurmish-ctld/persist.h slurmish-ctld/persist.c \
 	slurmish-ctld/loop.c \
+	slurmish-ctld/toolport.h slurmish-ctld/toolport.c \
 	slurmish-ctld/verify.h slurmish-ctld/verify.c \
 	slurmish-ctld/keys.c \
 	slurmish-ctld/cron.c \

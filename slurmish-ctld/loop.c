@@ -34,6 +34,7 @@
 #include "metrics.h"
 #include "power.h"
 #include "step.h"
+#include "toolport.h"
 #include "store/db.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -108,8 +109,9 @@ bool ctld_is_admin(struct ctld *c, uid_t uid)
     return false;
 }
 
-static void outq_push(struct ctld *c, const unsigned char *route, size_t route_len, bool delim,
-                      char *buf, size_t len, char *data, size_t data_len, bool needs_commit)
+static void outq_push(struct ctld *c, const unsigned char *route, size_t route_len, uint64_t conn,
+                      bool delim, char *buf, size_t len, char *data, size_t data_len,
+                      bool needs_commit)
 {
     if (c->noutq == c->outq_cap) {
         c->outq_cap = c->outq_cap ? c->outq_cap * 2 : 64;
@@ -118,6 +120,7 @@ static void outq_push(struct ctld *c, const unsigned char *route, size_t route_l
     struct out_msg *o = &c->outq[c->noutq++];
     memcpy(o->route, route, route_len);
     o->route_len = route_len;
+    o->conn = conn;
     o->delim = delim;
     o->buf = buf;
     o->len = len;
@@ -148,10 +151,16 @@ static int send_owned(struct ctld *c, char *buf, size_t len, int flags)
     return 0;
 }
 
-/* [route][delimiter?][envelope][data?]; buf and data are given away. */
-static void send_raw(struct ctld *c, const unsigned char *route, size_t route_len, bool delim,
-                     char *buf, size_t len, char *data, size_t data_len)
+/* [route][delimiter?][envelope][data?], or the same without the route to
+ * a tools port connection; buf and data are given away. */
+static void send_raw(struct ctld *c, const unsigned char *route, size_t route_len, uint64_t conn,
+                     bool delim, char *buf, size_t len, char *data, size_t data_len)
 {
+    if (conn) {
+        if (toolport_send(c->tools, conn, delim, buf, len, data, data_len) < 0)
+            log_debug("reply to a tools port client dropped: it has gone");
+        return;
+    }
     if (zmq_send(c->router, route, route_len, ZMQ_SNDMORE) < 0 ||
         (delim && zmq_send(c->router, "", 0, ZMQ_SNDMORE) < 0)) {
         free(buf);
@@ -173,12 +182,23 @@ void ctld_reply_stream_begin(struct ctld *c, struct request *req, char *buf, siz
     req->replied = true;
     /* what the turn changed so far is committed, and the replies queued
      * before this one go first, as at the end of the turn */
-    outq_push(c, req->route, req->route_len, req->delim, buf, len, NULL, 0, false);
+    outq_push(c, req->route, req->route_len, req->conn, req->delim, buf, len, NULL, 0, false);
     flush(c);
 }
 
 int ctld_reply_stream_piece(struct ctld *c, struct request *req, char *data, size_t len)
 {
+    if (req->conn) {
+        if (!len) {
+            free(data);
+            data = NULL;
+        }
+        if (toolport_send(c->tools, req->conn, req->delim, data, len, NULL, 0) == 0)
+            return 0;
+        log_debug("streamed reply to %llu cut short: the client has gone",
+                  (unsigned long long)req->msg.seq);
+        return -1;
+    }
     if (zmq_send(c->router, req->route, req->route_len, ZMQ_SNDMORE) < 0 ||
         (req->delim && zmq_send(c->router, "", 0, ZMQ_SNDMORE) < 0)) {
         free(data);
@@ -203,7 +223,7 @@ void ctld_reply(struct ctld *c, struct request *req, int rc, const char *error, 
     req->replied = true;
     if (!(buf = sl_msg_encode_reply(req->msg.seq, rc, error, body, &len)))
         fatalx("cannot encode reply");
-    outq_push(c, req->route, req->route_len, req->delim, buf, len, NULL, 0, false);
+    outq_push(c, req->route, req->route_len, req->conn, req->delim, buf, len, NULL, 0, false);
 }
 
 void ctld_reply_errorf(struct ctld *c, struct request *req, int rc, const char *fmt, ...)
@@ -226,7 +246,8 @@ void ctld_reply_encoded(struct ctld *c, struct request *req, char *buf, size_t l
     if (req->replied)
         fatalx("request %llu answered twice", (unsigned long long)req->msg.seq);
     req->replied = true;
-    outq_push(c, req->route, req->route_len, req->delim, buf, len, data, data_len, false);
+    outq_push(c, req->route, req->route_len, req->conn, req->delim, buf, len, data, data_len,
+              false);
 }
 
 uint64_t ctld_send_node(struct ctld *c, struct node *n, int type, json_t *body)
@@ -245,20 +266,19 @@ uint64_t ctld_send_node(struct ctld *c, struct node *n, int type, json_t *body)
         log_err("cannot sign %s for %s: %s", sl_msg_info(type)->name, n->name, err.text);
         return 0;
     }
-    outq_push(c, n->route, n->route_len, true, buf, len, NULL, 0, true);
+    outq_push(c, n->route, n->route_len, 0, true, buf, len, NULL, 0, true);
     return seq;
 }
 
 /* Answer a message that could not be dispatched, when it can be routed. */
-static void reject(struct ctld *c, const unsigned char *route, size_t route_len, bool delim,
-                   uint64_t seq, int rc, const char *why)
+static void reject(struct ctld *c, const struct request *to, uint64_t seq, int rc, const char *why)
 {
     size_t len;
     char text[600];
     snprintf(text, sizeof(text), "%s: %s", sl_strerror(rc), why);
     char *buf = sl_msg_encode_reply(seq, rc, text, NULL, &len);
     if (buf)
-        outq_push(c, route, route_len, delim, buf, len, NULL, 0, false);
+        outq_push(c, to->route, to->route_len, to->conn, to->delim, buf, len, NULL, 0, false);
 }
 
 /* One message of a turn's batch, from its arrival to its dispatch. */
@@ -279,7 +299,7 @@ static void decode_one(struct ctld *c, struct inbound *in, const void *data, siz
 
     if (sl_msg_decode(data, size, &in->req.msg, &rc, &err) < 0) {
         log_warn("rejected message (%zu bytes): %s", size, err.text);
-        reject(c, in->req.route, in->req.route_len, in->req.delim, in->req.msg.seq, rc, err.text);
+        reject(c, &in->req, in->req.msg.seq, rc, err.text);
         in->refused = true;
         return;
     }
@@ -287,10 +307,21 @@ static void decode_one(struct ctld *c, struct inbound *in, const void *data, siz
         return;
     if (!handlers[in->req.msg.type]) {
         log_warn("rejected %s: not a controller request", sl_msg_info(in->req.msg.type)->name);
-        reject(c, in->req.route, in->req.route_len, in->req.delim, in->req.msg.seq,
-               SL_E_UNKNOWN_TYPE, "not a controller request");
+        reject(c, &in->req, in->req.msg.seq, SL_E_UNKNOWN_TYPE, "not a controller request");
         in->refused = true;
         return;
+    }
+    if (in->req.msg.peer) {
+        /* no credential: the kernel's word for who is at the other end of
+         * the Unix socket, which nothing else has */
+        if (toolport_peer_cred(c->tools, in->req.conn, &in->req.msg.uid, &in->req.msg.gid)) {
+            in->req.msg.verified = true;
+        } else {
+            in->item.rc = SL_E_AUTH;
+            errprintf(&in->item.err, "request without a credential (one vouched for by its "
+                                     "connection is taken on the controller's Unix socket only)");
+        }
+        return; /* a refusal is logged and answered in dispatch() */
     }
     if (in->req.msg.keyed) {
         /* a MAC to check here, in arrival order (its counter must grow),
@@ -320,15 +351,13 @@ static void dispatch(struct ctld *c, struct inbound *in)
     info = sl_msg_info(req->msg.type);
     if (in->item.rc) {
         log_warn("rejected %s: %s", info->name, in->item.err.text);
-        reject(c, req->route, req->route_len, req->delim, req->msg.seq, in->item.rc,
-               in->item.err.text);
+        reject(c, req, req->msg.seq, in->item.rc, in->item.err.text);
         return;
     }
     if (info->role == SL_ROLE_DAEMON && req->msg.uid != 0 && req->msg.uid != c->slurm_uid) {
         log_warn("rejected %s from uid %u: daemon-only request", info->name,
                  (unsigned)req->msg.uid);
-        reject(c, req->route, req->route_len, req->delim, req->msg.seq, SL_E_ACCESS_DENIED,
-               "daemon-only request");
+        reject(c, req, req->msg.seq, SL_E_ACCESS_DENIED, "daemon-only request");
         return;
     }
     log_trace("%s from uid %u", info->name, (unsigned)req->msg.uid);
@@ -378,11 +407,32 @@ static int recv_one(struct ctld *c, struct inbound *in)
     zmq_msg_close(&part);
     if (!got_payload || nframes_after != 1) {
         log_warn("rejected message with %d payload frames", nframes_after);
-        reject(c, in->req.route, in->req.route_len, in->req.delim, 0, SL_E_PROTOCOL,
-               "expected one payload frame");
+        reject(c, &in->req, 0, SL_E_PROTOCOL, "expected one payload frame");
         in->refused = true;
     } else {
         decode_one(c, in, payload, plen);
+    }
+    free(payload);
+    return 0;
+}
+
+/* The next whole request from the tools port into in, decoded; -1 when
+ * there is none. */
+static int recv_tool(struct ctld *c, struct inbound *in)
+{
+    char *payload;
+    size_t len;
+    int nframes;
+
+    memset(in, 0, sizeof(*in));
+    if (toolport_next(c->tools, &payload, &len, &nframes, &in->req.conn, &in->req.delim) < 0)
+        return -1;
+    if (nframes != 1) {
+        log_warn("rejected message with %d payload frames", nframes);
+        reject(c, &in->req, 0, SL_E_PROTOCOL, "expected one payload frame");
+        in->refused = true;
+    } else {
+        decode_one(c, in, payload, len);
     }
     free(payload);
     return 0;
@@ -394,6 +444,8 @@ static void recv_batch(struct ctld *c, struct inbound *batch, struct verify_item
 {
     size_t n = 0, nv = 0;
     while (n < MAX_BATCH && recv_one(c, &batch[n]) == 0)
+        n++;
+    while (n < MAX_BATCH && recv_tool(c, &batch[n]) == 0)
         n++;
     for (size_t i = 0; i < n; i++)
         if (batch[i].verify)
@@ -436,7 +488,8 @@ static void flush(struct ctld *c)
         struct out_msg *o = &c->outq[i];
         big |= o->len + o->data_len > BIG_REPLY_BYTES;
         if (ok) {
-            send_raw(c, o->route, o->route_len, o->delim, o->buf, o->len, o->data, o->data_len);
+            send_raw(c, o->route, o->route_len, o->conn, o->delim, o->buf, o->len, o->data,
+                     o->data_len);
             continue;
         }
         if (!o->needs_commit) {
@@ -447,7 +500,7 @@ static void flush(struct ctld *c)
             if (sl_msg_decode(o->buf, o->len, &m, &drc, NULL) == 0) {
                 char *buf = sl_msg_encode_reply(m.re, SL_E_DB, NULL, NULL, &len);
                 if (buf)
-                    send_raw(c, o->route, o->route_len, o->delim, buf, len, NULL, 0);
+                    send_raw(c, o->route, o->route_len, o->conn, o->delim, buf, len, NULL, 0);
                 sl_msg_clear(&m);
             }
         }
@@ -465,6 +518,7 @@ static void flush(struct ctld *c)
     if (!ok) {
         /* the refusals are only queued in ZeroMQ's I/O thread: let them
          * reach their clients (a second at most) before the process ends */
+        toolport_drain(c->tools, 1000);
         int linger = 1000;
         zmq_setsockopt(c->router, ZMQ_LINGER, &linger, sizeof(linger));
         zmq_close(c->router);
@@ -491,11 +545,19 @@ int ctld_loop(struct ctld *c)
     if (!c->verify &&
         !(c->verify = verify_pool_create(c->conf->munge_socket, VERIFY_THREADS, &err)))
         log_warn("%s: credentials are verified one at a time", err.text);
+    size_t pi_cap = 0;
+    zmq_pollitem_t *pi = NULL;
     while (!c->shutdown) {
-        /* the router, and the metrics endpoint's descriptor when it is on */
-        zmq_pollitem_t pi[2] = {{.socket = c->router, .events = ZMQ_POLLIN},
-                                {.fd = metrics_poll_fd(c), .events = ZMQ_POLLIN}};
-        int npi = pi[1].fd >= 0 ? 2 : 1;
+        /* the router, the metrics endpoint's descriptor when it is on, then
+         * the tools port's listener and connections */
+        if (pi_cap < 2 + toolport_npoll(c->tools)) {
+            pi_cap = 2 * (2 + toolport_npoll(c->tools));
+            pi = xrealloc(pi, pi_cap * sizeof(*pi));
+        }
+        pi[0] = (zmq_pollitem_t){.socket = c->router, .events = ZMQ_POLLIN};
+        pi[1] = (zmq_pollitem_t){.fd = metrics_poll_fd(c), .events = ZMQ_POLLIN};
+        int nbase = pi[1].fd >= 0 ? 2 : 1;
+        size_t ntools = toolport_poll_items(c->tools, pi + nbase);
         if (c->reload_requested) {
             c->reload_requested = 0;
             /* first, so what the reload logs goes to the new file */
@@ -510,17 +572,18 @@ int ctld_loop(struct ctld *c)
         int timeout = cron_next_timeout_ms(c), mt = metrics_timeout_ms(c);
         if (mt >= 0 && mt < timeout)
             timeout = mt;
-        if (c->sched_needed)
+        if (c->sched_needed || toolport_pending(c->tools))
             timeout = 0;
-        int n = zmq_poll(pi, npi, timeout);
+        int n = zmq_poll(pi, nbase + (int)ntools, timeout);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             fatal("zmq_poll");
         }
         /* between turns: a scrape sees only committed state */
-        if (npi == 2)
+        if (nbase == 2)
             metrics_serve(c);
+        toolport_io(c->tools, pi + nbase, ntools);
         c->turn++;
         recv_batch(c, batch, items);
         if (c->sched_needed && c->jobs.npending <= SCHED_BEFORE_COMMIT_MAX)
@@ -536,6 +599,7 @@ int ctld_loop(struct ctld *c)
     verify_pool_destroy(c->verify);
     keys_forget_all();
     c->verify = NULL;
+    free(pi);
     free(items);
     free(batch);
     return 0;

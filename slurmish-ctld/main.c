@@ -22,6 +22,7 @@
 #include "persist.h"
 #include "power.h"
 #include "store/db.h"
+#include "toolport.h"
 #include "util/daemon.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -83,6 +84,21 @@ static int ctld_bind(struct ctld *c)
     if (zmq_bind(c->router, ep) < 0) {
         log_err("cannot listen on %s: %s", ep, zmq_strerror(errno));
         return -1;
+    }
+    if (c->conf->ctld_tools_port || c->conf->ctld_tools_socket) {
+        sl_error_t err;
+        if (!(c->tools = toolport_open(c->conf->ctld_host, c->conf->ctld_tools_port,
+                                       c->conf->ctld_tools_socket, &err))) {
+            log_err("%s", err.text);
+            return -1;
+        }
+        char port[16] = "";
+        if (c->conf->ctld_tools_port)
+            snprintf(port, sizeof(port), "port %d", c->conf->ctld_tools_port);
+        log_info("listening on %s (ZeroMQ), and for tools on %s%s%s", ep, port,
+                 c->conf->ctld_tools_port && c->conf->ctld_tools_socket ? " and " : "",
+                 c->conf->ctld_tools_socket ? c->conf->ctld_tools_socket : "");
+        return 0;
     }
     log_info("listening on %s", ep);
     return 0;
@@ -230,6 +246,7 @@ int main(int argc, char **argv)
     log_info("shutting down");
 
     metrics_destroy(c);
+    toolport_close(c->tools);
     zmq_close(c->router);
     zmq_ctx_term(c->zctx);
     power_fini(c);

@@ -30,6 +30,13 @@ struct node *node_rpc_sender(struct ctld *c, struct request *req)
         ctld_reply_errorf(c, req, SL_E_INVALID_NODE_NAME, "%.64s", json_string_value(jn));
         return NULL;
     }
+    if (req->conn) {
+        /* the ctld reaches a daemon by its ROUTER route only */
+        log_warn("message from node %s on the tools port refused", n->name);
+        ctld_reply_errorf(c, req, SL_E_PROTOCOL,
+                          "node daemons talk on controller.port, not on tools_port");
+        return NULL;
+    }
     memcpy(n->route, req->route, req->route_len);
     n->route_len = req->route_len;
     n->last_heartbeat = ctld_now();

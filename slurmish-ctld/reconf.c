@@ -103,8 +103,10 @@ static bool compatible(const struct sl_conf *oc, const struct sl_conf *nc, char 
                  what);                                                                            \
         return false;                                                                              \
     }
-    NEEDS_RESTART(!str_eq(oc->ctld_host, nc->ctld_host) || oc->ctld_port != nc->ctld_port,
-                  "controller host or port");
+    NEEDS_RESTART(!str_eq(oc->ctld_host, nc->ctld_host) || oc->ctld_port != nc->ctld_port ||
+                      oc->ctld_tools_port != nc->ctld_tools_port ||
+                      !str_eq(oc->ctld_tools_socket, nc->ctld_tools_socket),
+                  "controller host, port, tools_port or tools_socket");
     NEEDS_RESTART(!str_eq(oc->state_dir, nc->state_dir), "controller state_dir");
     NEEDS_RESTART(!str_eq(oc->slurm_user, nc->slurm_user), "controller slurm_user");
     NEEDS_RESTART(!str_eq(oc->metrics_address, nc->metrics_address),

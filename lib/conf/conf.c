@@ -131,6 +131,8 @@ static const struct key top_keys[] = {
 static const struct key controller_keys[] = {
     {"host", K_STR, C(ctld_host)},
     {"port", K_PORT, C(ctld_port)},
+    {"tools_port", K_INT, C(ctld_tools_port), .min = 0, .max = 65535},
+    {"tools_socket", K_STR, C(ctld_tools_socket)},
     {"state_dir", K_STR, C(state_dir)},
     {"log_level", K_LOGLEVEL, C(log_level)},
     {"log_file", K_STR, C(log_file)},
@@ -736,6 +738,15 @@ static void validate(struct loader *ld, struct sl_conf *conf)
             cerr(ld, &at, "node group \"%s\": idle_time and warm_nodes apply to cloud node "
                           "groups only (add cloud: true)", g->name);
     }
+    if (conf->ctld_tools_socket &&
+        (conf->ctld_tools_socket[0] != '/' || strlen(conf->ctld_tools_socket) > 107))
+        cerr(ld, NULL, "controller: tools_socket \"%s\": an absolute path of at most 107 bytes",
+             conf->ctld_tools_socket);
+    if (conf->ctld_tools_port == conf->ctld_port)
+        cerr(ld, NULL,
+             "controller: tools_port %d is also the port; give the tools their own "
+             "port, or 0 to have them use port",
+             conf->ctld_port);
     bool any_cloud = false;
     for (size_t i = 0; i < conf->group_count; i++)
         any_cloud |= conf->groups[i].cloud;
@@ -836,6 +847,7 @@ static void validate(struct loader *ld, struct sl_conf *conf)
 static void numeric_defaults(struct sl_conf *c)
 {
     c->ctld_port = 6817;
+    c->ctld_tools_port = 6816;
     c->node_port = 6818;
     c->heartbeat_interval = 10;
     c->node_timeout = 60;
@@ -1018,6 +1030,7 @@ void sl_conf_destroy(struct sl_conf *c)
     free(c->cluster_name);
     free(c->ctld_host);
     free(c->metrics_address);
+    free(c->ctld_tools_socket);
     free(c->state_dir);
     free(c->log_level);
     free(c->log_file);

@@ -84,7 +84,9 @@ struct sl_conf {
     char *cluster_name;
     /* controller: */
     char *ctld_host;    /* address the ctld binds and clients connect to */
-    int ctld_port;
+    int ctld_port;      /* the ZeroMQ ROUTER: node daemons, API clients */
+    int ctld_tools_port;     /* the tools' own listener (toolport.c); 0: tools use ctld_port */
+    char *ctld_tools_socket; /* the same on a Unix socket, for tools on its host; NULL: none */
     char *state_dir;
     char *log_level;
     char *log_file;     /* NULL = stderr */

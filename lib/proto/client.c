@@ -26,7 +26,9 @@
 struct sl_client {
     char *host;
     int port;
+    char *unix_path;      /* controller.tools_socket: tried before TCP; NULL if unset */
     struct sl_zmtp *conn; /* NULL until the first request, and after a failure */
+    bool local;           /* conn is on unix_path */
     struct sl_auth *auth;
     uint64_t seq;
     int timeout_ms;
@@ -39,6 +41,7 @@ void sl_client_destroy(struct sl_client *cl)
     int saved = errno;
     sl_zmtp_close(cl->conn);
     sl_auth_destroy(cl->auth);
+    free(cl->unix_path);
     free(cl->host);
     free(cl);
     errno = saved;
@@ -55,8 +58,11 @@ struct sl_client *sl_client_create(const struct sl_conf *conf, sl_error_t *err)
     cl->timeout_ms = (conf->message_timeout > 0 ? conf->message_timeout : 10) * 1000;
     /* Distinct sequence starts let the ctld's logs tell clients apart. */
     cl->seq = ((uint64_t)getpid() << 20) ^ (uint64_t)time(NULL);
-    cl->port = conf->ctld_port;
-    if (!(cl->host = strdup(conf->ctld_host))) {
+    /* the ctld's own listener for tools when it has one: its loop reads
+     * the request itself, with no ZeroMQ I/O thread in between */
+    cl->port = conf->ctld_tools_port ? conf->ctld_tools_port : conf->ctld_port;
+    if (!(cl->host = strdup(conf->ctld_host)) ||
+        (conf->ctld_tools_socket && !(cl->unix_path = strdup(conf->ctld_tools_socket)))) {
         errprintf(err, "out of memory");
         goto error;
     }
@@ -98,39 +104,71 @@ static int fail(struct sl_client *cl, int zrc, sl_error_t *err)
     }
 }
 
-/* Connect (again) and send one request before deadline. */
-static int send_request(struct sl_client *cl, const char *buf, size_t len, long long deadline,
-                        sl_error_t *err)
+/* Connect (again) and send one request before deadline.  The request is
+ * encoded for the connection it goes on: on the ctld's Unix socket the
+ * kernel vouches for us and it carries no credential; elsewhere it is
+ * munge-signed. */
+static int send_request(struct sl_client *cl, int type, uint64_t seq, json_t *body,
+                        long long deadline, sl_error_t *err)
 {
-    struct iovec parts[2] = {{(void *)"", 0}, {(void *)buf, len}}; /* [delimiter][request] */
-    int zrc;
+    struct iovec parts[2] = {{(void *)"", 0}, {NULL, 0}}; /* [delimiter][request] */
+    char *buf = NULL;
+    bool buf_local = false;
+    int zrc, rc = -1;
 
     if (cl->conn && !sl_zmtp_alive(cl->conn))
         drop_conn(cl); /* the ctld closed it since the last request (a restart) */
     for (;;) {
+        bool fresh = !cl->conn;
         if (!cl->conn) {
-            cl->conn =
-                sl_zmtp_connect(cl->host, cl->port, "DEALER", "ROUTER DEALER", deadline, &zrc, err);
+            /* The ctld's Unix socket when this is its host (the socket is
+             * there and answers): no TCP handshake, no munged round trip.
+             * Elsewhere (a login node) the socket is absent: TCP. */
+            cl->local = false;
+            if (cl->unix_path &&
+                (cl->conn = sl_zmtp_connect_unix(cl->unix_path, "DEALER", "ROUTER DEALER", deadline,
+                                                 &zrc, err)))
+                cl->local = true;
+            if (!cl->conn)
+                cl->conn = sl_zmtp_connect(cl->host, cl->port, "DEALER", "ROUTER DEALER", deadline,
+                                           &zrc, err);
             if (!cl->conn) {
                 long long left = deadline - sl_zmtp_now_ms();
-                if (zrc != SL_ZMTP_ECLOSED || left <= 0)
-                    return fail(cl, zrc == SL_ZMTP_ECLOSED ? SL_ZMTP_ETIME : zrc, err);
+                if (zrc != SL_ZMTP_ECLOSED || left <= 0) {
+                    fail(cl, zrc == SL_ZMTP_ECLOSED ? SL_ZMTP_ETIME : zrc, err);
+                    break;
+                }
                 /* Refused or dropped before the request went out: retry. */
                 struct timespec ts = {0, (left < RECONNECT_MS ? left : RECONNECT_MS) * 1000000L};
                 while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                     ;
                 continue;
             }
-            return (zrc = sl_zmtp_send(cl->conn, parts, 2, deadline, err)) == SL_ZMTP_OK
-                       ? 0
-                       : fail(cl, zrc, err);
+        }
+        if (!buf || buf_local != cl->local) {
+            free(buf);
+            buf_local = cl->local;
+            buf = buf_local
+                      ? sl_msg_encode_request_peer(type, seq, body, &parts[1].iov_len, err)
+                      : sl_msg_encode_request(cl->auth, type, seq, body, &parts[1].iov_len, err);
+            if (!buf)
+                break;
+            parts[1].iov_base = buf;
+        }
+        if ((zrc = sl_zmtp_send(cl->conn, parts, 2, deadline, err)) == SL_ZMTP_OK) {
+            rc = 0;
+            break;
+        }
+        if (fresh) {
+            fail(cl, zrc, err);
+            break;
         }
         /* A kept connection the ctld may have closed meanwhile: if the
          * send fails, reconnect once rather than fail. */
-        if (sl_zmtp_send(cl->conn, parts, 2, deadline, err) == SL_ZMTP_OK)
-            return 0;
         drop_conn(cl);
     }
+    free(buf);
+    return rc;
 }
 
 int sl_client_request(struct sl_client *cl, int type, json_t *body, json_t **reply, int *rc,
@@ -148,9 +186,7 @@ void sl_reply_data_free(struct sl_reply_data *d)
 int sl_client_request_data(struct sl_client *cl, int type, json_t *body, json_t **reply,
                            struct sl_reply_data *data, int *rc, sl_error_t *err)
 {
-    size_t len;
     uint64_t seq = ++cl->seq;
-    char *buf = sl_msg_encode_request(cl->auth, type, seq, body, &len, err);
     long long deadline = sl_zmtp_now_ms() + cl->timeout_ms;
     int zrc;
 
@@ -159,11 +195,7 @@ int sl_client_request_data(struct sl_client *cl, int type, json_t *body, json_t 
         *reply = NULL;
     if (data)
         memset(data, 0, sizeof(*data));
-    if (!buf)
-        return -1;
-    zrc = send_request(cl, buf, len, deadline, err);
-    free(buf);
-    if (zrc < 0)
+    if (send_request(cl, type, seq, body, deadline, err) < 0)
         return -1;
     for (;;) {
         struct sl_zmtp_msg zm;

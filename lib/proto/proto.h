@@ -8,6 +8,9 @@
  *            Or, signed with a key the ctld issued (keyed.h):
  *            {"v":1, "type":..., "seq":7, "kid":"...", "ctr":7,
  *             "body":{...}, "mac":"..."}
+ *            Or, on the ctld's Unix socket only, vouched for by the
+ *            kernel (SO_PEERCRED gives the sender's uid/gid):
+ *            {"v":1, "type":..., "seq":7, "peer":true, "body":{...}}
  *   reply:   {"v":1, "type":"reply", "re":7, "rc":0, "error":"...",
  *            "body":{...}}   (replies travel on the connection the
  *            request came in on, so they carry no credential)
@@ -101,6 +104,7 @@ struct sl_msg {
     uint64_t re;  /* reply: seq of the request answered */
     char *cred;   /* request: credential, until verified */
     bool keyed;   /* request: signed with a key (kid, ctr; body set, MAC unchecked) */
+    bool peer;    /* request: to be vouched for by its connection (body set, uid unset) */
     char kid[17];
     uint64_t ctr;
     uid_t uid;    /* request: from the credential, after sl_msg_verify() */
@@ -115,6 +119,12 @@ struct sl_msg {
  * borrowed (not stolen); NULL means {}. */
 char *sl_msg_encode_request(struct sl_auth *auth, int type, uint64_t seq, json_t *body,
                             size_t *len, sl_error_t *err);
+
+/* Encode a request with no credential, for a connection whose peer the
+ * receiver knows from the kernel (a Unix socket): no munged round trip at
+ * either end.  Anywhere else the receiver refuses it. */
+char *sl_msg_encode_request_peer(int type, uint64_t seq, json_t *body, size_t *len,
+                                 sl_error_t *err);
 
 /* Encode a reply.  error may be NULL (then sl_strerror(rc) is used when
  * rc != 0).  body borrowed, NULL means {}. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -496,6 +497,41 @@ struct sl_zmtp *sl_zmtp_attach(int fd, const char *socket_type, const char *peer
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
         *rc = SL_ZMTP_ESYS;
         errprintf(err, "fcntl: %s", strerror(errno));
+    } else {
+        *rc = handshake(z, socket_type, peer_types, deadline, err);
+    }
+    if (*rc == SL_ZMTP_OK)
+        return z;
+    sl_zmtp_close(z);
+    return NULL;
+}
+
+struct sl_zmtp *sl_zmtp_connect_unix(const char *path, const char *socket_type,
+                                     const char *peer_types, long long deadline, int *rc,
+                                     sl_error_t *err)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct sl_zmtp *z;
+
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        *rc = SL_ZMTP_ESYS;
+        errprintf(err, "socket path too long: %s", path);
+        return NULL;
+    }
+    strcpy(sa.sun_path, path);
+    if (!(z = malloc(sizeof(*z)))) {
+        *rc = SL_ZMTP_ESYS;
+        errprintf(err, "out of memory");
+        return NULL;
+    }
+    z->rpos = z->rlen = 0;
+    if ((z->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+        *rc = SL_ZMTP_ESYS;
+        errprintf(err, "socket: %s", strerror(errno));
+    } else if (connect(z->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        /* no such socket, nobody listening, or a full backlog (EAGAIN) */
+        *rc = SL_ZMTP_ECLOSED;
+        errprintf(err, "connect %s: %s", path, strerror(errno));
     } else {
         *rc = handshake(z, socket_type, peer_types, deadline, err);
     }

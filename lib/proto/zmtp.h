@@ -103,6 +103,12 @@ struct sl_zmtp *sl_zmtp_connect(const char *host, int port, const char *socket_t
                                 const char *peer_types, long long deadline, int *rc,
                                 sl_error_t *err);
 
+/* The same over a Unix stream socket at path.  SL_ZMTP_ECLOSED when there
+ * is no such socket or nobody listens on it: the caller may try TCP. */
+struct sl_zmtp *sl_zmtp_connect_unix(const char *path, const char *socket_type,
+                                     const char *peer_types, long long deadline, int *rc,
+                                     sl_error_t *err);
+
 /* The same handshake on a socket already connected (any stream socket:
  * a socketpair in tests); takes fd, closed on failure. */
 struct sl_zmtp *sl_zmtp_attach(int fd, const char *socket_type, const char *peer_types,

@@ -37,7 +37,8 @@ INTEGRATION_TESTS = \
 	tests/integration/test_metrics.py \
 	tests/integration/test_limits.py \
 	tests/integration/test_load.py \
-	tests/integration/test_thinclient.py
+	tests/integration/test_thinclient.py \
+	tests/integration/test_toolport.py
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/harness.py
 TEST_EXTENSIONS = .py

@@ -18,6 +18,8 @@ import subprocess
 import threading
 import time
 
+import yaml
+
 import harness
 
 CONFIG = harness.DEFAULT_CONFIG.replace("node_timeout: 10", "node_timeout: 6")
@@ -406,16 +408,27 @@ class CrashTest(harness.ClusterTest):
         job = c.sbatch("--wrap", "sleep 2; echo munge-done")
         c.wait_state(job, "RUNNING")
         before = c.run("squeue", "-h", "-t", "all", "-o", "%i").stdout.split()
+        # tools that reach the controller over TCP need munged to sign
+        # their requests; on its Unix socket they need no credential
+        with open(c.conf) as f:
+            conf = yaml.safe_load(f)
+        conf["controller"].pop("tools_socket", None)
+        tcp = os.path.join(c.dir, "tcp-only.yaml")
+        with open(tcp, "w") as f:
+            yaml.safe_dump(conf, f, sort_keys=False)
         c.daemon("stop-daemon", "munged")
         try:
             # the outage stays below node_timeout, or the nodes would be
             # declared dead (as Slurm's would: they cannot sign heartbeats)
             for args in (["sbatch", "--wrap", "true"], ["squeue"], ["scancel", str(job)],
                          ["scontrol", "hold", str(job)], ["sinfo"]):
-                p = c.run(*args)
+                p = c.run(*args, env={"SLURMISH_CONF": tcp})
                 self.assertEqual(p.returncode, 1, args)
                 self.assertRegex(p.stderr, r"(?i)munge", args)
                 self.assertIn("Did you start munged?", p.stderr, args)
+            p = c.run("squeue", "-h", "-t", "all", "-o", "%i")
+            self.assertEqual(p.returncode, 0, "over the Unix socket: " + p.stderr)
+            self.assertIn(str(job), p.stdout.split())
         finally:
             c.daemon("start-daemon", "munged")
         # back by itself: no restart of the controller or the node daemons

@@ -55,14 +55,6 @@ while True:
 '''
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def as_user(user, argv):
     pw = harness.pwd.getpwnam(user)
     return ["setpriv", "--reuid=" + user, "--regid=" + str(pw.pw_gid), "--init-groups",
@@ -190,8 +182,8 @@ class ForwardTest(harness.ClusterTest):
 
     def test_srun_forward(self):
         c = self.c
-        http, sink, dead = free_port(), free_port(), free_port()
-        fixed = free_port()
+        http, sink, dead = harness.free_port(), harness.free_port(), harness.free_port()
+        fixed = harness.free_port()
         p, err = self.start_srun(["--forward-port", "%d:%d" % (fixed, http),
                                   "--forward-port=0:%d" % sink, "--forward-port", "0:%d" % dead,
                                   "sh", "-c", self.servers_cmd(http, sink)])
@@ -298,7 +290,7 @@ class ForwardTest(harness.ClusterTest):
 
     def test_batch_job_and_other_users(self):
         c = self.c
-        http = free_port()
+        http = harness.free_port()
         job = c.sbatch("--wrap", self.servers_cmd(http), user=harness.TEST_USER)
         c.wait_state(job, "RUNNING")
         spec = ["--forward-only", "--forward-port", "0:%d" % http, "%d.batch" % job]
@@ -344,7 +336,7 @@ class ForwardTest(harness.ClusterTest):
 
     def test_pty(self):
         c = self.c
-        http = free_port()
+        http = harness.free_port()
         argv = as_user(harness.TEST_USER, ["srun", "--pty", "--forward-port", "0:%d" % http,
                                            "sh", "-c", self.servers_cmd(http)])
         pid, fd = pty.fork()
@@ -385,7 +377,7 @@ class ForwardTest(harness.ClusterTest):
         """The daemon's ends of the connections go with it; srun closes its
         ends, keeps listening, and forwards again once it has rejoined."""
         c = self.c
-        http = free_port()
+        http = harness.free_port()
         p, err = self.start_srun(["-w", "n2", "--forward-port", "0:%d" % http, "sh", "-c",
                                   self.servers_cmd(http)])
         try:
@@ -412,7 +404,7 @@ class ForwardTest(harness.ClusterTest):
         """A notebook used through its forward is a session in use: no
         terminal input, little CPU, yet not ended as idle; idle after."""
         c = self.c
-        http = free_port()
+        http = harness.free_port()
         p, err = self.start_srun(["-p", "idle", "--forward-port", "0:%d" % http, "sh", "-c",
                                   self.servers_cmd(http)])
         try:
@@ -439,7 +431,7 @@ class ForwardTest(harness.ClusterTest):
         except OSError:
             self.skipTest("no IPv6 loopback here")
         c = self.c
-        http, dead = free_port(), free_port()
+        http, dead = harness.free_port(), harness.free_port()
         p, err = self.start_srun(["--forward-port", "0:%d" % http, "--forward-port",
                                   "0:%d" % dead, "sh", "-c",
                                   "cd %s || exit 1; exec python3 -m http.server %d --bind ::1"

@@ -335,6 +335,9 @@ class MetricsTest(harness.ClusterTest):
             text = harness.read(self.c.conf)
             text = re.sub(r"(?m)^  metrics_address: .*$", "  metrics_address: " + taken, text)
             text = re.sub(r"(?m)^  port: .*$", "  port: '%d'" % free_port(), text, count=1)
+            # no tools listeners: those of the first controller are taken too
+            text = re.sub(r"(?m)^  tools_socket: .*\n", "", text)
+            text = re.sub(r"(?m)^  tools_port: .*$", "  tools_port: '0'", text)
             text = re.sub(r"(?m)^  state_dir: .*$", "  state_dir: " + d, text)
             path = os.path.join(d, "second.yaml")
             with open(path, "w") as f:

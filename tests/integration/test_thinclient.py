@@ -103,6 +103,9 @@ class ThinClientTest(harness.ClusterTest):
         with open(self.c.conf) as f:
             conf = yaml.safe_load(f)
         conf["controller"]["port"] = port
+        # the tools talk to this port only, not to the cluster's tools listeners
+        conf["controller"]["tools_port"] = 0
+        conf["controller"].pop("tools_socket", None)
         conf["controller"]["message_timeout"] = timeout
         path = os.path.join(self.c.dir, "hostile-%d.yaml" % port)
         with open(path, "w") as f:

@@ -588,6 +588,51 @@ START_TEST(test_keyed)
 }
 END_TEST
 
+/* Requests vouched for by their connection (the ctld's Unix socket): the
+ * body travels as is, the uid is left for the receiver to set, and such a
+ * request never passes sl_msg_verify() as if it were munge-signed. */
+START_TEST(test_peer_request)
+{
+    sl_error_t err;
+    struct sl_msg m;
+    size_t len;
+    int rc;
+
+    json_t *body = json_pack("{s:s, s:b}", "script", "#!/bin/sh\ntrue\n", "hold", 1);
+    char *buf = sl_msg_encode_request_peer(SL_MSG_SUBMIT_JOB, 12, body, &len, &err);
+    ck_assert_msg(buf != NULL, "%s", err.text);
+    ck_assert_uint_eq(len, strlen(buf));
+    ck_assert_ptr_null(strstr(buf, "cred"));
+    ck_assert_int_eq(sl_msg_decode(buf, len, &m, &rc, &err), 0);
+    ck_assert(m.peer && !m.keyed && !m.verified);
+    ck_assert_int_eq(m.seq, 12);
+    ck_assert_int_eq(m.type, SL_MSG_SUBMIT_JOB);
+    ck_assert(json_equal(m.body, body));
+    ck_assert_int_eq(sl_msg_verify(NULL, &m, &rc, &err), -1);
+    ck_assert_int_eq(rc, SL_E_AUTH);
+    sl_msg_clear(&m);
+    free(buf);
+    json_decref(body);
+    /* NULL body: {} */
+    buf = sl_msg_encode_request_peer(SL_MSG_PING, 13, NULL, &len, &err);
+    ck_assert_int_eq(sl_msg_decode(buf, len, &m, &rc, &err), 0);
+    ck_assert(m.peer);
+    ck_assert_int_eq(json_object_size(m.body), 0);
+    sl_msg_clear(&m);
+    free(buf);
+    /* malformed: a body that is not an object; "peer" not true is a
+     * request without a credential */
+    ck_assert_int_eq(decode_rc("{\"v\":1,\"type\":\"ping\",\"seq\":1,\"peer\":true,"
+                               "\"body\":[]}"),
+                     SL_E_PROTOCOL);
+    ck_assert_int_eq(decode_rc("{\"v\":1,\"type\":\"ping\",\"seq\":1,\"peer\":true}"),
+                     SL_E_PROTOCOL);
+    ck_assert_int_eq(decode_rc("{\"v\":1,\"type\":\"ping\",\"seq\":1,\"peer\":1,"
+                               "\"body\":{}}"),
+                     SL_E_AUTH);
+}
+END_TEST
+
 /* The grant: only a credential from root (or the daemon uid) carrying our
  * nonce gives a key, once. */
 START_TEST(test_key_grant)
@@ -637,6 +682,7 @@ int main(void)
     tcase_add_test(tc, test_reply_round_trip);
     tcase_add_test(tc, test_rejects);
     tcase_add_test(tc, test_keyed);
+    tcase_add_test(tc, test_peer_request);
     suite_add_tcase(s, tc);
     if (access(MUNGED, X_OK) == 0) {
         TCase *tm = tcase_create("munge");
