@@ -38,6 +38,9 @@
  * the request limit gets decode_one()'s error reply, beyond it the
  * connection is dropped before more is buffered */
 #define MSG_MAX (2 * (uint64_t)SL_MSG_MAX_BYTES)
+/* replies waiting for a client that does not read them: past this, its
+ * further requests wait in its socket (as a ROUTER's high-water mark) */
+#define OUT_BACKLOG_MAX (16 << 20)
 #define READ_CHUNK 16384
 #define ACCEPT_PER_TURN 64
 #define IOV_MAX_SEND 64
@@ -79,6 +82,7 @@ struct tconn {
     struct treq *rq_head, *rq_tail;
     int nrq;
     struct oframe *out_head, *out_tail;
+    size_t out_bytes; /* queued, not yet written */
     bool gone;  /* no more input; its output is dropped */
     bool local; /* on the Unix socket: uid and gid from the kernel */
     uid_t uid;
@@ -148,6 +152,7 @@ static void queue_frame(struct tconn *t, bool delim, int flags, char *body, size
     o->hlen += sl_zmtp_frame_header(o->hdr + o->hlen, flags, blen);
     o->body = body;
     o->blen = blen;
+    t->out_bytes += o->hlen + blen;
     if (t->out_tail)
         t->out_tail->next = o;
     else
@@ -192,6 +197,7 @@ static void conn_write(struct tconn *t)
             return;
         }
         size_t left = (size_t)w;
+        t->out_bytes -= left;
         while (t->out_head) {
             struct oframe *o = t->out_head;
             size_t rest = o->hlen + o->blen - o->off;
@@ -302,7 +308,7 @@ static void conn_parse(struct toolport *tp, struct tconn *t)
     size_t pos = 0;
     sl_error_t err;
 
-    while (!t->gone && t->nrq < MAX_QUEUED) {
+    while (!t->gone && t->nrq < MAX_QUEUED && t->out_bytes < OUT_BACKLOG_MAX) {
         const uint8_t *p = t->in + pos;
         size_t avail = t->in_len - pos;
         if (t->state == ST_GREETING) {
@@ -367,7 +373,8 @@ static void conn_parse(struct toolport *tp, struct tconn *t)
 static void conn_read(struct toolport *tp, struct tconn *t)
 {
     /* a full queue: leave the rest in the socket until the loop catches up */
-    for (int reads = 0; reads < 8 && !t->gone && t->nrq < MAX_QUEUED; reads++) {
+    for (int reads = 0;
+         reads < 8 && !t->gone && t->nrq < MAX_QUEUED && t->out_bytes < OUT_BACKLOG_MAX; reads++) {
         if (t->in_cap - t->in_len < READ_CHUNK) {
             t->in_cap =
                 t->in_cap * 2 > t->in_len + READ_CHUNK ? t->in_cap * 2 : t->in_len + READ_CHUNK;
@@ -452,6 +459,7 @@ static void accept_some(struct toolport *tp, int lfd)
         struct oframe *o = xcalloc(1, sizeof(*o));
         o->body = (char *)hello;
         o->blen = SL_ZMTP_GREETING_LEN + rl;
+        t->out_bytes = o->blen;
         t->out_head = t->out_tail = o;
         conn_write(t);
         /* a tool writes its greeting, READY and request at once: often here already */
@@ -591,7 +599,8 @@ size_t toolport_poll_items(struct toolport *tp, zmq_pollitem_t *pi)
         struct tconn *t = tp->slot[s];
         if (!t)
             continue;
-        short ev = (t->nrq < MAX_QUEUED ? ZMQ_POLLIN : 0) | (t->out_head ? ZMQ_POLLOUT : 0);
+        bool room = t->nrq < MAX_QUEUED && t->out_bytes < OUT_BACKLOG_MAX;
+        short ev = (room ? ZMQ_POLLIN : 0) | (t->out_head ? ZMQ_POLLOUT : 0);
         tp->polled[tp->npolled++] = (int)s;
         pi[n++] = (zmq_pollitem_t){.fd = t->fd, .events = ev};
     }
@@ -607,8 +616,11 @@ void toolport_io(struct toolport *tp, const zmq_pollitem_t *pi, size_t n)
         struct tconn *t = tp->slot[tp->polled[i - nl]];
         if (!t || !pi[i].revents)
             continue;
-        if (pi[i].revents & ZMQ_POLLOUT)
+        if (pi[i].revents & ZMQ_POLLOUT) {
             conn_write(t);
+            if (t->in_len && !t->gone)
+                conn_parse(tp, t); /* requests that waited for the replies to drain */
+        }
         if (pi[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
             conn_read(tp, t);
         conn_maybe_free(tp, t);

@@ -54,6 +54,9 @@ int sl_zmtp_check_greeting(const uint8_t *g, size_t n, sl_error_t *err)
                               ? (char)g[MECH_OFF + i]
                               : '?';
             mech[i] = '\0';
+            if (!strcmp(mech, "NULL"))
+                return errprintf(err, "the peer's mechanism NULL is not padded with zero bytes"),
+                       SL_ZMTP_EPROTO;
             return errprintf(err, "the peer wants security mechanism '%s', not NULL", mech),
                    SL_ZMTP_EPROTO;
         }

@@ -90,6 +90,22 @@ tests_fuzz_fuzz_zmtp_LDFLAGS = $(FUZZER_LINK)
 tests_fuzz_fuzz_zmtp_LDADD = $(SL_CORE_LIBS)
 endif
 
+# The ctld's tools listener reading a client's byte stream
+# (slurmish-ctld/toolport.c)
+FUZZ_REPLAYS += tests/fuzz/fuzz_toolport_replay
+tests_fuzz_fuzz_toolport_replay_SOURCES = tests/fuzz/fuzz_toolport.c tests/fuzz/driver.c \
+	tests/fuzz/fuzz.h
+tests_fuzz_fuzz_toolport_replay_CFLAGS = $(FUZZ_HARNESS_CFLAGS) -I$(top_srcdir)/slurmish-ctld \
+	-DFUZZ_TARGET=\"fuzz_toolport_replay\" -DFUZZ_CORPUS=\"$(FUZZ_CORPUS_DIR)/toolport\"
+tests_fuzz_fuzz_toolport_replay_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_toolport
+tests_fuzz_fuzz_toolport_SOURCES = tests/fuzz/fuzz_toolport.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_toolport_CFLAGS = $(FUZZ_HARNESS_CFLAGS) -I$(top_srcdir)/slurmish-ctld
+tests_fuzz_fuzz_toolport_LDFLAGS = $(FUZZER_LINK)
+tests_fuzz_fuzz_toolport_LDADD = slurmish-ctld/libctld.la $(SL_LIBS)
+endif
+
 # The seed corpus (a directory: every file in it is shipped) and the
 # long-run script.
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run.sh

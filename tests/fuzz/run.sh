@@ -22,7 +22,7 @@ case $secs in
 esac
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILDDIR:-$top/build-fuzz}
-targets=${FUZZ_TARGETS:-proto conf sbatch hostlist parse zmtp}
+targets=${FUZZ_TARGETS:-proto conf sbatch hostlist parse zmtp toolport}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CC=${CC:-clang}
 case $CC in

@@ -15,6 +15,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 import yaml
@@ -229,6 +230,47 @@ class ToolPortTest(harness.ClusterTest):
         p.s.sendall(b"".join(request(peer_request("ping", 100 + i)) for i in range(12)))
         self.assertEqual([p.reply()["re"] for _ in range(12)], list(range(100, 112)))
         p.close()
+
+    def ctld_rss_kib(self):
+        with open(os.path.join(self.c.dir, "cluster.json")) as f:
+            pid = json.load(f)["procs"]["ctld"]["pid"]
+        with open("/proc/%d/status" % pid) as f:
+            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+    def test_a_client_that_does_not_read_its_replies_is_held_back(self):
+        """Hundreds of requests for every field of 300 jobs, replies unread:
+        the ctld stops reading that client once 16 MiB of replies wait, and
+        answers the rest when it reads."""
+        c = self.c
+        jobs = [c.sbatch("--hold", "-J", "backlog", "--wrap", "true") for _ in range(300)]
+        body = {"fields": ["*"], "job_ids": jobs}
+        p = Peer(self.sock)
+        p.s.settimeout(None)
+        n = 600
+        data = b"".join(request(peer_request("query_jobs", 1000 + i, body)) for i in range(n))
+        before = self.ctld_rss_kib()
+        # its own thread: once the ctld stops reading, the socket fills
+        sender = threading.Thread(target=p.s.sendall, args=(data,), daemon=True)
+        sender.start()
+        time.sleep(2)
+        grown = self.ctld_rss_kib() - before
+        self.assert_ctld_answers()  # others are served meanwhile
+        got, first = [], None
+        for _ in range(n):
+            frames = p.message()
+            r = json.loads(frames[1])
+            self.assertEqual(r["rc"], 0, r)
+            got.append(r["re"])
+            if first is None:
+                first = sum(len(f) for f in frames)
+        sender.join(10)
+        p.close()
+        self.assertEqual(got, list(range(1000, 1000 + n)))
+        print("reply of %d bytes; %d unread would be %.0f MiB; the ctld grew %.1f MiB" %
+              (first, n, first * n / 2**20, grown / 1024))
+        self.assertGreater(first * n, 48 << 20)  # unbounded, it would have grown that much
+        self.assertLess(grown, 40 << 10)
+        c.run("scancel", *map(str, jobs))
 
     def test_hostile_peers_are_dropped_and_logged(self):
         # not ZMTP at all
