@@ -78,6 +78,10 @@ static void fuzz_msg(const uint8_t *data, size_t size)
         if (m.cred || !json_is_object(m.body) || !m.ctr || strlen(m.kid) != SL_KEY_ID_LEN)
             FUZZ_BUG("keyed request decoded without its key id, counter or body");
         sl_msg_check_mac(data, size, secret, &err);
+    } else if (m.peer) {
+        /* vouched for by its connection: a body, no credential, no uid yet */
+        if (m.cred || !json_is_object(m.body) || m.verified)
+            FUZZ_BUG("peer request decoded with a credential, without a body, or verified");
     } else {
         if (!m.cred || m.body)
             FUZZ_BUG("decoded request without its credential, or with a body");
