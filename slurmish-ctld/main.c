@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -222,6 +223,16 @@ int main(int argc, char **argv)
         fatalx("%s", perr);
     if (sl_db_in_txn(c->db) && sl_db_commit(c->db, &err) < 0)
         fatalx("state database: %s", err.text);
+    {
+        /* a descriptor per tool connection (toolport.c takes up to 1,024)
+         * besides SQLite's, ZeroMQ's and the metrics endpoint's */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max &&
+            rl.rlim_cur < 65536) {
+            rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     if (ctld_bind(c) < 0)
         return 1;
     if (metrics_create(c, perr, sizeof(perr)) < 0)

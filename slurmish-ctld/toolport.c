@@ -102,7 +102,8 @@ struct toolport {
     int polled[MAX_CONNS]; /* slot of each connection item toolport_poll_items() added */
     size_t npolled;
     bool listener_polled;
-    int64_t full_warned; /* when a refusal for MAX_CONNS was last logged */
+    int64_t full_warned;  /* when a refusal for MAX_CONNS was last logged */
+    int64_t accept_after; /* out of descriptors: listeners rest until then */
 };
 
 static struct tconn *conn_of(struct toolport *tp, uint64_t id)
@@ -413,8 +414,19 @@ static void accept_some(struct toolport *tp, int lfd)
         socklen_t sl = sizeof(sa);
         int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+            if (errno == EMFILE || errno == ENFILE) {
+                /* the connection stays in the backlog, so the listener
+                 * would wake the loop at once: let it rest a while */
+                int64_t now = (int64_t)sl_zmtp_now_ms();
+                if (now - tp->full_warned > 10000) {
+                    log_warn("tools port: accept: %s; new tool connections wait", strerror(errno));
+                    tp->full_warned = now;
+                }
+                tp->accept_after = now + 100;
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                       errno != ECONNABORTED) {
                 log_warn("tools port: accept: %s", strerror(errno));
+            }
             return;
         }
         if (tp->nconns >= MAX_CONNS) {
@@ -590,7 +602,8 @@ size_t toolport_poll_items(struct toolport *tp, zmq_pollitem_t *pi)
     if (!tp)
         return 0;
     tp->npolled = tp->nlpolled = 0;
-    for (int i = 0; i < 2; i++)
+    bool resting = tp->accept_after && (int64_t)sl_zmtp_now_ms() < tp->accept_after;
+    for (int i = 0; i < 2 && !resting; i++)
         if (tp->lfd[i] >= 0) {
             tp->lpolled[tp->nlpolled++] = tp->lfd[i];
             pi[n++] = (zmq_pollitem_t){.fd = tp->lfd[i], .events = ZMQ_POLLIN};

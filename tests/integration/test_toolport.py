@@ -368,22 +368,80 @@ class ToolPortTest(harness.ClusterTest):
     def test_a_second_ctld_does_not_take_a_live_socket(self):
         ctld = os.path.join(harness.BUILDDIR, "slurmish-ctld", "slurmish-ctld")
         with tempfile.TemporaryDirectory() as d:
-            text = harness.read(self.c.conf)
-            port = harness.free_port()
-            text = re.sub(r"(?m)^  port: .*$", "  port: '%d'" % port, text, count=1)
-            text = re.sub(r"(?m)^  tools_port: .*$", "  tools_port: '0'", text)
-            text = re.sub(r"(?m)^  state_dir: .*$", "  state_dir: " + d, text)
-            text = re.sub(r"(?m)^  metrics_address: .*\n", "", text)
-            path = os.path.join(d, "second.yaml")
-            with open(path, "w") as f:
-                f.write(text)
-            p = subprocess.run([ctld, "-D", "-f", path], stdout=subprocess.PIPE,
+            p = subprocess.run([ctld, "-D", "-f", self.second_ctld_conf(d)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, timeout=60)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("cannot listen on tools socket %s: Address already in use" % self.sock,
                       p.stderr)
         self.assertTrue(os.path.exists(self.sock))
         self.assert_ctld_answers()
+
+    def second_ctld_conf(self, d, sock=None):
+        """This cluster's config for another controller: its own port, state
+        and (when sock is given) Unix socket, no TCP tools port."""
+        text = harness.read(self.c.conf)
+        text = re.sub(r"(?m)^  port: .*$", "  port: '%d'" % harness.free_port(), text, count=1)
+        text = re.sub(r"(?m)^  tools_port: .*$", "  tools_port: '0'", text)
+        text = re.sub(r"(?m)^  tools_socket: .*$",
+                      "  tools_socket: " + (sock or self.sock), text)
+        text = re.sub(r"(?m)^  state_dir: .*$", "  state_dir: " + d, text)
+        text = re.sub(r"(?m)^  metrics_address: .*\n", "", text)
+        path = os.path.join(d, "second.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_out_of_descriptors_the_listener_rests(self):
+        """A controller with 48 descriptors and 80 tool connections: it
+        does not spin on the listener it cannot accept from, and takes new
+        connections once old ones close."""
+        ctld = os.path.join(harness.BUILDDIR, "slurmish-ctld", "slurmish-ctld")
+        with tempfile.TemporaryDirectory() as d:
+            sock = os.path.join(d, "ctld.sock")
+            log = open(os.path.join(d, "ctld.log"), "w")
+            proc = subprocess.Popen(["prlimit", "--nofile=48:48", ctld, "-D", "-f",
+                                     self.second_ctld_conf(d, sock)],
+                                    stdout=log, stderr=subprocess.STDOUT)
+            peers = []
+            try:
+                self.c.wait_for(lambda: os.path.exists(sock), what="second ctld's socket")
+                for _ in range(80):
+                    s_ = socket.socket(socket.AF_UNIX)
+                    s_.connect(sock)
+                    peers.append(s_)
+                time.sleep(0.5)
+
+                def cpu():
+                    with open("/proc/%d/stat" % proc.pid) as f:
+                        v = f.read().rsplit(")", 1)[1].split()
+                    return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+                c0 = cpu()
+                time.sleep(2)
+                spent = cpu() - c0
+                self.assertLess(spent, 0.5, "the ctld spun for %.2fs of 2s" % spent)
+                for s_ in peers:
+                    s_.close()
+                peers = []
+
+                def answered():
+                    try:
+                        p = Peer(sock)
+                        p.s.sendall(request(peer_request("ping", 4)))
+                        ok = p.reply()["rc"] == 0
+                        p.close()
+                        return ok
+                    except (OSError, EOFError, AssertionError):
+                        return False
+                self.c.wait_for(answered, timeout=20, what="a ping once descriptors are back")
+                print("out of descriptors: %.2fs of CPU in 2s" % spent)
+            finally:
+                for s_ in peers:
+                    s_.close()
+                proc.terminate()
+                proc.wait(30)
+                log.close()
+            text = harness.read(os.path.join(d, "ctld.log"))
+            self.assertIn("new tool connections wait", text)
 
     def test_config_refuses_the_same_port_twice(self):
         ctld = os.path.join(harness.BUILDDIR, "slurmish-ctld", "slurmish-ctld")
