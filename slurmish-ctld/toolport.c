@@ -440,7 +440,8 @@ static void accept_some(struct toolport *tp, int lfd)
             continue;
         }
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (sa.ss_family != AF_UNIX)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         size_t s = 0;
         while (tp->slot[s])
             s++;
@@ -451,6 +452,12 @@ static void accept_some(struct toolport *tp, int lfd)
         if (sa.ss_family == AF_UNIX) {
             struct ucred uc;
             socklen_t ul = sizeof(uc);
+            /* room for a streamed reply's piece (4 MiB) in the socket, so
+             * squeue reads one while the loop builds the next (TCP grows
+             * its buffer by itself; a Unix socket keeps the default, about
+             * 200 KiB, unless asked; net.core.wmem_max caps it) */
+            int sz = 4 << 20;
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
             if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0) {
                 t->local = true;
                 t->uid = uc.uid;
