@@ -891,6 +891,10 @@ static int show_config(void)
     printf("%-24s= slurmish %s\n", "SLURM_VERSION", cli_jstr(reply, "version"));
     printf("%-24s= %s\n", "SlurmctldHost", cli_jstr(reply, "controller_host"));
     printf("%-24s= %lld\n", "SlurmctldPort", cli_jint(reply, "controller_port", 0));
+    /* slurmish's own: where the tools reach the controller (0: on SlurmctldPort) */
+    printf("%-24s= %lld\n", "SlurmctldToolsPort", cli_jint(reply, "tools_port", 0));
+    printf("%-24s= %s\n", "SlurmctldToolsSocket",
+           *cli_jstr(reply, "tools_socket") ? cli_jstr(reply, "tools_socket") : "(null)");
     printf("%-24s= %lld\n", "SlurmdPort", cli_jint(reply, "node_port", 0));
     printf("%-24s= %s\n", "SlurmUser", cli_jstr(reply, "slurm_user"));
     printf("%-24s= %s\n", "SlurmctldParameters", "");

@@ -363,6 +363,10 @@ void query_config(struct ctld *c, struct request *req)
     json_object_set_new(r, "max_submit_jobs", json_integer(f->max_submit_jobs));
     json_object_set_new(r, "max_job_count", json_integer(f->max_job_count));
     json_object_set_new(r, "max_script_size", json_integer(f->max_script_size));
+    /* the tools' own listeners (toolport.c) */
+    json_object_set_new(r, "tools_port", json_integer(f->ctld_tools_port));
+    if (f->ctld_tools_socket)
+        json_object_set_new(r, "tools_socket", json_string(f->ctld_tools_socket));
     if (c->conf_text)
         json_object_set_new(r, "text", json_string(c->conf_text));
     ctld_reply(c, req, 0, NULL, r);

@@ -4,6 +4,7 @@
 
 import json
 import os
+import re
 import time
 
 import harness
@@ -135,6 +136,11 @@ class ToolsTest(harness.ClusterTest):
         self.assertRegex(p.stdout, r"ClusterName\s+= itest")
         self.assertRegex(p.stdout, r"KillWait\s+= 2 sec")
         self.assertIn(self.c.conf, p.stdout)
+        conf = harness.read(self.c.conf)
+        port = re.search(r"(?m)^  tools_port: '?(\d+)", conf).group(1)
+        self.assertRegex(p.stdout, r"SlurmctldToolsPort\s+= %s\n" % port)
+        self.assertRegex(p.stdout, r"SlurmctldToolsSocket\s+= %s\n" %
+                         re.escape(os.path.join(self.c.dir, "ctld.sock")))
 
     def test_scontrol_hostnames(self):
         p = self.c.run("scontrol", "show", "hostnames", "n[1-3],m1")
