@@ -61,13 +61,13 @@ static char *dump_compact(json_t *o, size_t *len)
     return s;
 }
 
-char *sl_msg_encode_request(struct sl_auth *auth, int type, uint64_t seq, json_t *body,
-                            size_t *len, sl_error_t *err)
+/* A request's body as compact JSON ({} for NULL), within the request
+ * limit; NULL with err set otherwise (and for a type that is no request). */
+static char *encode_body(int type, json_t *body, size_t *plen, sl_error_t *err)
 {
     const struct sl_msg_info *info = sl_msg_info(type);
-    json_t *empty = NULL, *env = NULL;
-    char *payload = NULL, *cred = NULL, *out = NULL;
-    size_t plen;
+    json_t *empty = NULL;
+    char *payload;
 
     if (!info || type == SL_MSG_REPLY) {
         errno = EINVAL;
@@ -76,30 +76,37 @@ char *sl_msg_encode_request(struct sl_auth *auth, int type, uint64_t seq, json_t
     }
     if (!body)
         body = empty = json_object();
-    if (!(payload = dump_compact(body, &plen))) {
+    payload = dump_compact(body, plen);
+    json_decref(empty);
+    if (!payload) {
         errprintf(err, "cannot encode %s body", info->name);
-        goto done;
-    }
-    if (plen > SL_MSG_MAX_BYTES - 4096) {
+    } else if (*plen > SL_MSG_MAX_BYTES - 4096) {
         errno = EMSGSIZE;
-        errprintf(err, "%s request too large (%zu bytes, limit %d)", info->name, plen,
+        errprintf(err, "%s request too large (%zu bytes, limit %d)", info->name, *plen,
                   SL_MSG_MAX_BYTES - 4096);
+        free(payload);
+        payload = NULL;
+    }
+    return payload;
+}
+
+char *sl_msg_encode_request(struct sl_auth *auth, int type, uint64_t seq, json_t *body, size_t *len,
+                            sl_error_t *err)
+{
+    json_t *env = NULL;
+    char *cred = NULL, *out = NULL;
+    size_t plen;
+    char *payload = encode_body(type, body, &plen, err);
+
+    if (!payload || !(cred = sl_auth_encode(auth, payload, plen, err)))
         goto done;
-    }
-    if (!auth) { /* sl_msg_encode_request_peer() */
-        env = json_pack("{s:i, s:s, s:I, s:b, s:O}", "v", SL_PROTO_VERSION, "type", info->name,
-                        "seq", (json_int_t)seq, "peer", 1, "body", body);
-    } else {
-        if (!(cred = sl_auth_encode(auth, payload, plen, err)))
-            goto done;
-        env = json_pack("{s:i, s:s, s:I, s:s}", "v", SL_PROTO_VERSION, "type", info->name, "seq",
-                        (json_int_t)seq, "cred", cred);
-    }
+    const char *name = sl_msg_info(type)->name;
+    env = json_pack("{s:i, s:s, s:I, s:s}", "v", SL_PROTO_VERSION, "type", name, "seq",
+                    (json_int_t)seq, "cred", cred);
     if (!env || !(out = dump_compact(env, len)))
-        errprintf(err, "cannot encode %s envelope", info->name);
+        errprintf(err, "cannot encode %s envelope", name);
 done:
     json_decref(env);
-    json_decref(empty);
     free(payload);
     free(cred);
     return out;
@@ -107,7 +114,28 @@ done:
 
 char *sl_msg_encode_request_peer(int type, uint64_t seq, json_t *body, size_t *len, sl_error_t *err)
 {
-    return sl_msg_encode_request(NULL, type, seq, body, len, err);
+    char head[128];
+    size_t plen;
+    char *payload = encode_body(type, body, &plen, err), *out = NULL;
+    if (!payload)
+        return NULL;
+    /* the body's text goes in as it is, written once (as a reply's is:
+     * sl_msg_encode_reply_raw); a type's name needs no escaping */
+    int h =
+        snprintf(head, sizeof(head),
+                 "{\"v\":%d,\"type\":\"%s\",\"seq\":%llu,\"peer\":true,\"body\":", SL_PROTO_VERSION,
+                 sl_msg_info(type)->name, (unsigned long long)seq);
+    if (!(out = malloc((size_t)h + plen + 2))) {
+        errprintf(err, "out of memory");
+    } else {
+        memcpy(out, head, (size_t)h);
+        memcpy(out + h, payload, plen);
+        out[(size_t)h + plen] = '}';
+        out[(size_t)h + plen + 1] = '\0';
+        *len = (size_t)h + plen + 1;
+    }
+    free(payload);
+    return out;
 }
 
 char *sl_msg_encode_reply(uint64_t re, int rc, const char *error, json_t *body, size_t *len)
