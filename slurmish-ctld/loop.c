@@ -188,11 +188,7 @@ void ctld_reply_stream_begin(struct ctld *c, struct request *req, char *buf, siz
 
 int ctld_reply_stream_piece(struct ctld *c, struct request *req, char *data, size_t len)
 {
-    if (req->conn) {
-        if (!len) {
-            free(data);
-            data = NULL;
-        }
+    if (req->conn) { /* the empty piece that ends it too: an empty frame */
         if (toolport_send(c->tools, req->conn, req->delim, data, len, NULL, 0) == 0)
             return 0;
         log_debug("streamed reply to %llu cut short: the client has gone",
@@ -368,6 +364,20 @@ static void dispatch(struct ctld *c, struct inbound *in)
         metrics_request(c, req->msg.type, metrics_clock() - t0 + in->item.seconds);
 }
 
+/* A message's frames after the route and delimiter: one payload frame is
+ * decoded (its first is payload), any other count refused. */
+static void take_payload(struct ctld *c, struct inbound *in, const char *payload, size_t len,
+                         int nframes)
+{
+    if (nframes != 1) {
+        log_warn("rejected message with %d payload frames", nframes);
+        reject(c, &in->req, 0, SL_E_PROTOCOL, "expected one payload frame");
+        in->refused = true;
+    } else {
+        decode_one(c, in, payload, len);
+    }
+}
+
 /* Receive one multipart message, [route][optional empty][payload], into
  * in and decode it; -1 when there is nothing (more) to read. */
 static int recv_one(struct ctld *c, struct inbound *in)
@@ -405,13 +415,7 @@ static int recv_one(struct ctld *c, struct inbound *in)
         idx++;
     }
     zmq_msg_close(&part);
-    if (!got_payload || nframes_after != 1) {
-        log_warn("rejected message with %d payload frames", nframes_after);
-        reject(c, &in->req, 0, SL_E_PROTOCOL, "expected one payload frame");
-        in->refused = true;
-    } else {
-        decode_one(c, in, payload, plen);
-    }
+    take_payload(c, in, payload, plen, nframes_after); /* no payload: 0 frames */
     free(payload);
     return 0;
 }
@@ -427,13 +431,7 @@ static int recv_tool(struct ctld *c, struct inbound *in)
     memset(in, 0, sizeof(*in));
     if (toolport_next(c->tools, &payload, &len, &nframes, &in->req.conn, &in->req.delim) < 0)
         return -1;
-    if (nframes != 1) {
-        log_warn("rejected message with %d payload frames", nframes);
-        reject(c, &in->req, 0, SL_E_PROTOCOL, "expected one payload frame");
-        in->refused = true;
-    } else {
-        decode_one(c, in, payload, len);
-    }
+    take_payload(c, in, payload, len, nframes);
     free(payload);
     return 0;
 }

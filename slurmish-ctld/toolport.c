@@ -101,7 +101,6 @@ struct toolport {
     uint64_t next_seq;
     int polled[MAX_CONNS]; /* slot of each connection item toolport_poll_items() added */
     size_t npolled;
-    bool listener_polled;
     int64_t full_warned;  /* when a refusal for MAX_CONNS was last logged */
     int64_t accept_after; /* out of descriptors: listeners rest until then */
 };
@@ -549,8 +548,8 @@ static int listen_unix(const char *path, sl_error_t *err)
             return -1;
         }
     }
-    /* any local user may connect: every request still carries its munge
-     * credential, checked as on the other listeners */
+    /* any local user may connect: the kernel names each one (SO_PEERCRED,
+     * taken at accept), and requests are checked against that uid */
     mode_t old = umask(0);
     int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     umask(old);
