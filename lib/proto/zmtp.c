@@ -514,7 +514,7 @@ struct sl_zmtp *sl_zmtp_connect_unix(const char *path, const char *socket_type,
                                      sl_error_t *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct sl_zmtp *z;
+    int fd;
 
     if (strlen(path) >= sizeof(sa.sun_path)) {
         *rc = SL_ZMTP_ESYS;
@@ -522,26 +522,19 @@ struct sl_zmtp *sl_zmtp_connect_unix(const char *path, const char *socket_type,
         return NULL;
     }
     strcpy(sa.sun_path, path);
-    if (!(z = malloc(sizeof(*z)))) {
-        *rc = SL_ZMTP_ESYS;
-        errprintf(err, "out of memory");
-        return NULL;
-    }
-    z->rpos = z->rlen = 0;
-    if ((z->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
         *rc = SL_ZMTP_ESYS;
         errprintf(err, "socket: %s", strerror(errno));
-    } else if (connect(z->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        return NULL;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         /* no such socket, nobody listening, or a full backlog (EAGAIN) */
         *rc = SL_ZMTP_ECLOSED;
         errprintf(err, "connect %s: %s", path, strerror(errno));
-    } else {
-        *rc = handshake(z, socket_type, peer_types, deadline, err);
+        close(fd);
+        return NULL;
     }
-    if (*rc == SL_ZMTP_OK)
-        return z;
-    sl_zmtp_close(z);
-    return NULL;
+    return sl_zmtp_attach(fd, socket_type, peer_types, deadline, rc, err);
 }
 
 struct sl_zmtp *sl_zmtp_connect(const char *host, int port, const char *socket_type,
