@@ -213,19 +213,6 @@ def run_local_items(a, c):
             fn(a, c, n)
 
 
-def tcp_only(c):
-    """This cluster's config without its Unix socket for tools: sbatch as on
-    a login node, munge-signed over TCP to controller.tools_port."""
-    import yaml
-    with open(c.conf) as f:
-        conf = yaml.safe_load(f)
-    conf["controller"].pop("tools_socket", None)
-    path = os.path.join(c.dir, "tcp-tools.yaml")
-    with open(path, "w") as f:
-        yaml.safe_dump(conf, f, sort_keys=False)
-    return path
-
-
 def item1(a, c, n):
     print("1. sequential CLI submission (%d sbatch)" % n, flush=True)
     report(1, "sbatch in a loop, held (jobs/s)", "%.0f" % sbatch_loop(c, n, True), c.name)
@@ -233,7 +220,7 @@ def item1(a, c, n):
     if isinstance(c, harness.Cluster):
         # the figure above is for tools on the controller's machine (its Unix
         # socket, no munge); this one for tools elsewhere (TCP, munge)
-        env = {"SLURMISH_CONF": tcp_only(c)}
+        env = {"SLURMISH_CONF": c.config_variant("tcp-tools", drop=("tools_socket",))}
         t0 = time.monotonic()
         for _ in range(n):
             p = c.run("sbatch", "--wrap", "true", "-o", "/dev/null", "--hold", env=env)

@@ -145,6 +145,20 @@ class Cluster:
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def config_variant(self, name, drop=(), **controller):
+        """A copy of this cluster's config, <dir>/<name>.yaml, with the
+        controller settings in drop removed and those given set; its path."""
+        import yaml
+        with open(self.conf) as f:
+            conf = yaml.safe_load(f)
+        for k in drop:
+            conf["controller"].pop(k, None)
+        conf["controller"].update(controller)
+        path = os.path.join(self.dir, name + ".yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(conf, f, sort_keys=False)
+        return path
+
     def env(self, extra=None):
         env = dict(os.environ)
         env["SLURMISH_CONF"] = self.conf

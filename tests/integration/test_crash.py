@@ -18,8 +18,6 @@ import subprocess
 import threading
 import time
 
-import yaml
-
 import harness
 
 CONFIG = harness.DEFAULT_CONFIG.replace("node_timeout: 10", "node_timeout: 6")
@@ -410,12 +408,7 @@ class CrashTest(harness.ClusterTest):
         before = c.run("squeue", "-h", "-t", "all", "-o", "%i").stdout.split()
         # tools that reach the controller over TCP need munged to sign
         # their requests; on its Unix socket they need no credential
-        with open(c.conf) as f:
-            conf = yaml.safe_load(f)
-        conf["controller"].pop("tools_socket", None)
-        tcp = os.path.join(c.dir, "tcp-only.yaml")
-        with open(tcp, "w") as f:
-            yaml.safe_dump(conf, f, sort_keys=False)
+        tcp = c.config_variant("tcp-only", drop=("tools_socket",))
         c.daemon("stop-daemon", "munged")
         try:
             # the outage stays below node_timeout, or the nodes would be

@@ -11,8 +11,6 @@ import subprocess
 import threading
 import time
 
-import yaml
-
 import harness
 
 TOOLS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol", "sacct", "sreport")
@@ -100,17 +98,9 @@ class ThinClientTest(harness.ClusterTest):
         c.wait_for(lambda: c.run("squeue", "-h").stdout.strip() == "", what="empty queue")
 
     def conf_for(self, port, timeout=2):
-        with open(self.c.conf) as f:
-            conf = yaml.safe_load(f)
-        conf["controller"]["port"] = port
         # the tools talk to this port only, not to the cluster's tools listeners
-        conf["controller"]["tools_port"] = 0
-        conf["controller"].pop("tools_socket", None)
-        conf["controller"]["message_timeout"] = timeout
-        path = os.path.join(self.c.dir, "hostile-%d.yaml" % port)
-        with open(path, "w") as f:
-            yaml.safe_dump(conf, f, sort_keys=False)
-        return path
+        return self.c.config_variant("hostile-%d" % port, drop=("tools_socket",), port=port,
+                                     tools_port=0, message_timeout=timeout)
 
     def sbatch_against(self, server, want):
         """sbatch fails with `want` in its error, within the 2 s timeout (and

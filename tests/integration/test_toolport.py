@@ -130,18 +130,6 @@ class ToolPortTest(harness.ClusterTest):
         cls.sock = cls.ctl["tools_socket"]
         cls.tcp = ("127.0.0.1", int(cls.ctl["tools_port"]))
 
-    def variant(self, name, drop=(), **set_):
-        """This cluster's config with some controller settings changed."""
-        with open(self.c.conf) as f:
-            conf = yaml.safe_load(f)
-        for k in drop:
-            conf["controller"].pop(k, None)
-        conf["controller"].update(set_)
-        path = os.path.join(self.c.dir, name + ".yaml")
-        with open(path, "w") as f:
-            yaml.safe_dump(conf, f, sort_keys=False)
-        return path
-
     def ctld_log(self):
         return harness.read(os.path.join(self.c.dir, "log", "ctld.log"))
 
@@ -155,8 +143,8 @@ class ToolPortTest(harness.ClusterTest):
         and the job belongs to whoever submitted it on each path."""
         user = harness.ensure_test_user().pw_name
         confs = {"unix": self.c.conf,
-                 "tcp": self.variant("tcp", drop=("tools_socket",)),
-                 "router": self.variant("router", drop=("tools_socket",), tools_port=0)}
+                 "tcp": self.c.config_variant("tcp", drop=("tools_socket",)),
+                 "router": self.c.config_variant("router", drop=("tools_socket",), tools_port=0)}
         jobs = {}
         for way, conf in confs.items():
             env = {"SLURMISH_CONF": conf}
@@ -343,7 +331,7 @@ class ToolPortTest(harness.ClusterTest):
         c = self.c
         p = c.run("sbatch", "--hold", "--array=1-20000", "-J", "big", "--wrap", "true")
         self.assertEqual(p.returncode, 0, p.stderr)
-        tcp = self.variant("tcp-big", drop=("tools_socket",))
+        tcp = self.c.config_variant("tcp-big", drop=("tools_socket",))
         a = c.run("squeue", "-r", "-h", "-o", "%i %j %t %u %P %r")
         b = c.run("squeue", "-r", "-h", "-o", "%i %j %t %u %P %r", env={"SLURMISH_CONF": tcp})
         self.assertEqual(a.returncode, 0, a.stderr)
@@ -445,12 +433,12 @@ class ToolPortTest(harness.ClusterTest):
 
     def test_config_refuses_the_same_port_twice(self):
         ctld = os.path.join(harness.BUILDDIR, "slurmish-ctld", "slurmish-ctld")
-        bad = self.variant("same-port", tools_port=int(self.ctl["port"]))
+        bad = self.c.config_variant("same-port", tools_port=int(self.ctl["port"]))
         p = subprocess.run([ctld, "-t", "-f", bad], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("tools_port %s is also the port" % self.ctl["port"], p.stderr)
-        bad = self.variant("rel-socket", tools_socket="ctld.sock")
+        bad = self.c.config_variant("rel-socket", tools_socket="ctld.sock")
         p = subprocess.run([ctld, "-t", "-f", bad], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
         self.assertNotEqual(p.returncode, 0)
