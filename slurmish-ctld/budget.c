@@ -87,7 +87,7 @@ void budget_pass_begin(struct ctld *c, int64_t now)
         }
         b->running[i] = 0;
     }
-    JOB_FOREACH_STARTED(&c->jobs, j)
+    JOB_FOREACH_ACTIVE(&c->jobs, j)
     {
         if (j->state != JOB_RUNNING || !j->account)
             continue;

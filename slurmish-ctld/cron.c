@@ -41,7 +41,7 @@ static void check_jobs(struct ctld *c, int64_t now)
     int64_t horizon = now - c->conf->min_job_age;
 
     /* pending jobs have nothing to check here: a million of them cost nothing */
-    JOB_FOREACH_STARTED(&c->jobs, j)
+    JOB_FOREACH_ACTIVE(&c->jobs, j)
     {
         if (j->state == JOB_RUNNING && j->warn_signal && !j->warn_sent && j->time_limit > 0 &&
             !j->completing && now >= j->start_time + j->time_limit - j->warn_time) {
@@ -62,7 +62,11 @@ static void check_jobs(struct ctld *c, int64_t now)
             log_info("job %u reached its time limit", j->id);
             j->pending_end_state = JOB_TIMEOUT;
             job_terminate(c, j, JOB_TIMEOUT, REASON_TIME_LIMIT, -1);
-        } else if (job_state_is_final(j->state) && !j->completing && j->end_time < horizon) {
+        }
+    }
+    JOB_FOREACH_ENDED(&c->jobs, j)
+    {
+        if (j->end_time < horizon) {
             job_remove(&c->jobs, j); /* the loop already holds the next one */
             job_free(j);
         }

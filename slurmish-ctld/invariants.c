@@ -107,14 +107,21 @@ int invariants_check(struct ctld *c, char *text, size_t len)
     if (inq != queued || inq != c->jobs.npending)
         violation(&r, "pending queue holds %zu jobs, %zu marked queued, npending %zu", inq, queued,
                   c->jobs.npending);
-    size_t inrest = 0;
-    for (const struct job *j = c->jobs.rhead; j && inrest <= counted; j = j->qnext, inrest++)
-        if (j->queued || !j->in_table)
-            violation(&r, "job %u on the started list but queued=%d in_table=%d", j->id,
-                      j->queued, j->in_table);
-    if (inrest != counted - queued || inrest != c->jobs.nrest)
-        violation(&r, "started list holds %zu jobs, %zu not queued, nrest %zu", inrest,
-                  counted - queued, c->jobs.nrest);
+    size_t inactive = 0, inended = 0;
+    for (const struct job *j = c->jobs.ahead; j && inactive <= counted; j = j->qnext, inactive++)
+        if (j->queued || !j->in_table || j->on_ended || job_is_ended(j))
+            violation(&r, "job %u on the active list but queued=%d in_table=%d ended=%d/%d", j->id,
+                      j->queued, j->in_table, j->on_ended, job_is_ended(j));
+    for (const struct job *j = c->jobs.ehead; j && inended <= counted; j = j->qnext, inended++)
+        if (j->queued || !j->in_table || !j->on_ended || !job_is_ended(j))
+            violation(&r, "job %u on the ended list but queued=%d in_table=%d ended=%d/%d", j->id,
+                      j->queued, j->in_table, j->on_ended, job_is_ended(j));
+    if (inactive + inended != counted - queued || inactive != c->jobs.nactive ||
+        inended != c->jobs.nended)
+        violation(&r,
+                  "active and ended lists hold %zu and %zu jobs, %zu not queued, counts %zu "
+                  "and %zu",
+                  inactive, inended, counted - queued, c->jobs.nactive, c->jobs.nended);
     for (int k = 0; k < c->nnodes; k++) {
         const struct node *n = &c->nodes[k];
         if (n->cpus_used != cpus[k] || n->mem_used != mem[k] || n->gpus_used != gpus[k] ||

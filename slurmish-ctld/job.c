@@ -105,17 +105,38 @@ static void list_unlink(struct job **head, struct job **tail, struct job *job)
     job->qprev = job->qnext = NULL;
 }
 
-/* The started list, with its count. */
+/* The active and ended lists (job.h), with their counts: a job that is
+ * not pending goes to the one its state calls for. */
 static void rest_add(struct job_table *t, struct job *job)
 {
-    list_link(&t->rhead, &t->rtail, job);
-    t->nrest++;
+    job->on_ended = job_is_ended(job);
+    if (job->on_ended) {
+        list_link(&t->ehead, &t->etail, job);
+        t->nended++;
+    } else {
+        list_link(&t->ahead, &t->atail, job);
+        t->nactive++;
+    }
 }
 
 static void rest_del(struct job_table *t, struct job *job)
 {
-    list_unlink(&t->rhead, &t->rtail, job);
-    t->nrest--;
+    if (job->on_ended) {
+        list_unlink(&t->ehead, &t->etail, job);
+        t->nended--;
+    } else {
+        list_unlink(&t->ahead, &t->atail, job);
+        t->nactive--;
+    }
+    job->on_ended = false;
+}
+
+void job_lists_sync(struct job_table *t, struct job *job)
+{
+    if (!job->in_table || job->queued || job->on_ended == job_is_ended(job))
+        return;
+    rest_del(t, job);
+    rest_add(t, job);
 }
 
 void job_insert(struct job_table *t, struct job *job)

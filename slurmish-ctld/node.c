@@ -171,7 +171,7 @@ void node_set_down(struct ctld *c, struct node *n, const char *reason)
     n->reason = xstrdup(reason);
     n->reason_time = ctld_now();
     n->reason_uid = -1;
-    JOB_FOREACH_STARTED(&c->jobs, j)
+    JOB_FOREACH_ACTIVE(&c->jobs, j)
     {
         bool on_node = false;
         for (int i = 0; i < j->nalloc; i++)

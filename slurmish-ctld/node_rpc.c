@@ -146,7 +146,7 @@ void node_rpc_register(struct ctld *c, struct request *req)
         }
     }
     /* Jobs we believe run there that the daemon does not have: lost. */
-    JOB_FOREACH_STARTED(&c->jobs, job)
+    JOB_FOREACH_ACTIVE(&c->jobs, job)
     {
         if (!running || !job->nalloc || job->alloc[0] != n || job->interactive ||
             job->configuring)
@@ -236,23 +236,25 @@ void node_rpc_complete(struct ctld *c, struct request *req)
     ctld_reply(c, req, 0, NULL, NULL);
 }
 
-/* A node answered a launch_job or signal_job. */
+static bool node_has_route(const struct node *n, const unsigned char *route, size_t route_len)
+{
+    return n->route_len == route_len && memcmp(n->route, route, route_len) == 0;
+}
+
+/* A node answered a launch_job or signal_job.  A launch's answer names
+ * its job, so finding the launch it confirms costs a hash look-up, not a
+ * scan of the running jobs for the sequence number. */
 void node_rpc_reply(struct ctld *c, const unsigned char *route, size_t route_len,
                     struct sl_msg *m)
 {
-    struct node *n = NULL;
-    for (int i = 0; i < c->nnodes; i++)
-        if (c->nodes[i].route_len == route_len &&
-            memcmp(c->nodes[i].route, route, route_len) == 0)
-            n = &c->nodes[i];
-    if (!n) {
-        log_debug("reply from an unknown connection ignored");
-        return;
-    }
-    JOB_FOREACH_STARTED(&c->jobs, job)
-    {
-        if (job->launch_seq != m->re || !job->nalloc || job->alloc[0] != n)
-            continue;
+    json_t *jid = json_object_get(m->body, "job_id");
+    json_int_t id = json_integer_value(jid);
+    struct job *job = json_is_integer(jid) && id > 0 && id <= UINT32_MAX
+                          ? job_find(&c->jobs, (uint32_t)id)
+                          : NULL;
+    if (job && job->launch_seq && job->launch_seq == m->re && job->nalloc &&
+        node_has_route(job->alloc[0], route, route_len)) {
+        struct node *n = job->alloc[0];
         job->launch_seq = 0;
         if (m->rc == SL_E_AUTH && n->kid[0]) {
             /* signed with a key the daemon no longer holds (it restarted):
@@ -274,9 +276,18 @@ void node_rpc_reply(struct ctld *c, const unsigned char *route, size_t route_len
         }
         return;
     }
+    if (m->rc == 0)
+        return; /* a signal delivered, or a launch already settled otherwise */
+    struct node *n = NULL;
+    for (int i = 0; i < c->nnodes && !n; i++)
+        if (node_has_route(&c->nodes[i], route, route_len))
+            n = &c->nodes[i];
+    if (!n) {
+        log_debug("reply from an unknown connection ignored");
+        return;
+    }
     if (m->rc == SL_E_AUTH)
         n->kid[0] = '\0'; /* its key is gone: munge from now on */
-    if (m->rc != 0)
-        log_debug("node %s: request %llu failed: %s", n->name, (unsigned long long)m->re,
-                  m->error ? m->error : sl_strerror(m->rc));
+    log_debug("node %s: request %llu failed: %s", n->name, (unsigned long long)m->re,
+              m->error ? m->error : sl_strerror(m->rc));
 }

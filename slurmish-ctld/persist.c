@@ -371,6 +371,7 @@ int persist_job_insert(struct ctld *c, const struct job *job, const char *script
 int persist_job_update(struct ctld *c, struct job *job)
 {
     job_counts_sync(&c->jobs, job); /* a durable change is a counted one (metrics) */
+    job_lists_sync(&c->jobs, job);
     if (begin(c) < 0)
         return -1;
     bind_job(c->ps->job_update, job);

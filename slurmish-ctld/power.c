@@ -252,7 +252,7 @@ static bool job_on_node(const struct job *j, const struct node *n)
 /* Take the node's work off it (spot reclaim, POWER_DOWN_FORCE). */
 static void evict_jobs(struct ctld *c, struct node *n)
 {
-    JOB_FOREACH_STARTED(&c->jobs, j)
+    JOB_FOREACH_ACTIVE(&c->jobs, j)
     {
         if (j->state != JOB_RUNNING || j->completing || !job_on_node(j, n))
             continue;
@@ -295,7 +295,7 @@ static void interrupt(struct ctld *c, struct node *n, int warning)
     n->reason_time = now;
     n->reason_uid = -1;
     persist_node_update(c, n);
-    JOB_FOREACH_STARTED(&c->jobs, j)
+    JOB_FOREACH_ACTIVE(&c->jobs, j)
     {
         if (j->state != JOB_RUNNING || j->completing || !job_on_node(j, n))
             continue;
@@ -516,7 +516,7 @@ void power_node_registered(struct ctld *c, struct node *n)
         n->idle_since = now;
         node_update_state(c, n);
     }
-    JOB_FOREACH_STARTED(&c->jobs, j)
+    JOB_FOREACH_ACTIVE(&c->jobs, j)
     {
         if (!j->configuring || j->state != JOB_RUNNING || j->completing || !job_on_node(j, n))
             continue;

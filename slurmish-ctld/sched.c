@@ -483,7 +483,7 @@ static bool try_preempt(struct pass *ps, struct job *job, const struct part *p, 
     struct job **victims = xcalloc(cap, sizeof(*victims));
     bool freeing = false;
 
-    JOB_FOREACH_STARTED(&c->jobs, j)
+    JOB_FOREACH_ACTIVE(&c->jobs, j)
     {
         if (!j->nalloc || !on_part(j, p))
             continue;
@@ -509,7 +509,7 @@ static bool try_preempt(struct pass *ps, struct job *job, const struct part *p, 
         ps->sim[nd->index] = (struct usage){nd->cpus_used, nd->mem_used, nd->gpus_used,
                                             nd->njobs, nd->excl_job != 0};
     }
-    JOB_FOREACH_STARTED(&c->jobs, j) if (being_preempted(j) && j->nalloc) sim_release(ps, j);
+    JOB_FOREACH_ACTIVE(&c->jobs, j) if (being_preempted(j) && j->nalloc) sim_release(ps, j);
     ps->use_sim = true;
     int got = find_nodes(ps, job, p, cpn);
     size_t k = 0;
@@ -570,7 +570,7 @@ static int64_t reserve(struct pass *ps, struct job *job, const struct part *p, i
     int64_t shadow = 0;
 
     /* running jobs on this partition's nodes, by expected end */
-    JOB_FOREACH_STARTED(&c->jobs, j)
+    JOB_FOREACH_ACTIVE(&c->jobs, j)
     {
         bool here = false;
         for (int i = 0; i < j->nalloc && !here; i++)

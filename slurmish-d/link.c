@@ -162,16 +162,21 @@ void link_send_step_complete(struct noded *d, struct dstep *s)
     json_decref(body);
 }
 
-static void send_reply(struct noded *d, uint64_t re, int rc, const char *error)
+static void send_reply_body(struct noded *d, uint64_t re, int rc, const char *error, json_t *body)
 {
     size_t len;
-    char *buf = sl_msg_encode_reply(re, rc, error, NULL, &len);
+    char *buf = sl_msg_encode_reply(re, rc, error, body, &len);
     if (buf) {
         if (send_frame(d, buf, len) < 0)
             log_warn("cannot send reply to request %llu: %s", (unsigned long long)re,
                      zmq_strerror(errno));
         free(buf);
     }
+}
+
+static void send_reply(struct noded *d, uint64_t re, int rc, const char *error)
+{
+    send_reply_body(d, re, rc, error, NULL);
 }
 
 static json_t *running_ids(struct noded *d)
@@ -484,7 +489,10 @@ static void handle_request(struct noded *d, struct sl_msg *m, const char *buf, s
         rc = launch_job(d, m->body, ebuf, sizeof(ebuf));
         if (rc)
             log_err("launch failed: %s", ebuf);
-        send_reply(d, m->seq, rc, rc ? ebuf : NULL);
+        /* the job's id, so the ctld finds the launch this answers at once */
+        json_t *r = json_pack("{s:O?}", "job_id", json_object_get(m->body, "job_id"));
+        send_reply_body(d, m->seq, rc, rc ? ebuf : NULL, r);
+        json_decref(r);
         break;
     }
     case SL_MSG_SIGNAL_JOB:

@@ -204,13 +204,18 @@ static void send_request(int type, json_t *body, uint32_t node)
     free(buf);
 }
 
-static void send_reply(uint64_t re, int rc, const char *error)
+static void send_reply_body(uint64_t re, int rc, const char *error, json_t *body)
 {
     size_t len;
-    char *buf = sl_msg_encode_reply(re, rc, error, NULL, &len);
+    char *buf = sl_msg_encode_reply(re, rc, error, body, &len);
     if (buf)
         send_frame(buf, len);
     free(buf);
+}
+
+static void send_reply(uint64_t re, int rc, const char *error)
+{
+    send_reply_body(re, rc, error, NULL);
 }
 
 static void send_register(uint32_t i)
@@ -273,7 +278,10 @@ static void handle_launch(struct sl_msg *m)
         send_reply(m->seq, SL_E_INVALID_ARGUMENT, "launch_job for a node not simulated here");
         return;
     }
-    send_reply(m->seq, 0, NULL);
+    /* the job's id, as slurmish-d answers a launch */
+    json_t *r = json_pack("{s:I}", "job_id", id);
+    send_reply_body(m->seq, 0, NULL, r);
+    json_decref(r);
     double secs = script_runtime(json_string_value(json_object_get(b, "script")));
     node_add_job(n, (uint32_t)id);
     heap_push((struct simjob){now_ms() + (int64_t)(secs * 1000 / F.speed), (uint32_t)id,

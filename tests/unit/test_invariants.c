@@ -80,10 +80,11 @@ START_TEST(test_consistent_is_ok)
 }
 END_TEST
 
-/* Every job of the table is on the pending queue or the started list,
- * through any order of insert, queue, dequeue and remove; scans of the
- * started list (JOB_FOREACH_STARTED) see exactly the jobs not pending. */
-START_TEST(test_two_lists)
+/* Every job of the table is on the pending queue, the active list or the
+ * ended list, through any order of insert, queue, dequeue, end and
+ * remove; JOB_FOREACH_ACTIVE sees exactly the running jobs, and
+ * JOB_FOREACH_ENDED the ended ones. */
+START_TEST(test_job_lists)
 {
     char text[1200];
     struct job *a = new_job(1), *b = new_job(2), *r = running_job(3);
@@ -99,18 +100,43 @@ START_TEST(test_two_lists)
     job_queue_add(&C.jobs, t);
     job_insert(&C.jobs, t);
     ck_assert_int_eq(C.jobs.npending, 3);
-    ck_assert_int_eq(C.jobs.nrest, 1);
+    ck_assert_int_eq(C.jobs.nactive, 1);
+    ck_assert_int_eq(C.jobs.nended, 0);
     ck_assert_int_eq(check(text, sizeof(text)), 0);
 
-    /* b ends without running; the started list is walked while a job on
-     * it is removed (as cron purges ended jobs) */
-    job_queue_del(&C.jobs, b);
+    /* b ends without running: it leaves the queue for the ended list */
     b->state = JOB_CANCELLED;
-    ck_assert_int_eq(C.jobs.nrest, 2);
+    job_queue_del(&C.jobs, b);
+    ck_assert_int_eq(C.jobs.nactive, 1);
+    ck_assert_int_eq(C.jobs.nended, 1);
     size_t seen = 0;
-    JOB_FOREACH_STARTED(&C.jobs, j)
+    JOB_FOREACH_ACTIVE(&C.jobs, j)
     {
-        ck_assert(j == r || j == b);
+        ck_assert(j == r);
+        seen++;
+    }
+    ck_assert_int_eq(seen, 1);
+    ck_assert_msg(check(text, sizeof(text)) == 0, "%s", text);
+
+    /* r ends: until synced it is on the wrong list, which the check names */
+    r->state = JOB_COMPLETED;
+    r->completing = true;
+    job_lists_sync(&C.jobs, r); /* completing: still active */
+    ck_assert_int_eq(C.jobs.nactive, 1);
+    job_release(&C, r);
+    ck_assert_int_ne(check(text, sizeof(text)), 0);
+    ck_assert_ptr_nonnull(strstr(text, "on the active list"));
+    job_lists_sync(&C.jobs, r);
+    ck_assert_int_eq(C.jobs.nactive, 0);
+    ck_assert_int_eq(C.jobs.nended, 2);
+    ck_assert_msg(check(text, sizeof(text)) == 0, "%s", text);
+
+    /* the ended list is walked while a job on it is removed (as cron
+     * purges ended jobs), in the order they ended */
+    seen = 0;
+    JOB_FOREACH_ENDED(&C.jobs, j)
+    {
+        ck_assert(j == (seen ? r : b));
         if (j == b) {
             job_remove(&C.jobs, j);
             job_free(j);
@@ -118,20 +144,27 @@ START_TEST(test_two_lists)
         seen++;
     }
     ck_assert_int_eq(seen, 2);
-    ck_assert_int_eq(C.jobs.nrest, 1);
+    ck_assert_int_eq(C.jobs.nended, 1);
+    ck_assert_msg(check(text, sizeof(text)) == 0, "%s", text);
+
+    /* an ended job requeued goes back to the queue */
+    r->state = JOB_PENDING;
+    job_queue_add(&C.jobs, r);
+    ck_assert_int_eq(C.jobs.nended, 0);
+    ck_assert_int_eq(C.jobs.npending, 3);
     ck_assert_msg(check(text, sizeof(text)) == 0, "%s", text);
 
     job_remove(&C.jobs, a); /* a pending job leaves the queue with the table */
     job_free(a);
-    ck_assert_int_eq(C.jobs.npending, 1);
+    ck_assert_int_eq(C.jobs.npending, 2);
     ck_assert_msg(check(text, sizeof(text)) == 0, "%s", text);
     ck_assert_str_eq(text, "ok");
 
-    /* a broken link is reported */
-    C.jobs.nrest++;
+    /* a broken count is reported */
+    C.jobs.nactive++;
     ck_assert_int_ne(check(text, sizeof(text)), 0);
-    ck_assert_ptr_nonnull(strstr(text, "started list"));
-    C.jobs.nrest--;
+    ck_assert_ptr_nonnull(strstr(text, "active and ended lists"));
+    C.jobs.nactive--;
 }
 END_TEST
 
@@ -191,7 +224,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_consistent_is_ok);
-    tcase_add_test(tc, test_two_lists);
+    tcase_add_test(tc, test_job_lists);
     tcase_add_test(tc, test_leaked_node_usage);
     tcase_add_test(tc, test_job_state_against_allocation);
     tcase_add_test(tc, test_many_violations_are_capped);
