@@ -77,6 +77,8 @@ struct ctld {
 
     struct node *nodes;
     int nnodes;
+    int *node_slots; /* node_find()'s index by name: node index + 1, 0 empty */
+    size_t nnode_slots;
     struct part *parts;
     int nparts;
 

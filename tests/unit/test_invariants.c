@@ -218,6 +218,36 @@ START_TEST(test_many_violations_are_capped)
 }
 END_TEST
 
+/* node_find() by its index: every node of a big fleet, and no other name. */
+START_TEST(test_node_find_index)
+{
+    static const char big[] = "node_groups:\n"
+                              "  - {name: a, nodes: \"a[1-5000]\", cpus: 4, memory: 4G}\n"
+                              "  - {name: b, nodes: \"b[1-3]\", cpus: 4, memory: 4G}\n"
+                              "partitions:\n"
+                              "  - {name: p, node_groups: [a, b], default: true}\n";
+    struct ctld big_c;
+    char *errors = NULL, name[32];
+    memset(&big_c, 0, sizeof(big_c));
+    ck_assert_msg(sl_conf_load_string(big, strlen(big), "big.yaml", &big_c.conf, &errors) == 0,
+                  "%s", errors ? errors : "");
+    ck_assert_int_eq(nodes_create(&big_c), 0);
+    ck_assert_int_eq(big_c.nnodes, 5003);
+    for (int i = 0; i < big_c.nnodes; i++)
+        ck_assert_ptr_eq(node_find(&big_c, big_c.nodes[i].name), &big_c.nodes[i]);
+    snprintf(name, sizeof(name), "a%d", 5001);
+    ck_assert_ptr_null(node_find(&big_c, name));
+    ck_assert_ptr_null(node_find(&big_c, "b"));
+    ck_assert_ptr_null(node_find(&big_c, ""));
+    nodes_destroy(&big_c);
+    ck_assert_ptr_null(node_find(&big_c, "a1")); /* no nodes, no index */
+    sl_conf_destroy(big_c.conf);
+    /* the fixture's two */
+    ck_assert_ptr_eq(node_find(&C, "n2"), &C.nodes[1]);
+    ck_assert_ptr_null(node_find(&C, "n3"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("invariants");
@@ -228,6 +258,7 @@ int main(void)
     tcase_add_test(tc, test_leaked_node_usage);
     tcase_add_test(tc, test_job_state_against_allocation);
     tcase_add_test(tc, test_many_violations_are_capped);
+    tcase_add_test(tc, test_node_find_index);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
