@@ -6,7 +6,7 @@
  *   pid     - the batch script's pid (= its process group), by the supervisor
  *   status  - "<raw wait status> <end time>", by the supervisor at the end
  *   error   - why the launch failed, if it did, by the supervisor
- *   script  - the batch script (owned by the user, 0500; see launch.c)
+ * (The batch script is in memory, not here: launch.c.)
  * Every file is written to a temporary name and renamed, so a reader sees
  * all of it or nothing.  The directory is removed once the ctld has
  * acknowledged the completion.
@@ -156,18 +156,17 @@ static char *read_small(const char *dir, const char *name)
     return buf;
 }
 
-int djob_write_record(struct noded *d, struct djob *j, json_t *launch_body)
+int djob_write_record(struct noded *d, struct djob *j, const char *launch_text)
 {
     char *dir = djob_dir(d, j->id), *path = xasprintf("%s/record", dir);
-    json_t *rec = json_pack("{s:O, s:i, s:I, s:i}", "job", launch_body, "sup_pid", (int)j->sup_pid,
-                            "sup_start", (json_int_t)j->sup_start, "pgid", (int)j->pgid);
-    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-    int rc = text ? spool_write_file(path, text, 0600) : -1;
+    /* written around the launch body's text, which is JSON already */
+    char *text = xasprintf("{\"job\":%s,\"sup_pid\":%d,\"sup_start\":%lld,\"pgid\":%d}",
+                           launch_text, (int)j->sup_pid, (long long)j->sup_start, (int)j->pgid);
+    int rc = spool_write_file(path, text, 0600);
 
     if (rc < 0)
         log_err("job %u: cannot write %s: %s", j->id, path, strerror(errno));
     free(text);
-    json_decref(rec);
     free(path);
     free(dir);
     return rc;

@@ -108,7 +108,9 @@ void djob_forget(struct noded *d, struct djob *j); /* removes spool dir, frees *
 void djob_free(struct djob *j);                    /* frees only (daemon exit) */
 char *djob_dir(struct noded *d, uint32_t id);
 pid_t djob_pgid(struct noded *d, struct djob *j);
-int djob_write_record(struct noded *d, struct djob *j, json_t *launch_body);
+/* The record: the launch body's JSON text (without the script) and the
+ * supervisor's pid, start time and the job's process group. */
+int djob_write_record(struct noded *d, struct djob *j, const char *launch_text);
 long long proc_start_time(pid_t pid);
 int pidfd_open_pid(pid_t pid);
 int spool_write_file(const char *path, const char *data, mode_t mode); /* atomic, no fsync */

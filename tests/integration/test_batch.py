@@ -89,6 +89,32 @@ class BatchTest(harness.ClusterTest):
         info = c.show_job(job)
         self.assertTrue(info["UserId"].startswith(u.pw_name + "("))
 
+    def test_script_held_in_memory(self):
+        """The node keeps the batch script in memory, not in its spool: the
+        job (a user's) reads it through $0, may not write it, and the
+        job's spool directory holds no copy of it."""
+        c = self.c
+        u = harness.ensure_test_user()
+        wd = os.path.join(c.work, "userdir3")
+        os.makedirs(wd, exist_ok=True)
+        os.chown(wd, u.pw_uid, u.pw_gid)
+        script = os.path.join(wd, "selfread.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\n# marker-line\n"
+                    "grep -c marker-line \"$0\"\n"
+                    "if (echo x >> \"$0\") 2>/dev/null; then echo writable; else echo read-only; fi\n"
+                    "touch started; sleep 30\n")
+        job = c.sbatch("-o", "out-%j", script, user=u.pw_name, cwd=wd)
+        c.wait_for(lambda: os.path.exists(os.path.join(wd, "started")), what="the job to start")
+        jobdirs = [os.path.join(c.dir, "spool", n, "job.%d" % job) for n in ("n1", "n2")]
+        jobdirs = [d for d in jobdirs if os.path.isdir(d)]
+        self.assertEqual(len(jobdirs), 1)
+        self.assertNotIn("script", os.listdir(jobdirs[0]))
+        c.run("scancel", str(job))
+        c.wait_state(job, ("CANCELLED", "COMPLETED", "FAILED"))
+        out = harness.read(os.path.join(wd, "out-%d" % job)).split()
+        self.assertEqual(out[:2], ["2", "read-only"])
+
     def test_state_and_spool_closed_to_users(self):
         """The database (every user's scripts and environments) and the
         spools are the daemon user's alone: 0700 directories owned by it,
