@@ -240,7 +240,11 @@ class CrashTest(harness.ClusterTest):
         try:
             first = srun.stdout.readline()
             self.assertEqual(first, "s-1\n")
-            job = int(c.run("squeue", "-h", "-o", "%i").stdout.split()[0])
+            # the session's allocation: the newest running job named sh (a
+            # job an earlier test left pending may be listed first)
+            job = max(int(l.split()[0]) for l in c.run(
+                "squeue", "-h", "-t", "R", "-o", "%i %j").stdout.splitlines()
+                if l.split()[1:] == ["sh"])
             c.daemon("stop-daemon", "ctld", signal="KILL")
             time.sleep(7)  # past a client's message_timeout (5 s)
             self.assertEqual(srun.poll(), None, "srun gave up on the release")
