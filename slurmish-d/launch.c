@@ -21,7 +21,7 @@
  *
  * Where the script lives: in memory, a memfd owned by the user, mode
  * 0500, opened read-only by root before the privileges drop; the job
- * execs that descriptor (as /dev/fd/3), so the user needs no path into the
+ * execs that descriptor (fexecve), so the user needs no path into the
  * spool and the kernel still checks that the user may execute the file.
  * The interpreter reads the script through /dev/fd/3.  The job directory
  * stays root-only (0700), so a user can never touch the files the root
@@ -317,10 +317,12 @@ void launch_run_job(struct noded *d, json_t *body, const struct job_user *ju, in
         .conf_path = d->conf_path,
     };
     char **envp = job_env_build(json_object_get(body, "env"), &ec);
-    /* the descriptor by its /dev/fd name, not fexecve(): the kernel execs
-     * the same file either way, but valgrind cannot follow execveat() of
-     * a memfd (the daemons' memcheck runs, test_valgrind) */
-    execve(SCRIPT_PATH, argv, envp);
+    fexecve(SCRIPT_FD, argv, envp); /* ps and top show the interpreter */
+    /* valgrind cannot follow execveat() of a memfd (the daemons' memcheck
+     * runs, test_valgrind); the same file by its /dev/fd name it can
+     * (the job then shows as "3") */
+    if (errno == ENOENT)
+        execve(SCRIPT_PATH, argv, envp);
     job_fail(ERR_FD, 2, "execve(): %s: %s", argv[0], strerror(errno));
 }
 
