@@ -38,11 +38,6 @@ int64_t now_s(void)
     return (int64_t)time(NULL);
 }
 
-char *djob_dir(struct noded *d, uint32_t id)
-{
-    return xasprintf("%s/job.%u", d->spool, id);
-}
-
 struct djob *djob_find(struct noded *d, uint32_t id)
 {
     for (struct djob *j = d->jobs; j; j = j->next)
@@ -103,45 +98,6 @@ void djob_forget(struct noded *d, struct djob *j)
     djob_free(j);
 }
 
-/* Replace a spool file atomically (temporary file + rename): a reader
- * sees the old content or the new, never half of it.  No fsync: the spool
- * is there for a restart of slurmish-d (the page cache survives that), and
- * an operating system crash ends the node's jobs anyway, so a record lost
- * with it only makes the daemon report such a job as lost, which it is.
- * Durability of the job's state is the ctld's SQLite, not this.  An fsync
- * here cost a disk flush (1-10 ms, more under I/O load) on the launch path
- * and again at every job's end. */
-int spool_write_file(const char *path, const char *data, mode_t mode)
-{
-    char *tmp = xasprintf("%s.tmp", path);
-    size_t len = strlen(data), off = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-
-    if (fd < 0) {
-        free(tmp);
-        return -1;
-    }
-    while (off < len) {
-        ssize_t n = write(fd, data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    if (close(fd) < 0 || rename(tmp, path) < 0) {
-        unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
-}
-
 static char *read_small(const char *dir, const char *name)
 {
     char *p = xasprintf("%s/%s", dir, name);
@@ -183,36 +139,6 @@ pid_t djob_pgid(struct noded *d, struct djob *j)
         j->pgid = pid > 1 ? pid : 0;
     }
     return j->pgid;
-}
-
-long long proc_start_time(pid_t pid)
-{
-    char path[64], buf[1024];
-    long long v;
-    int fd;
-    ssize_t n;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        return -1;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-    /* fields 3..21 skipped, 22 is starttime */
-    if (!p || sscanf(p + 1,
-                     " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d"
-                     " %*d %*d %*d %lld",
-                     &v) != 1)
-        return -1;
-    return v;
-}
-
-int pidfd_open_pid(pid_t pid)
-{
-    return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 /* Read the supervisor's status file; true when the job has ended. */

@@ -3,9 +3,12 @@
  * slurmish-d is one thread and one loop (main.c): zmq_poll over the
  * DEALER link to the ctld, a signalfd, and one pidfd per job supervisor.
  *   link.c      speaks to the ctld: register, heartbeat, completions, requests
- *   launch.c    starts a batch job under a supervisor process
- *   spawner.c   the small process that forks the supervisors
+ *   launch.c    a launch request: the user, the script, the spawner's fork
+ *   spawner.c   the small process that forks the supervisors (its program:
+ *               spawner_main.c), and the daemon's side of talking to it
+ *   supervise.c a batch job's supervisor and the job process
  *   jobs.c      the table of local jobs, their spool records, re-adoption
+ *   spool.c     spool files and process identity, shared with supervisors
  *   jobenv.c    output file patterns and the job environment (pure)
  *   resources.c CPUs, memory and GPUs of this node
  *   steps.c     interactive steps and their clients (stepd.c supervises one)
@@ -106,19 +109,21 @@ struct djob *djob_find(struct noded *d, uint32_t id);
 struct djob *djob_add(struct noded *d, uint32_t id);
 void djob_forget(struct noded *d, struct djob *j); /* removes spool dir, frees */
 void djob_free(struct djob *j);                    /* frees only (daemon exit) */
-char *djob_dir(struct noded *d, uint32_t id);
 pid_t djob_pgid(struct noded *d, struct djob *j);
 /* The record: the launch body's JSON text (without the script) and the
  * supervisor's pid, start time and the job's process group. */
 int djob_write_record(struct noded *d, struct djob *j, const char *launch_text);
-long long proc_start_time(pid_t pid);
-int pidfd_open_pid(pid_t pid);
-int spool_write_file(const char *path, const char *data, mode_t mode); /* atomic, no fsync */
 void jobs_readopt(struct noded *d);
 void jobs_reap(struct noded *d, struct djob *j); /* supervisor exited */
 void jobs_tick(struct noded *d); /* SIGKILL deadlines; supervisors without a pidfd */
 
-/* In a job or task process: say why it cannot start (to stderr_fd if
+/* spool.c */
+char *djob_dir(struct noded *d, uint32_t id);
+int spool_write_file(const char *path, const char *data, mode_t mode); /* atomic, no fsync */
+long long proc_start_time(pid_t pid); /* /proc/PID/stat field 22, -1 if gone */
+int pidfd_open_pid(pid_t pid);
+
+/* In a job or task process (supervise.c): say why it cannot start (to stderr_fd if
  * >= 0 and to errfd) and exit 1. */
 void job_fail(int errfd, int stderr_fd, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
@@ -143,14 +148,14 @@ struct prestart {
     int errfd; /* read end of its launch-error pipe (EOF once it exec'ed) */
     char *cg;  /* its cgroup, which becomes the job's */
 };
-/* launch.c: kill it and remove its cgroup (the job is forked instead) */
+/* supervise.c: kill it and remove its cgroup (the job is forked instead) */
 void launch_prestart_drop(struct prestart *ps);
-/* launch.c: the job's supervisor, in a fresh child of the spawner; it
+/* supervise.c: the job's supervisor, in a fresh child of the spawner; it
  * reports "<job pid> <own pid>\n" on report_fd.  With ps, it starts that
  * process instead of forking one.  Never returns. */
 void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, int script_fd,
                       int report_fd, struct prestart *ps) __attribute__((noreturn));
-/* launch.c: in the job's process: become the job (user, files, exec).
+/* supervise.c: in the job's process: become the job (user, files, exec).
  * Never returns; errors go to errfd. */
 void launch_run_job(struct noded *d, json_t *body, const struct job_user *ju, int script_fd,
                     int errfd) __attribute__((noreturn));
@@ -165,6 +170,8 @@ struct spawn_result {
     pid_t report_sup;    /* the supervisor's own pid from it */
 };
 int spawner_start(struct noded *d); /* 0, or -1 with errno */
+/* The spawner's loop (spawner_main.c's program, or a fork of the daemon). */
+void spawner_main(struct noded *d, int sock, pid_t daemon_pid) __attribute__((noreturn));
 void spawner_stop(struct noded *d); /* EOF to it, wait (bounded), kill if need be */
 /* main loop's waitpid: true if pid was the spawner (then it is forgotten) */
 bool spawner_reaped(struct noded *d, pid_t pid, int status);

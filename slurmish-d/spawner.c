@@ -3,11 +3,16 @@
  * Purpose: a fork of slurmish-d (libzmq threads, a few MB resident) costs
  * a page-table copy and then copy-on-write faults on both sides: about
  * 2.5-3 ms per batch job on a 2-core VM, on the submit-to-start path.  So
- * main.c forks one spawner early, while the daemon is still small (before
- * libzmq, the munge context or any thread), and every supervisor is a
- * fork of that spawner instead.
+ * main.c starts one spawner early, before libzmq, the munge context or any
+ * thread, and every supervisor is a fork of that spawner instead.  The
+ * spawner is the slurmish-spawner program (spawner_main.c), which links
+ * libc and jansson only: even a fork of the early daemon held its ~130
+ * mappings of libzmq and the libraries that links, and every supervisor
+ * copied them at its fork and tore them down at its exit.  Where that
+ * program cannot be run, the fork of the daemon stays the spawner
+ * (spawner_exec()), as before.
  *
- *   slurmish-d --socketpair--> spawner --fork--> supervisor (supervise())
+ *   slurmish-d --socketpair--> spawner --fork--> supervisor (supervise.c)
  *
  * Protocol (SOCK_STREAM, close-on-exec on both sides; the daemon's end is
  * non-blocking, so a stuck spawner costs a launch a timeout, never a hang):
@@ -20,22 +25,23 @@
  *     before the spawner could reap it, so it names that process and no
  *     other even if the supervisor ends at once.
  *
- * The spawner's copy of struct noded is the daemon's at fork time: only
- * the start-up values supervise() reads (conf, name, spool, conf_path)
- * are used, and none changes at run time (SIGHUP only reopens the log,
- * which is forwarded).  It touches nothing else of the daemon's.
+ * The spawner's struct noded holds only the start-up values the
+ * supervisors read (enforce_memory, name, spool, conf_path), from the
+ * program's command line (or, in the fallback, the daemon's at fork
+ * time); none changes at run time (SIGHUP only reopens the log, which is
+ * forwarded).
  *
  * Lifetime: the spawner dies with the daemon (PR_SET_PDEATHSIG, a check
  * of getppid() against the race, and EOF on the socket).  The supervisors
  * do not: the parent-death signal is cleared on fork (and cleared again in
- * the child, to be sure), and supervise() puts them in their own session.
+ * the child, to be sure), and launch_supervise() puts them in their own session.
  * They outlive the spawner and the daemon, and jobs.c re-adopts them after
  * a restart as before.  The spawner reaps them (SIGCHLD via a signalfd);
  * the daemon watches them with the pidfd, not waitpid: they are not its
  * children.
  *
- * Failures: a spawner found dead is restarted (from the daemon as it is
- * then: a costlier fork, once) and the launch retried once, provided the
+ * Failures: a spawner found dead is restarted (forked from the daemon as
+ * it is then, and exec'ed) and the launch retried once, provided the
  * report pipe proves that no supervisor started (EOF without a line).
  * Known window: a spawner killed after its supervisor started the job but
  * before the supervisor wrote its report line looks the same, so that
@@ -64,6 +70,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -478,7 +485,7 @@ out:
     return rc;
 }
 
-static void __attribute__((noreturn)) spawner_main(struct noded *d, int sock, pid_t daemon_pid)
+void spawner_main(struct noded *d, int sock, pid_t daemon_pid)
 {
     sigset_t mask;
     int sfd;
@@ -542,13 +549,64 @@ static void __attribute__((noreturn)) spawner_main(struct noded *d, int sock, pi
 
 /* ---- the daemon's side ---- */
 
+/* The spawner program (spawner_main.c): beside our own executable (a
+ * build tree, or both installed in one directory), else where it was
+ * installed. */
+static const char *spawner_program(void)
+{
+    static char path[PATH_MAX + 32];
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    char *slash = n > 0 ? (self[n] = 0, strrchr(self, '/')) : NULL;
+    if (slash) {
+        *slash = 0;
+        snprintf(path, sizeof(path), "%s/slurmish-spawner", self);
+        if (access(path, X_OK) == 0)
+            return path;
+    }
+    return SPAWNER_PROGRAM;
+}
+
+/* In the child of spawner_start(): become the spawner program (argv,
+ * made before the fork: the daemon may have threads by now); if it cannot
+ * be run, be the spawner as this fork of the daemon. */
+static void __attribute__((noreturn))
+spawner_exec(struct noded *d, int sock, pid_t daemon_pid, const char *program, char **argv)
+{
+    /* the socket outlives the exec; the parent-death signal does too */
+    fcntl(sock, F_SETFD, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != daemon_pid)
+        _exit(0); /* the daemon died before the line above */
+    execv(program, argv);
+    log_warn("cannot run the job spawner %s: %s; forking supervisors from a copy of the daemon",
+             program, strerror(errno));
+    fcntl(sock, F_SETFD, FD_CLOEXEC);
+    spawner_main(d, sock, daemon_pid);
+}
+
 int spawner_start(struct noded *d)
 {
     int sv[2];
     pid_t self = getpid(), pid;
+    const char *program = spawner_program();
+    char fd[16], ppid[16], lvl[16];
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         return -1;
+    snprintf(fd, sizeof(fd), "%d", sv[1]);
+    snprintf(ppid, sizeof(ppid), "%d", (int)self);
+    snprintf(lvl, sizeof(lvl), "%d", log_get_level());
+    char *argv[] = {"slurmish-spawner",
+                    fd,
+                    ppid,
+                    d->conf_path,
+                    d->name,
+                    d->spool,
+                    d->conf->enforce_memory ? "1" : "0",
+                    lvl,
+                    (char *)log_file_path(),
+                    NULL};
     fflush(NULL);
     if ((pid = fork()) < 0) {
         int e = errno;
@@ -559,13 +617,13 @@ int spawner_start(struct noded *d)
     }
     if (pid == 0) {
         close(sv[0]);
-        spawner_main(d, sv[1], self);
+        spawner_exec(d, sv[1], self, program, argv);
     }
     close(sv[1]);
     fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
     d->spawner_pid = pid;
     d->spawner_fd = sv[0];
-    log_debug("job spawner started (pid %d)", (int)pid);
+    log_debug("job spawner started (pid %d, %s)", (int)pid, program);
     return 0;
 }
 

@@ -73,6 +73,11 @@ int log_reopen(void)
     return rc;
 }
 
+const char *log_file_path(void)
+{
+    return log_path;
+}
+
 int log_level_from(const char *name, int verbose)
 {
     int lvl = name ? log_level_parse(name) : -1;

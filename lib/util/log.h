@@ -16,6 +16,8 @@ int log_set_file(const char *path);
  * with errno when it cannot be opened; logging then goes on to the old
  * file.  Not async-signal-safe: call it from the loop, not a handler. */
 int log_reopen(void);
+/* The file log_set_file() opened, or NULL when logging to stderr. */
+const char *log_file_path(void);
 void log_set_level(int level);
 int log_get_level(void);
 int log_level_parse(const char *name); /* "error".."trace"; -1 if unknown */

@@ -110,6 +110,15 @@ class RestartTest(harness.ClusterTest):
         self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
                          "node-survived\n")
 
+    def assert_small_spawner(self, pid):
+        """The spawner is its own small program, not a copy of the daemon:
+        what it forks (every job's supervisor) maps no libzmq."""
+        self.assertEqual(os.path.basename(os.readlink("/proc/%d/exe" % pid)), "slurmish-spawner")
+        with open("/proc/%d/maps" % pid) as f:
+            maps = f.read()
+        self.assertNotIn("libzmq", maps)
+        self.assertLess(len(maps.splitlines()), 60)
+
     def test_job_spawner_kill_9(self):
         """The job spawner killed: running jobs go on (their supervisors are
         its children but do not die with it), and the next job still runs
@@ -118,6 +127,7 @@ class RestartTest(harness.ClusterTest):
         dpid = node_daemon_pid(c, "n1")
         old = spawners(dpid)
         self.assertEqual(len(old), 1)
+        self.assert_small_spawner(old[0])
         running = c.sbatch("-w", "n1", "--wrap", "sleep 3; echo outlived-spawner")
         c.wait_state(running, "RUNNING")
         os.kill(old[0], signal.SIGKILL)
@@ -133,6 +143,7 @@ class RestartTest(harness.ClusterTest):
         new = spawners(dpid)
         self.assertEqual(len(new), 1)
         self.assertNotEqual(new, old)
+        self.assert_small_spawner(new[0])  # restarted as the same program
         # killed while idle, between jobs: the same
         os.kill(new[0], signal.SIGKILL)
         time.sleep(0.5)  # the daemon may or may not have reaped it yet
