@@ -1,17 +1,19 @@
 /* jobs.c - the node's table of batch jobs, kept in the spool so that a
  * restarted slurmish-d re-adopts running jobs.
  *
- * Spool layout, per job: <spool>/job.<id>/ (root, 0700) holding
+ * Spool layout, per job, in the node's spool (root, 0700), job.<id>.<name>
+ * (spool.c; versions before had a directory job.<id>/ with the same names,
+ * still read for jobs re-adopted from one):
  *   record  - JSON {job: launch body, sup_pid, sup_start, pgid}, by the daemon
  *   pid     - the batch script's pid (= its process group), by the supervisor
  *   status  - "<raw wait status> <end time>", by the supervisor at the end
  *   error   - why the launch failed, if it did, by the supervisor
  * (The batch script is in memory, not here: launch.c.)
  * Every file is written to a temporary name and renamed, so a reader sees
- * all of it or nothing.  The directory is removed once the ctld has
+ * all of it or nothing.  The files are removed once the ctld has
  * acknowledged the completion.
  *
- * Re-adoption: a job directory with a status is a completion still to be
+ * Re-adoption: a job with a status is a completion still to be
  * reported; one whose supervisor is alive (same pid AND same start time,
  * so a recycled pid is not mistaken for it) is running, and tracked again
  * with pidfd_open(), which works for processes that are not our children;
@@ -66,6 +68,18 @@ void djob_free(struct djob *j)
     free(j);
 }
 
+/* The names a job's files have, and their temporary names while written. */
+static const char *const job_files[] = {"record",     "pid",     "status",     "error",
+                                        "record.tmp", "pid.tmp", "status.tmp", "error.tmp"};
+
+char *djob_file(struct noded *d, uint32_t id, const char *name)
+{
+    struct djob *j = djob_find(d, id);
+    if (j && j->in_dir)
+        return xasprintf("%s/job.%u/%s", d->spool, id, name);
+    return spool_job_file(d->spool, id, name);
+}
+
 static void rm_rf_dir(const char *dir)
 {
     DIR *dp = opendir(dir);
@@ -92,15 +106,24 @@ void djob_forget(struct noded *d, struct djob *j)
             *pp = j->next;
             break;
         }
-    char *dir = djob_dir(d, j->id);
-    rm_rf_dir(dir);
-    free(dir);
+    if (j->in_dir) {
+        char *dir = xasprintf("%s/job.%u", d->spool, j->id);
+        rm_rf_dir(dir);
+        free(dir);
+    } else {
+        for (size_t i = 0; i < sizeof(job_files) / sizeof(job_files[0]); i++) {
+            char *p = spool_job_file(d->spool, j->id, job_files[i]);
+            if (unlink(p) < 0 && errno != ENOENT)
+                log_warn("cannot remove %s: %s", p, strerror(errno));
+            free(p);
+        }
+    }
     djob_free(j);
 }
 
-static char *read_small(const char *dir, const char *name)
+static char *read_small(struct noded *d, const struct djob *j, const char *name)
 {
-    char *p = xasprintf("%s/%s", dir, name);
+    char *p = djob_file(d, j->id, name);
     FILE *fp = fopen(p, "re");
     free(p);
     if (!fp)
@@ -114,7 +137,7 @@ static char *read_small(const char *dir, const char *name)
 
 int djob_write_record(struct noded *d, struct djob *j, const char *launch_text)
 {
-    char *dir = djob_dir(d, j->id), *path = xasprintf("%s/record", dir);
+    char *path = djob_file(d, j->id, "record");
     /* written around the launch body's text, which is JSON already */
     char *text = xasprintf("{\"job\":%s,\"sup_pid\":%d,\"sup_start\":%lld,\"pgid\":%d}",
                            launch_text, (int)j->sup_pid, (long long)j->sup_start, (int)j->pgid);
@@ -124,7 +147,6 @@ int djob_write_record(struct noded *d, struct djob *j, const char *launch_text)
         log_err("job %u: cannot write %s: %s", j->id, path, strerror(errno));
     free(text);
     free(path);
-    free(dir);
     return rc;
 }
 
@@ -132,10 +154,9 @@ pid_t djob_pgid(struct noded *d, struct djob *j)
 {
     if (j->pgid <= 1) {
         /* the supervisor writes it as soon as it has forked the job */
-        char *dir = djob_dir(d, j->id), *s = read_small(dir, "pid");
+        char *s = read_small(d, j, "pid");
         pid_t pid = s ? (pid_t)atol(s) : 0;
         free(s);
-        free(dir);
         j->pgid = pid > 1 ? pid : 0;
     }
     return j->pgid;
@@ -144,7 +165,7 @@ pid_t djob_pgid(struct noded *d, struct djob *j)
 /* Read the supervisor's status file; true when the job has ended. */
 static bool read_status(struct noded *d, struct djob *j)
 {
-    char *dir = djob_dir(d, j->id), *s = read_small(dir, "status");
+    char *s = read_small(d, j, "status");
     long long st = 0, end = 0;
     int oom = 0;
     bool done = s && sscanf(s, "%lld %lld %d", &st, &end, &oom) >= 1;
@@ -155,14 +176,13 @@ static bool read_status(struct noded *d, struct djob *j)
         j->oom = oom != 0;
         j->end_time = end ? end : now_s();
         free(j->error);
-        j->error = read_small(dir, "error");
+        j->error = read_small(d, j, "error");
         if (j->error) {
             size_t l = strlen(j->error);
             while (l && j->error[l - 1] == '\n')
                 j->error[--l] = 0;
         }
     }
-    free(dir);
     return done;
 }
 
@@ -224,9 +244,9 @@ void jobs_tick(struct noded *d)
 }
 
 /* Supervisor pid and start time from the record; false if unreadable. */
-static bool read_record(const char *dir, struct djob *j)
+static bool read_record(struct noded *d, struct djob *j)
 {
-    char *path = xasprintf("%s/record", dir);
+    char *path = djob_file(d, j->id, "record");
     json_error_t jerr;
     json_t *rec = json_load_file(path, 0, &jerr);
     int pid = 0, pgid = 0;
@@ -256,18 +276,20 @@ void jobs_readopt(struct noded *d)
     if (!dp)
         return;
     while ((de = readdir(dp))) {
+        /* job.<id>.<name>, or an earlier version's directory job.<id> */
         unsigned id;
-        char tail;
-        if (sscanf(de->d_name, "job.%u%c", &id, &tail) != 1 || id == 0 || djob_find(d, id))
+        int end = 0;
+        if (sscanf(de->d_name, "job.%u%n", &id, &end) != 1 || id == 0 ||
+            (de->d_name[end] && de->d_name[end] != '.') || djob_find(d, id))
             continue;
         struct djob *j = djob_add(d, id);
-        char *dir = djob_dir(d, id);
+        j->in_dir = !de->d_name[end];
         n++;
         if (read_status(d, j)) {
             j->done = true;
             log_info("job %u: ended while we were away (status 0x%x); to report", id,
                      (unsigned)j->status);
-        } else if (read_record(dir, j) && proc_start_time(j->sup_pid) == j->sup_start) {
+        } else if (read_record(d, j) && proc_start_time(j->sup_pid) == j->sup_start) {
             if ((j->pidfd = pidfd_open_pid(j->sup_pid)) < 0)
                 log_warn("job %u: pidfd_open(%d): %s; polling it instead", id, (int)j->sup_pid,
                          strerror(errno));
@@ -277,7 +299,6 @@ void jobs_readopt(struct noded *d)
         } else {
             jobs_reap(d, j); /* supervisor gone, no status: lost */
         }
-        free(dir);
     }
     closedir(dp);
     if (n)

@@ -161,7 +161,7 @@ int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
     const char *script = json_string_value(json_object_get(body, "script"));
     const char *user = json_string_value(json_object_get(body, "user"));
     struct djob *j;
-    char *dir = NULL, *uname = NULL, *text = NULL;
+    char *uname = NULL, *text = NULL;
     gid_t *groups = NULL;
     int sfd = -1, rc = SL_E_GENERIC;
     uint32_t id;
@@ -200,11 +200,6 @@ int launch_job(struct noded *d, json_t *body, char *errbuf, size_t errlen)
     ju.name = uname;
     ju.groups = groups; /* NULL: the job calls initgroups, which says what failed */
 
-    dir = djob_dir(d, id);
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        snprintf(errbuf, errlen, "cannot create %s: %s", dir, strerror(errno));
-        goto out;
-    }
     if ((sfd = write_script(script, uid, gid, errbuf, errlen)) < 0)
         goto out;
     /* the spawner needs neither the script (it has the descriptor) nor our
@@ -237,7 +232,6 @@ out:
     if (sfd >= 0)
         close(sfd);
     free(text);
-    free(dir);
     free(uname);
     free(groups);
     return rc;

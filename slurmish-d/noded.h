@@ -50,6 +50,7 @@ struct djob {
     int64_t complete_sent; /* when job_complete was last sent, 0 = never */
     uint64_t reg_seq;      /* first node_register that listed the completion, 0 = none */
     int64_t kill_at;       /* SIGKILL deadline after a terminate, 0 if none */
+    bool in_dir;           /* re-adopted from an earlier version's job.<id>/ directory */
     struct djob *next;
 };
 
@@ -110,6 +111,9 @@ struct djob *djob_add(struct noded *d, uint32_t id);
 void djob_forget(struct noded *d, struct djob *j); /* removes spool dir, frees */
 void djob_free(struct djob *j);                    /* frees only (daemon exit) */
 pid_t djob_pgid(struct noded *d, struct djob *j);
+/* A job's spool file by name (record, pid, status, error), where it is:
+ * spool_job_file(), or in the directory an earlier version made for it. */
+char *djob_file(struct noded *d, uint32_t id, const char *name);
 /* The record: the launch body's JSON text (without the script) and the
  * supervisor's pid, start time and the job's process group. */
 int djob_write_record(struct noded *d, struct djob *j, const char *launch_text);
@@ -118,7 +122,7 @@ void jobs_reap(struct noded *d, struct djob *j); /* supervisor exited */
 void jobs_tick(struct noded *d); /* SIGKILL deadlines; supervisors without a pidfd */
 
 /* spool.c */
-char *djob_dir(struct noded *d, uint32_t id);
+char *spool_job_file(const char *spool, uint32_t id, const char *name);
 int spool_write_file(const char *path, const char *data, mode_t mode); /* atomic, no fsync */
 long long proc_start_time(pid_t pid); /* /proc/PID/stat field 22, -1 if gone */
 int pidfd_open_pid(pid_t pid);

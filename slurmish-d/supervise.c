@@ -19,9 +19,9 @@
  * the daemon (launch.c); the job execs that descriptor (fexecve), so the
  * user needs no path into the spool and the kernel still checks that the
  * user may execute the file.  The interpreter reads the script through
- * /dev/fd/3.  The job directory stays root-only (0700), so a user can
- * never touch the files the root supervisor writes there (no symlink or
- * hard-link games with status.tmp).
+ * /dev/fd/3.  The node's spool directory stays root-only (0700), so a
+ * user can never touch the files the root supervisor writes there (no
+ * symlink or hard-link games with job.<id>.status.tmp).
  *
  * Errors before exec travel to the supervisor over a close-on-exec pipe
  * (EOF = exec succeeded) and end up in the job's stderr file when it
@@ -291,7 +291,7 @@ void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, 
                       int report_fd, struct prestart *ps)
 {
     uint32_t id = ju32(body, "job_id");
-    char *dir = djob_dir(d, id), *path, num[32], ebuf[1100], rec[64];
+    char *path, num[32], ebuf[1100], rec[64];
     int pfd[2] = {-1, -1}, status = 0;
     bool oom = false;
     pid_t pid;
@@ -343,7 +343,7 @@ void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, 
     }
     close(report_fd);
     snprintf(num, sizeof(num), "%d\n", pid > 0 ? (int)pid : 0);
-    path = xasprintf("%s/pid", dir);
+    path = spool_job_file(d->spool, id, "pid");
     spool_write_file(path, num, 0600);
     free(path);
 
@@ -379,7 +379,7 @@ void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, 
         status = 1 << 8;
     }
     if (ebuf[0]) {
-        path = xasprintf("%s/error", dir);
+        path = spool_job_file(d->spool, id, "error");
         spool_write_file(path, ebuf, 0600);
         free(path);
     }
@@ -388,7 +388,7 @@ void launch_supervise(struct noded *d, json_t *body, const struct job_user *ju, 
         free(cg);
     }
     snprintf(rec, sizeof(rec), "%d %lld %d\n", status, (long long)time(NULL), oom);
-    path = xasprintf("%s/status", dir);
+    path = spool_job_file(d->spool, id, "status");
     int wrote = spool_write_file(path, rec, 0600);
     free(path);
     _exit(wrote < 0 ? 1 : 0); /* 1: the daemon reports the job as lost */

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Batch jobs end to end: output, environment, users, exit codes, layouts."""
 
+import glob
 import os
 import pwd
 import re
@@ -106,10 +107,11 @@ class BatchTest(harness.ClusterTest):
                     "touch started; sleep 30\n")
         job = c.sbatch("-o", "out-%j", script, user=u.pw_name, cwd=wd)
         c.wait_for(lambda: os.path.exists(os.path.join(wd, "started")), what="the job to start")
-        jobdirs = [os.path.join(c.dir, "spool", n, "job.%d" % job) for n in ("n1", "n2")]
-        jobdirs = [d for d in jobdirs if os.path.isdir(d)]
-        self.assertEqual(len(jobdirs), 1)
-        self.assertNotIn("script", os.listdir(jobdirs[0]))
+        spool = lambda: [f for n in ("n1", "n2") for f in os.listdir(os.path.join(c.dir, "spool", n))
+                         if f.startswith("job.%d." % job)]
+        c.wait_for(lambda: "job.%d.record" % job in spool(), what="the job's record")
+        files = spool()
+        self.assertFalse([f for f in files if "script" in f], files)
         c.run("scancel", str(job))
         c.wait_state(job, ("CANCELLED", "COMPLETED", "FAILED"))
         out = harness.read(os.path.join(wd, "out-%d" % job)).split()
@@ -124,12 +126,16 @@ class BatchTest(harness.ClusterTest):
         c.wait_state(job, "RUNNING")
         dirs = [os.path.join(c.dir, "state")]
         dirs += [os.path.join(c.dir, "spool", n) for n in ("n1", "n2")]
-        dirs += [os.path.join(c.dir, "spool", n, "job.%d" % job) for n in ("n1", "n2")
-                 if os.path.isdir(os.path.join(c.dir, "spool", n, "job.%d" % job))]
-        self.assertEqual(len(dirs), 4)  # the state, two spools, the job's
         for d in dirs:
             st = os.stat(d)
             self.assertEqual((st.st_mode & 0o777, st.st_uid), (0o700, os.geteuid()), d)
+        # the job's files in its node's spool: the daemon user's, 0600
+        pattern = os.path.join(c.dir, "spool", "n*", "job.%d.record" % job)
+        c.wait_for(lambda: glob.glob(pattern), what="the job's record")
+        files = glob.glob(os.path.join(c.dir, "spool", "n*", "job.%d.*" % job))
+        for f in files:
+            st = os.stat(f)
+            self.assertEqual((st.st_mode & 0o777, st.st_uid), (0o600, os.geteuid()), f)
         u = harness.ensure_test_user()
         db = os.path.join(c.dir, "state", "slurmish.db")
         p = c.run("cat", db, user=u.pw_name)

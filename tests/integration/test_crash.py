@@ -9,6 +9,7 @@ and options, no ID twice, nothing half-written, and every node's
 allocation returns to zero once the work is done."""
 
 import atexit
+import glob
 import json
 import os
 import random
@@ -381,7 +382,7 @@ class CrashTest(harness.ClusterTest):
         spool = os.path.join(c.dir, "spool", "n1")
         records = {}
         for j in (again, once):
-            path = os.path.join(spool, "job.%d" % j, "record")
+            path = os.path.join(spool, "job.%d.record" % j)
             c.wait_file(path)  # written once the daemon has started it
             records[j] = json.loads(harness.read(path))
         c.daemon("stop-daemon", "n1", signal="KILL")
@@ -393,7 +394,8 @@ class CrashTest(harness.ClusterTest):
                         os.kill(pid, 9)
                     except ProcessLookupError:
                         pass
-                subprocess.run(["rm", "-rf", os.path.join(spool, "job.%d" % j)], check=True)
+                for f in glob.glob(os.path.join(spool, "job.%d.*" % j)):
+                    os.unlink(f)
         finally:
             c.daemon("start-daemon", "n1")  # back below node_timeout: not declared dead
         self.assertEqual(c.wait_state(once, FINAL, timeout=30), "NODE_FAIL")

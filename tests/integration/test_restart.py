@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Crashes lose nothing: kill -9 of the controller or a node daemon."""
 
+import glob
 import json
 import os
 import signal
@@ -109,6 +110,29 @@ class RestartTest(harness.ClusterTest):
         self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED", "NODE_FAIL")), "COMPLETED")
         self.assertEqual(harness.read(os.path.join(c.work, "slurm-%d.out" % job)),
                          "node-survived\n")
+
+    def test_job_ended_in_earlier_spool_layout(self):
+        """A job that ended while the daemon was away, its files in the
+        directory job.<id>/ that earlier versions kept per job: the daemon
+        reports its exit code and removes the directory."""
+        c = self.c
+        job = c.sbatch("-w", "n1", "--wrap", "sleep 2; exit 5")
+        c.wait_state(job, "RUNNING")
+        spool = os.path.join(c.dir, "spool", "n1")
+        c.wait_file(os.path.join(spool, "job.%d.record" % job))
+        c.daemon("stop-daemon", "n1", signal="KILL")
+        try:
+            status = os.path.join(spool, "job.%d.status" % job)
+            c.wait_for(lambda: os.path.exists(status), timeout=20, what="the job's end")
+            old = os.path.join(spool, "job.%d" % job)
+            os.mkdir(old, 0o700)
+            for f in glob.glob(os.path.join(spool, "job.%d.*" % job)):
+                os.rename(f, os.path.join(old, os.path.basename(f)[len("job.%d." % job):]))
+        finally:
+            c.daemon("start-daemon", "n1")
+        self.assertEqual(c.wait_state(job, ("COMPLETED", "FAILED", "NODE_FAIL")), "FAILED")
+        self.assertEqual(c.show_job(job)["ExitCode"], "5:0")
+        c.wait_for(lambda: not os.path.exists(old), what="the old directory removed")
 
     def assert_small_spawner(self, pid):
         """The spawner is its own small program, not a copy of the daemon:
