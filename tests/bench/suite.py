@@ -172,6 +172,14 @@ def submit_bench(c, n, *extra):
     return float(m.group(1)), int(m.group(2))
 
 
+def busy_cpu_seconds():
+    """CPU time this machine spent on anything (user, nice, system, irq,
+    softirq; not idle, iowait or steal), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf("SC_CLK_TCK")
+
+
 def sbatch_loop(c, n, hold):
     args = ["sbatch", "--wrap", "true", "-o", "/dev/null"] + (["--hold"] if hold else [])
     t0 = time.monotonic()
@@ -229,7 +237,14 @@ def item1(a, c, n):
         report(1, "sbatch in a loop, held, over TCP + munge (jobs/s)",
                "%.0f" % (n / (time.monotonic() - t0)), c.name)
         cancel_all(c)
+    busy = busy_cpu_seconds()
     report(1, "sbatch in a loop, running (jobs/s)", "%.0f" % sbatch_loop(c, n, False), c.name)
+    if isinstance(c, harness.Cluster):
+        # what the loop and its jobs cost the machine in all, until the
+        # last job ended: sbatch, the shell, the daemons, the jobs
+        c.wait_for(lambda: queue_empty(c), timeout=300, what="the loop's jobs to end")
+        report(1, "  ...busy CPU per job, whole machine (ms)",
+               "%.2f" % ((busy_cpu_seconds() - busy) * 1000 / n), c.name)
     cancel_all(c)
 
 
