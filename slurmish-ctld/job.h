@@ -226,18 +226,20 @@ void job_counts_free(struct job_table *t);
     for (size_t _b = 0; _b < (t)->nbuckets; _b++)                                                  \
         for (struct job *j = (t)->buckets[_b]; j; j = j->hnext)
 
+/* Iterate one of the table's lists from head; the body may move or
+ * remove j (the next one is taken before it runs). */
+#define JOB_FOREACH_ON(head, j)                                                                    \
+    for (struct job *j = (head), *_jn = j ? j->qnext : NULL; j; j = _jn, _jn = j ? j->qnext : NULL)
+
 /* Iterate the active jobs: running or completing (those that hold or are
  * about to hold an allocation).  The body may requeue j (it moves to the
  * pending queue) or end it (to the ended list); jobs that start meanwhile
  * are appended and visited too.  Ended jobs are not visited. */
-#define JOB_FOREACH_ACTIVE(t, j)                                                                   \
-    for (struct job *j = (t)->ahead, *_jn = j ? j->qnext : NULL; j;                                \
-         j = _jn, _jn = j ? j->qnext : NULL)
+#define JOB_FOREACH_ACTIVE(t, j) JOB_FOREACH_ON((t)->ahead, j)
 
-/* Iterate the ended jobs, oldest end first; the body may remove j. */
-#define JOB_FOREACH_ENDED(t, j)                                                                    \
-    for (struct job *j = (t)->ehead, *_jn = j ? j->qnext : NULL; j;                                \
-         j = _jn, _jn = j ? j->qnext : NULL)
+/* Iterate the ended jobs, in the order they reached the list; the body
+ * may remove j. */
+#define JOB_FOREACH_ENDED(t, j) JOB_FOREACH_ON((t)->ehead, j)
 
 /* State transitions (job.c).  Each writes the job through persist.c
  * inside the current transaction. */

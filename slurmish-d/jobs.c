@@ -68,9 +68,8 @@ void djob_free(struct djob *j)
     free(j);
 }
 
-/* The names a job's files have, and their temporary names while written. */
-static const char *const job_files[] = {"record",     "pid",     "status",     "error",
-                                        "record.tmp", "pid.tmp", "status.tmp", "error.tmp"};
+/* The names of a job's files (see the top of this file). */
+static const char *const job_files[] = {"record", "pid", "status", "error"};
 
 char *djob_file(struct noded *d, uint32_t id, const char *name)
 {
@@ -113,7 +112,7 @@ void djob_forget(struct noded *d, struct djob *j)
     } else {
         for (size_t i = 0; i < sizeof(job_files) / sizeof(job_files[0]); i++) {
             char *p = spool_job_file(d->spool, j->id, job_files[i]);
-            if (unlink(p) < 0 && errno != ENOENT)
+            if (spool_remove_file(p) < 0)
                 log_warn("cannot remove %s: %s", p, strerror(errno));
             free(p);
         }

@@ -63,31 +63,27 @@ static struct user_cache {
     char *name; /* NULL: the slot is free */
     gid_t *groups;
     int ngroups; /* -1: no list (groups NULL) */
-    struct timespec at;
+    double at;   /* looked up then (CLOCK_MONOTONIC, seconds) */
 } ucache[USER_CACHE_SLOTS];
-
-static double mono_since(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
-}
 
 /* The name of uid and its groups with gid (copies the caller frees);
  * false when this node knows no such uid (never cached: it may be added). */
 static bool user_lookup(uid_t uid, gid_t gid, char **name, gid_t **groups, int *ngroups)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     struct user_cache *slot = &ucache[0];
     for (int i = 0; i < USER_CACHE_SLOTS; i++) {
         struct user_cache *e = &ucache[i];
         if (e->name && e->uid == uid && e->gid == gid) {
             slot = e; /* an entry that expired is looked up again in place */
-            if (mono_since(&e->at) < USER_CACHE_SECS)
+            if (now - e->at < USER_CACHE_SECS)
                 goto hit;
             break;
         }
         /* else a free slot, or the oldest entry, takes it */
-        if (slot->name && (!e->name || mono_since(&e->at) > mono_since(&slot->at)))
+        if (slot->name && (!e->name || e->at < slot->at))
             slot = e;
     }
     struct passwd *pw = getpwuid(uid);
@@ -99,7 +95,7 @@ static bool user_lookup(uid_t uid, gid_t gid, char **name, gid_t **groups, int *
     slot->gid = gid;
     slot->name = xstrdup(pw->pw_name);
     slot->ngroups = user_groups(slot->name, gid, &slot->groups);
-    clock_gettime(CLOCK_MONOTONIC, &slot->at);
+    slot->at = now;
 hit:
     *name = xstrdup(slot->name);
     *ngroups = slot->ngroups;

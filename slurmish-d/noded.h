@@ -124,6 +124,9 @@ void jobs_tick(struct noded *d); /* SIGKILL deadlines; supervisors without a pid
 /* spool.c */
 char *spool_job_file(const char *spool, uint32_t id, const char *name);
 int spool_write_file(const char *path, const char *data, mode_t mode); /* atomic, no fsync */
+/* Remove a spool file and what a write of it cut short left (its temporary
+ * name); 0 also when neither exists, else -1 with errno. */
+int spool_remove_file(const char *path);
 long long proc_start_time(pid_t pid); /* /proc/PID/stat field 22, -1 if gone */
 int pidfd_open_pid(pid_t pid);
 

@@ -6,8 +6,8 @@
  * (libstdc++, libsodium, Kerberos, OpenPGM, NORM...), about 130 mappings.
  * Each supervisor copied those at its fork and tore them down at its exit,
  * which was about half of a supervisor's CPU.  This program links only the
- * configuration, logging and JSON code the supervisors use, so each of
- * its forks is a small one.
+ * code the supervisors run (logging, cgroups, JSON), so each of its forks
+ * is a small one.
  *
  *   slurmish-spawner SOCKET_FD DAEMON_PID CONFIG NODE SPOOL ENFORCE_MEMORY
  *                    LOG_LEVEL [LOG_FILE]
@@ -18,33 +18,25 @@
  * file is not read again here, so an edit of it since the daemon started
  * cannot make the two disagree (about the spool, say).
  */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cgroup.h"
 #include "noded.h"
 #include "util/log.h"
+#include "util/parse.h"
 #include "util/xmalloc.h"
-
-static long number(const char *s, long min, long max)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return !errno && *s && !*end && v >= min && v <= max ? v : -1;
-}
 
 int main(int argc, char **argv)
 {
     struct noded ctx = {.sigfd = -1, .spawner_fd = -1}, *d = &ctx;
     struct sl_conf conf = {0};
     long sock, daemon_pid, enforce, lvl;
+    sl_error_t err;
 
-    if (argc < 8 || argc > 9 || (sock = number(argv[1], 3, 1 << 20)) < 0 ||
-        (daemon_pid = number(argv[2], 1, 1L << 30)) < 0 || (enforce = number(argv[6], 0, 1)) < 0 ||
-        (lvl = number(argv[7], 0, 100)) < 0) {
+    if (argc < 8 || argc > 9 || parse_int_range(argv[1], 3, 1 << 20, &sock, &err) < 0 ||
+        parse_int_range(argv[2], 1, 1L << 30, &daemon_pid, &err) < 0 ||
+        parse_int_range(argv[6], 0, 1, &enforce, &err) < 0 ||
+        parse_int_range(argv[7], 0, 100, &lvl, &err) < 0) {
         fprintf(stderr, "usage: slurmish-spawner SOCKET_FD DAEMON_PID CONFIG NODE SPOOL "
                         "ENFORCE_MEMORY LOG_LEVEL [LOG_FILE]\n"
                         "(slurmish-d starts it; it is not run by hand)\n");

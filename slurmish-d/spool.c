@@ -29,9 +29,15 @@ char *spool_job_file(const char *spool, uint32_t id, const char *name)
  * Durability of the job's state is the ctld's SQLite, not this.  An fsync
  * here cost a disk flush (1-10 ms, more under I/O load) on the launch path
  * and again at every job's end. */
+/* The name spool_write_file() writes path under before the rename. */
+static char *spool_tmp_name(const char *path)
+{
+    return xasprintf("%s.tmp", path);
+}
+
 int spool_write_file(const char *path, const char *data, mode_t mode)
 {
-    char *tmp = xasprintf("%s.tmp", path);
+    char *tmp = spool_tmp_name(path);
     size_t len = strlen(data), off = 0;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
 
@@ -88,4 +94,21 @@ long long proc_start_time(pid_t pid)
 int pidfd_open_pid(pid_t pid)
 {
     return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int spool_remove_file(const char *path)
+{
+    char *tmp = spool_tmp_name(path);
+    int rc = 0, saved = 0;
+    if (unlink(path) < 0 && errno != ENOENT) {
+        rc = -1;
+        saved = errno;
+    }
+    if (unlink(tmp) < 0 && errno != ENOENT && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    free(tmp);
+    errno = saved;
+    return rc;
 }
