@@ -6,9 +6,12 @@
  * the first request and kept for the next ones; any failure closes it.
  *
  * Like a libzmq DEALER, the client keeps trying to connect (every 100 ms)
- * while the ctld refuses or drops the connection before the request is
- * out, until the message timeout; once the request is sent, a lost
- * connection fails the request at once (the ctld could not reply).
+ * while the ctld refuses or drops the connection before it has taken the
+ * request, until the message timeout.  The request goes out with the
+ * handshake (zmtp.h), and the ctld greets before it reads anything: a
+ * connection lost before its greeting came was dropped before the request
+ * was taken, and the request is sent again.  Once the ctld has greeted, a
+ * lost connection fails the request at once (the ctld could not reply).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +29,7 @@
 struct sl_client {
     char *host;
     int port;
+    bool toolport;        /* port is the ctld's tools listener, not its libzmq ROUTER */
     char *unix_path;      /* controller.tools_socket: tried before TCP; NULL if unset */
     struct sl_zmtp *conn; /* NULL until the first request, and after a failure */
     bool local;           /* conn is on unix_path */
@@ -60,7 +64,8 @@ struct sl_client *sl_client_create(const struct sl_conf *conf, sl_error_t *err)
     cl->seq = ((uint64_t)getpid() << 20) ^ (uint64_t)time(NULL);
     /* the ctld's own listener for tools when it has one: its loop reads
      * the request itself, with no ZeroMQ I/O thread in between */
-    cl->port = conf->ctld_tools_port ? conf->ctld_tools_port : conf->ctld_port;
+    cl->toolport = conf->ctld_tools_port != 0;
+    cl->port = cl->toolport ? conf->ctld_tools_port : conf->ctld_port;
     if (!(cl->host = strdup(conf->ctld_host)) ||
         (conf->ctld_tools_socket && !(cl->unix_path = strdup(conf->ctld_tools_socket)))) {
         errprintf(err, "out of memory");
@@ -83,6 +88,28 @@ static void drop_conn(struct sl_client *cl)
 {
     sl_zmtp_close(cl->conn);
     cl->conn = NULL;
+}
+
+/* Whether failure zrc on cl->conn is the connection's loss before the ctld
+ * greeted, and so before it took the request (see the top). */
+static bool unseen_close(struct sl_client *cl, int zrc)
+{
+    return zrc == SL_ZMTP_ECLOSED && (!cl->conn || !sl_zmtp_peer_seen(cl->conn));
+}
+
+/* After unseen_close(): drop the connection and pause, so the request may
+ * go again; false when the deadline leaves no time for that. */
+static bool dropped_before_taken(struct sl_client *cl, int zrc, long long deadline)
+{
+    long long left = deadline - sl_zmtp_now_ms();
+
+    if (!unseen_close(cl, zrc) || left <= 0)
+        return false;
+    drop_conn(cl);
+    struct timespec ts = {0, (left < RECONNECT_MS ? left : RECONNECT_MS) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    return true;
 }
 
 /* Fail a request: the connection's state is unknown, so it goes. */
@@ -125,24 +152,20 @@ static int send_request(struct sl_client *cl, int type, uint64_t seq, json_t *bo
              * there and answers): no TCP handshake, no munged round trip.
              * Elsewhere (a login node) the socket is absent: TCP. */
             cl->local = false;
-            if (cl->unix_path &&
-                (cl->conn = sl_zmtp_connect_unix(cl->unix_path, "DEALER", "ROUTER DEALER", deadline,
-                                                 &zrc, err)))
+            if (cl->unix_path && (cl->conn = sl_zmtp_connect_unix(cl->unix_path, "DEALER",
+                                                                  "ROUTER DEALER", &zrc, err)))
                 cl->local = true;
-            if (!cl->conn)
-                cl->conn = sl_zmtp_connect(cl->host, cl->port, "DEALER", "ROUTER DEALER", deadline,
-                                           &zrc, err);
+            if (!cl->conn &&
+                (cl->conn = sl_zmtp_connect(cl->host, cl->port, "DEALER", "ROUTER DEALER", deadline,
+                                            &zrc, err)) &&
+                !cl->toolport && (zrc = sl_zmtp_handshake(cl->conn, deadline, err)) != SL_ZMTP_OK)
+                drop_conn(cl); /* libzmq: the handshake first (zmtp.h) */
             if (!cl->conn) {
-                long long left = deadline - sl_zmtp_now_ms();
-                if (zrc != SL_ZMTP_ECLOSED || left <= 0) {
-                    fail(cl, zrc == SL_ZMTP_ECLOSED ? SL_ZMTP_ETIME : zrc, err);
-                    break;
-                }
-                /* Refused or dropped before the request went out: retry. */
-                struct timespec ts = {0, (left < RECONNECT_MS ? left : RECONNECT_MS) * 1000000L};
-                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                    ;
-                continue;
+                /* refused: try again */
+                if (dropped_before_taken(cl, zrc, deadline))
+                    continue;
+                fail(cl, zrc == SL_ZMTP_ECLOSED ? SL_ZMTP_ETIME : zrc, err);
+                break;
             }
         }
         if (!buf || buf_local != cl->local) {
@@ -160,7 +183,9 @@ static int send_request(struct sl_client *cl, int type, uint64_t seq, json_t *bo
             break;
         }
         if (fresh) {
-            fail(cl, zrc, err);
+            if (dropped_before_taken(cl, zrc, deadline))
+                continue;
+            fail(cl, unseen_close(cl, zrc) ? SL_ZMTP_ETIME : zrc, err);
             break;
         }
         /* A kept connection the ctld may have closed meanwhile: if the
@@ -205,8 +230,14 @@ int sl_client_request_data(struct sl_client *cl, int type, json_t *body, json_t 
         /* Reply arrives as [empty delimiter][envelope], bulk replies with
          * their data as a third frame. */
         if ((zrc = sl_zmtp_recv(cl->conn, 2 * SL_REPLY_MAX_BYTES + 1024, deadline, &zm, err)) !=
-            SL_ZMTP_OK)
-            return fail(cl, zrc, err);
+            SL_ZMTP_OK) {
+            if (dropped_before_taken(cl, zrc, deadline)) {
+                if (send_request(cl, type, seq, body, deadline, err) < 0)
+                    return -1;
+                continue;
+            }
+            return fail(cl, unseen_close(cl, zrc) ? SL_ZMTP_ETIME : zrc, err);
+        }
         if (zm.nframes != 2 && zm.nframes != 3) {
             sl_zmtp_msg_clear(&zm);
             continue; /* not a reply; keep waiting */

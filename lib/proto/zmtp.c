@@ -1,5 +1,6 @@
 /* zmtp.c - see zmtp.h */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -192,8 +193,15 @@ int sl_zmtp_ready_property(const uint8_t *data, size_t dlen, const char *prop, c
 
 /* ---- connection ---- */
 
+/* The handshake is pipelined: our greeting and READY go out with the first
+ * message (NULL needs nothing from the peer first), and the peer's are read
+ * and checked before the first message from it.  A tool's request thus
+ * costs one round trip, not two. */
 struct sl_zmtp {
     int fd;
+    bool hello_unsent; /* our greeting and READY have not gone out yet */
+    bool peer_unseen;  /* the peer's greeting and READY have not been read */
+    char socket_type[16], peer_types[64];
     size_t rpos, rlen;
     uint8_t rbuf[16384];
 };
@@ -370,22 +378,20 @@ static int on_command(struct sl_zmtp *z, const uint8_t *body, size_t n, long lon
     return SL_ZMTP_OK; /* PONG and unknown commands are ignored */
 }
 
-static int handshake(struct sl_zmtp *z, const char *socket_type, const char *peer_types,
-                     long long deadline, sl_error_t *err)
+/* Our greeting and READY into out (SL_ZMTP_GREETING_LEN + 64 bytes). */
+static size_t hello(const struct sl_zmtp *z, uint8_t *out)
 {
-    uint8_t out[SL_ZMTP_GREETING_LEN + 64], g[SL_ZMTP_GREETING_LEN], body[SL_ZMTP_COMMAND_MAX];
-    size_t have = 0, rl;
+    sl_zmtp_greeting(out);
+    return SL_ZMTP_GREETING_LEN + sl_zmtp_ready(out + SL_ZMTP_GREETING_LEN, 64, z->socket_type);
+}
+
+/* Read and check the peer's greeting and READY (or ERROR). */
+static int await_peer(struct sl_zmtp *z, long long deadline, sl_error_t *err)
+{
+    uint8_t g[SL_ZMTP_GREETING_LEN], body[SL_ZMTP_COMMAND_MAX];
+    size_t have = 0;
     int rc, flags;
     uint64_t size;
-
-    /* Greeting and READY in one write: NULL needs nothing from the peer first. */
-    sl_zmtp_greeting(out);
-    rl = sl_zmtp_ready(out + SL_ZMTP_GREETING_LEN, sizeof(out) - SL_ZMTP_GREETING_LEN, socket_type);
-    if (rl == 0)
-        return errprintf(err, "bad socket type '%s'", socket_type), SL_ZMTP_ESYS;
-    struct iovec iov = {out, SL_ZMTP_GREETING_LEN + rl};
-    if ((rc = write_all(z, &iov, 1, deadline, err)) != SL_ZMTP_OK)
-        return rc;
 
     /* The peer's greeting, checked as it comes (libzmq sends it in parts). */
     while ((rc = sl_zmtp_check_greeting(g, have, err)) == SL_ZMTP_AGAIN) {
@@ -418,7 +424,7 @@ static int handshake(struct sl_zmtp *z, const char *socket_type, const char *pee
         return errprintf(err, "the peer's READY has no Socket-Type"), SL_ZMTP_EPROTO;
     if (rc != SL_ZMTP_OK)
         return rc;
-    for (const char *p = peer_types; *p;) {
+    for (const char *p = z->peer_types; *p;) {
         size_t l = strcspn(p, " ");
         if (l == vlen && memcmp(p, val, vlen) == 0)
             return SL_ZMTP_OK;
@@ -426,8 +432,61 @@ static int handshake(struct sl_zmtp *z, const char *socket_type, const char *pee
         p += strspn(p, " ");
     }
     return errprintf(err, "the peer is a %.*s socket, not one of %s", (int)(vlen > 32 ? 32 : vlen),
-                     (const char *)val, peer_types),
+                     (const char *)val, z->peer_types),
            SL_ZMTP_EPROTO;
+}
+
+int sl_zmtp_handshake(struct sl_zmtp *z, long long deadline, sl_error_t *err)
+{
+    int rc;
+
+    if (z->hello_unsent) {
+        uint8_t out[SL_ZMTP_GREETING_LEN + 64];
+        struct iovec iov = {out, hello(z, out)};
+        if ((rc = write_all(z, &iov, 1, deadline, err)) != SL_ZMTP_OK)
+            return rc;
+        z->hello_unsent = false;
+    }
+    if (z->peer_unseen) {
+        if ((rc = await_peer(z, deadline, err)) != SL_ZMTP_OK)
+            return rc;
+        z->peer_unseen = false;
+    }
+    return SL_ZMTP_OK;
+}
+
+int sl_zmtp_peer_seen(const struct sl_zmtp *z)
+{
+    return !z->peer_unseen;
+}
+
+/* A connection on fd, nothing sent or read yet (see struct sl_zmtp);
+ * fd is closed on failure. */
+static struct sl_zmtp *conn_new(int fd, const char *socket_type, const char *peer_types, int *rc,
+                                sl_error_t *err)
+{
+    uint8_t probe[64];
+    struct sl_zmtp *z = NULL;
+
+    *rc = SL_ZMTP_ESYS;
+    if (strlen(socket_type) >= sizeof(z->socket_type) ||
+        strlen(peer_types) >= sizeof(z->peer_types) ||
+        !sl_zmtp_ready(probe, sizeof(probe), socket_type))
+        errprintf(err, "bad socket type '%s' or peer types '%s'", socket_type, peer_types);
+    else if (!(z = malloc(sizeof(*z))))
+        errprintf(err, "out of memory");
+    if (!z) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    *rc = SL_ZMTP_OK;
+    z->fd = fd;
+    z->rpos = z->rlen = 0;
+    z->hello_unsent = z->peer_unseen = true;
+    strcpy(z->socket_type, socket_type);
+    strcpy(z->peer_types, peer_types);
+    return z;
 }
 
 void sl_zmtp_close(struct sl_zmtp *z)
@@ -456,25 +515,25 @@ int sl_zmtp_alive(struct sl_zmtp *z)
     return r > 0 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
 }
 
-/* Connect one address, non-blocking, before deadline. */
-static int connect_addr(struct sl_zmtp *z, const struct sockaddr *sa, socklen_t salen,
-                        long long deadline, sl_error_t *err)
+/* Connect one address, non-blocking, before deadline: the socket in *fd. */
+static int connect_addr(int *fd, const struct sockaddr *sa, socklen_t salen, long long deadline,
+                        sl_error_t *err)
 {
     int one = 1, soerr = 0, rc;
     socklen_t sl = sizeof(soerr);
 
-    z->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (z->fd < 0)
+    *fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (*fd < 0)
         return errprintf(err, "socket: %s", strerror(errno)), SL_ZMTP_ESYS;
-    setsockopt(z->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     /* Non-blocking: EINPROGRESS (or EINTR: it goes on in the background)
      * means wait for writability, then read the outcome from SO_ERROR. */
-    if (connect(z->fd, sa, salen) < 0 && errno != EINPROGRESS && errno != EINTR)
+    if (connect(*fd, sa, salen) < 0 && errno != EINPROGRESS && errno != EINTR)
         return errprintf(err, "connect: %s", strerror(errno)),
                closed_errno(errno) || errno == EADDRNOTAVAIL ? SL_ZMTP_ECLOSED : SL_ZMTP_ESYS;
-    if ((rc = wait_fd(z->fd, POLLOUT, deadline, err)) != SL_ZMTP_OK)
+    if ((rc = wait_fd(*fd, POLLOUT, deadline, err)) != SL_ZMTP_OK)
         return rc;
-    if (getsockopt(z->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+    if (getsockopt(*fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
         soerr = errno;
     if (soerr == EINPROGRESS || soerr == EALREADY)
         soerr = 0;
@@ -483,35 +542,22 @@ static int connect_addr(struct sl_zmtp *z, const struct sockaddr *sa, socklen_t 
     return SL_ZMTP_OK;
 }
 
-struct sl_zmtp *sl_zmtp_attach(int fd, const char *socket_type, const char *peer_types,
-                               long long deadline, int *rc, sl_error_t *err)
+struct sl_zmtp *sl_zmtp_attach(int fd, const char *socket_type, const char *peer_types, int *rc,
+                               sl_error_t *err)
 {
-    struct sl_zmtp *z = malloc(sizeof(*z));
     int fl = fcntl(fd, F_GETFL);
 
-    if (!z) {
-        close(fd);
-        *rc = SL_ZMTP_ESYS;
-        errprintf(err, "out of memory");
-        return NULL;
-    }
-    z->fd = fd;
-    z->rpos = z->rlen = 0;
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
         *rc = SL_ZMTP_ESYS;
         errprintf(err, "fcntl: %s", strerror(errno));
-    } else {
-        *rc = handshake(z, socket_type, peer_types, deadline, err);
+        close(fd);
+        return NULL;
     }
-    if (*rc == SL_ZMTP_OK)
-        return z;
-    sl_zmtp_close(z);
-    return NULL;
+    return conn_new(fd, socket_type, peer_types, rc, err);
 }
 
 struct sl_zmtp *sl_zmtp_connect_unix(const char *path, const char *socket_type,
-                                     const char *peer_types, long long deadline, int *rc,
-                                     sl_error_t *err)
+                                     const char *peer_types, int *rc, sl_error_t *err)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd;
@@ -534,7 +580,7 @@ struct sl_zmtp *sl_zmtp_connect_unix(const char *path, const char *socket_type,
         close(fd);
         return NULL;
     }
-    return sl_zmtp_attach(fd, socket_type, peer_types, deadline, rc, err);
+    return conn_new(fd, socket_type, peer_types, rc, err);
 }
 
 struct sl_zmtp *sl_zmtp_connect(const char *host, int port, const char *socket_type,
@@ -546,16 +592,8 @@ struct sl_zmtp *sl_zmtp_connect(const char *host, int port, const char *socket_t
                              .ai_flags = AI_NUMERICSERV},
                     *res = NULL, *ai;
     char portstr[16];
-    struct sl_zmtp *z = malloc(sizeof(*z));
-    int gai;
+    int gai, fd = -1;
 
-    if (!z) {
-        *rc = SL_ZMTP_ESYS;
-        errprintf(err, "out of memory");
-        return NULL;
-    }
-    z->fd = -1;
-    z->rpos = z->rlen = 0;
     snprintf(portstr, sizeof(portstr), "%d", port);
     /* A numeric address needs no resolver (and loads no NSS module). */
     hints.ai_flags |= AI_NUMERICHOST;
@@ -566,37 +604,36 @@ struct sl_zmtp *sl_zmtp_connect(const char *host, int port, const char *socket_t
     if (gai != 0) {
         *rc = gai == EAI_AGAIN ? SL_ZMTP_ECLOSED : SL_ZMTP_ESYS;
         errprintf(err, "cannot resolve %s: %s", host, gai_strerror(gai));
-        goto error;
+        return NULL;
     }
     *rc = SL_ZMTP_ECLOSED;
     for (ai = res; ai; ai = ai->ai_next) {
-        if (z->fd >= 0) {
-            close(z->fd);
-            z->fd = -1;
-        }
-        *rc = connect_addr(z, ai->ai_addr, ai->ai_addrlen, deadline, err);
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+        *rc = connect_addr(&fd, ai->ai_addr, ai->ai_addrlen, deadline, err);
         if (*rc == SL_ZMTP_OK || *rc == SL_ZMTP_ETIME)
             break;
     }
     freeaddrinfo(res);
     if (*rc == SL_ZMTP_OK)
-        *rc = handshake(z, socket_type, peer_types, deadline, err);
-    if (*rc == SL_ZMTP_OK)
-        return z;
-error:
-    sl_zmtp_close(z);
+        return conn_new(fd, socket_type, peer_types, rc, err);
+    if (fd >= 0)
+        close(fd);
     return NULL;
 }
 
 int sl_zmtp_send(struct sl_zmtp *z, const struct iovec *parts, int nparts, long long deadline,
                  sl_error_t *err)
 {
-    struct iovec iov[2 * 8];
-    uint8_t hdr[8][SL_ZMTP_HDR_MAX];
-    int n = 0;
+    struct iovec iov[1 + 2 * 8];
+    uint8_t hdr[8][SL_ZMTP_HDR_MAX], out[SL_ZMTP_GREETING_LEN + 64];
+    int n = 0, rc;
 
     if (nparts < 1 || nparts > 8)
         return errprintf(err, "bad number of frames %d", nparts), SL_ZMTP_ESYS;
+    if (z->hello_unsent) /* the handshake and the first message in one write */
+        iov[n++] = (struct iovec){out, hello(z, out)};
     for (int i = 0; i < nparts; i++) {
         size_t hl =
             sl_zmtp_frame_header(hdr[i], i < nparts - 1 ? SL_ZMTP_MORE : 0, parts[i].iov_len);
@@ -604,7 +641,9 @@ int sl_zmtp_send(struct sl_zmtp *z, const struct iovec *parts, int nparts, long 
         if (parts[i].iov_len)
             iov[n++] = parts[i];
     }
-    return write_all(z, iov, n, deadline, err);
+    if ((rc = write_all(z, iov, n, deadline, err)) == SL_ZMTP_OK)
+        z->hello_unsent = false;
+    return rc;
 }
 
 void sl_zmtp_msg_clear(struct sl_zmtp_msg *msg)
@@ -626,6 +665,8 @@ int sl_zmtp_recv(struct sl_zmtp *z, size_t max_bytes, long long deadline, struct
 
     msg->nframes = 0;
     msg->buf = NULL;
+    if ((rc = sl_zmtp_handshake(z, deadline, err)) != SL_ZMTP_OK)
+        return rc;
     while (more) {
         rc = read_header(z, max_bytes - used, &flags, &size, deadline, err);
         if (rc != SL_ZMTP_OK)

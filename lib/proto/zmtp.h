@@ -94,11 +94,20 @@ struct sl_zmtp;
 
 long long sl_zmtp_now_ms(void);
 
-/* Connect to host:port before deadline and complete the handshake as a
- * socket of type socket_type; the peer's type must be one of peer_types
- * (space-separated, e.g. "ROUTER DEALER").  Returns the connection, or NULL
- * with *rc (one of the SL_ZMTP_E*) and err set.  A peer that refuses or
- * closes gives SL_ZMTP_ECLOSED: the caller may try again. */
+/* Connect to host:port before deadline, as a socket of type socket_type
+ * whose peer's type must be one of peer_types (space-separated, e.g.
+ * "ROUTER DEALER").  Returns the connection, or NULL with *rc (one of the
+ * SL_ZMTP_E*) and err set.  A peer that refuses gives SL_ZMTP_ECLOSED: the
+ * caller may try again.
+ *
+ * The handshake is pipelined: our greeting and READY go out with the
+ * first sl_zmtp_send(), and the peer's are read and checked at the first
+ * sl_zmtp_recv() (or sl_zmtp_handshake()), so a request and its reply take
+ * one round trip.  A peer that is not what it should be is thus reported
+ * there, not here.  libzmq takes no message before it has sent its own
+ * READY (it stalls): against a libzmq peer, call sl_zmtp_handshake() before
+ * the first send.  The ctld's tools listener (toolport.c) takes them all
+ * at once. */
 struct sl_zmtp *sl_zmtp_connect(const char *host, int port, const char *socket_type,
                                 const char *peer_types, long long deadline, int *rc,
                                 sl_error_t *err);
@@ -106,13 +115,21 @@ struct sl_zmtp *sl_zmtp_connect(const char *host, int port, const char *socket_t
 /* The same over a Unix stream socket at path.  SL_ZMTP_ECLOSED when there
  * is no such socket or nobody listens on it: the caller may try TCP. */
 struct sl_zmtp *sl_zmtp_connect_unix(const char *path, const char *socket_type,
-                                     const char *peer_types, long long deadline, int *rc,
-                                     sl_error_t *err);
+                                     const char *peer_types, int *rc, sl_error_t *err);
 
-/* The same handshake on a socket already connected (any stream socket:
- * a socketpair in tests); takes fd, closed on failure. */
-struct sl_zmtp *sl_zmtp_attach(int fd, const char *socket_type, const char *peer_types,
-                               long long deadline, int *rc, sl_error_t *err);
+/* The same on a socket already connected (any stream socket: a socketpair
+ * in tests); takes fd, closed on failure. */
+struct sl_zmtp *sl_zmtp_attach(int fd, const char *socket_type, const char *peer_types, int *rc,
+                               sl_error_t *err);
+
+/* Complete the handshake now: send our part if no message has, then read
+ * and check the peer's. */
+int sl_zmtp_handshake(struct sl_zmtp *z, long long deadline, sl_error_t *err);
+
+/* Whether the peer's greeting and READY have been read.  Until they have,
+ * the peer has not taken anything we sent (ours and libzmq both greet
+ * first): a request that failed then may be sent again. */
+int sl_zmtp_peer_seen(const struct sl_zmtp *z);
 void sl_zmtp_close(struct sl_zmtp *z);
 
 /* Whether a kept connection still looks usable: 0 once the peer has closed

@@ -97,15 +97,18 @@ class ThinClientTest(harness.ClusterTest):
             self.assertEqual(p.returncode, 0, "%s: %s" % (tool, p.stderr))
         c.wait_for(lambda: c.run("squeue", "-h").stdout.strip() == "", what="empty queue")
 
-    def conf_for(self, port, timeout=2):
-        # the tools talk to this port only, not to the cluster's tools listeners
-        return self.c.config_variant("hostile-%d" % port, drop=("tools_socket",), port=port,
-                                     tools_port=0, message_timeout=timeout)
+    def conf_for(self, port, timeout=2, tools_port=False):
+        # the tools talk to this port only, not to the cluster's tools
+        # listeners: as the ROUTER (handshake first), or as the tools port
+        # (handshake and request in one write)
+        ports = {"tools_port": port} if tools_port else {"port": port, "tools_port": 0}
+        return self.c.config_variant("hostile-%d" % port, drop=("tools_socket",),
+                                     message_timeout=timeout, **ports)
 
-    def sbatch_against(self, server, want):
+    def sbatch_against(self, server, want, tools_port=False):
         """sbatch fails with `want` in its error, within the 2 s timeout (and
         its retries), never crashes."""
-        conf = self.conf_for(server.port)
+        conf = self.conf_for(server.port, tools_port=tools_port)
         t0 = time.time()
         p = self.c.run("sbatch", "--hold", "--wrap", "true", env={"SLURMISH_CONF": conf},
                        timeout=20)
@@ -136,6 +139,16 @@ class ThinClientTest(harness.ClusterTest):
                 try:
                     took = self.sbatch_against(server, want)
                     print("%s: failed as expected in %.2fs" % (name, took))
+                finally:
+                    server.close()
+        # the same, pipelined, as against the ctld's tools port: the servers
+        # see the request before they answer, and the errors are the same
+        for name, server_args, want in ((n, (s.script, s.hangup), w) for n, s, w in cases):
+            with self.subTest(name + ", pipelined"):
+                server = HostileServer(*server_args)
+                try:
+                    took = self.sbatch_against(server, want, tools_port=True)
+                    print("%s, pipelined: failed as expected in %.2fs" % (name, took))
                 finally:
                     server.close()
 

@@ -167,6 +167,9 @@ START_TEST(test_libzmq_router)
     struct sl_zmtp *z =
         sl_zmtp_connect("127.0.0.1", port, "DEALER", "ROUTER", sl_zmtp_now_ms() + 5000, &rc, &err);
     ck_assert_msg(z != NULL, "connect: %s", err.text);
+    /* libzmq takes no message before its own READY is out (zmtp.h) */
+    ck_assert_int_eq(sl_zmtp_handshake(z, sl_zmtp_now_ms() + 5000, &err), SL_ZMTP_OK);
+    ck_assert_int_eq(sl_zmtp_peer_seen(z), 1);
     ck_assert_int_eq(sl_zmtp_alive(z), 1);
 
     for (int round = 0; round < 3; round++) {
@@ -226,13 +229,68 @@ START_TEST(test_libzmq_router)
     ck_assert_int_ge(sl_zmtp_now_ms() - t0, 190);
     sl_zmtp_close(z);
 
-    /* a peer of the wrong type */
-    ck_assert_ptr_null(
-        sl_zmtp_connect("127.0.0.1", port, "DEALER", "PUB", sl_zmtp_now_ms() + 5000, &rc, &err));
-    ck_assert_int_eq(rc, SL_ZMTP_EPROTO);
+    /* a peer of the wrong type: found once its READY is read */
+    z = sl_zmtp_connect("127.0.0.1", port, "DEALER", "PUB", sl_zmtp_now_ms() + 5000, &rc, &err);
+    ck_assert_ptr_nonnull(z);
+    ck_assert_int_eq(sl_zmtp_peer_seen(z), 0);
+    ck_assert_int_eq(sl_zmtp_handshake(z, sl_zmtp_now_ms() + 5000, &err), SL_ZMTP_EPROTO);
     ck_assert_ptr_nonnull(strstr(err.text, "ROUTER"));
+    sl_zmtp_close(z);
     zmq_close(router);
     zmq_ctx_term(ctx);
+}
+END_TEST
+
+/* The handshake rides with the first message: our greeting, READY and
+ * request arrive in one write, before the peer has said anything; the
+ * peer's greeting is read and checked with its reply. */
+START_TEST(test_pipelined_handshake)
+{
+    int sv[2], rc;
+    uint8_t in[512], out[256];
+    sl_error_t err;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    struct sl_zmtp *z = sl_zmtp_attach(sv[0], "DEALER", "ROUTER", &rc, &err);
+    ck_assert_msg(z != NULL, "attach: %s", err.text);
+    struct iovec parts[2] = {{(void *)"", 0}, {(void *)"request", 7}};
+    ck_assert_int_eq(sl_zmtp_send(z, parts, 2, sl_zmtp_now_ms() + 5000, &err), SL_ZMTP_OK);
+    ssize_t n = read(sv[1], in, sizeof(in));
+    ck_assert_int_gt(n, SL_ZMTP_GREETING_LEN);
+    ck_assert_int_eq(sl_zmtp_check_greeting(in, SL_ZMTP_GREETING_LEN, &err), SL_ZMTP_OK);
+    /* READY (DEALER), then [delimiter][request] */
+    size_t rl = sl_zmtp_ready(out, sizeof(out), "DEALER");
+    ck_assert_int_eq(n, SL_ZMTP_GREETING_LEN + rl + 2 + 2 + 7);
+    ck_assert_mem_eq(in + SL_ZMTP_GREETING_LEN, out, rl);
+    ck_assert_mem_eq(in + n - 11, "\x01\x00\x00\x07request", 11);
+    ck_assert_int_eq(sl_zmtp_peer_seen(z), 0);
+
+    /* the peer's greeting, READY and reply at once */
+    sl_zmtp_greeting(out);
+    size_t len = SL_ZMTP_GREETING_LEN;
+    len += sl_zmtp_ready(out + len, sizeof(out) - len, "ROUTER");
+    memcpy(out + len, "\x01\x00\x00\x05reply", 9);
+    ck_assert_int_eq(write(sv[1], out, len + 9), (ssize_t)(len + 9));
+    struct sl_zmtp_msg m;
+    ck_assert_int_eq(sl_zmtp_recv(z, 1000, sl_zmtp_now_ms() + 5000, &m, &err), SL_ZMTP_OK);
+    ck_assert_int_eq(m.nframes, 2);
+    ck_assert_mem_eq(m.frame[1].iov_base, "reply", 5);
+    ck_assert_int_eq(sl_zmtp_peer_seen(z), 1);
+    sl_zmtp_msg_clear(&m);
+    /* later messages carry no second greeting */
+    ck_assert_int_eq(sl_zmtp_send(z, parts, 2, sl_zmtp_now_ms() + 5000, &err), SL_ZMTP_OK);
+    ck_assert_int_eq(read(sv[1], in, sizeof(in)), 2 + 2 + 7);
+    sl_zmtp_close(z);
+    close(sv[1]);
+
+    /* a peer that hangs up without greeting: closed, and never seen */
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    z = sl_zmtp_attach(sv[0], "DEALER", "ROUTER", &rc, &err);
+    ck_assert_int_eq(sl_zmtp_send(z, parts, 2, sl_zmtp_now_ms() + 5000, &err), SL_ZMTP_OK);
+    close(sv[1]);
+    ck_assert_int_eq(sl_zmtp_recv(z, 1000, sl_zmtp_now_ms() + 5000, &m, &err), SL_ZMTP_ECLOSED);
+    ck_assert_int_eq(sl_zmtp_peer_seen(z), 0);
+    sl_zmtp_close(z);
 }
 END_TEST
 
@@ -369,6 +427,7 @@ int main(void)
     tcase_add_test(tc, test_frame_header);
     tcase_add_test(tc, test_ready);
     tcase_add_test(tc, test_libzmq_router);
+    tcase_add_test(tc, test_pipelined_handshake);
     tcase_add_test(tc, test_malformed_peers);
     tcase_add_test(tc, test_refused);
     suite_add_tcase(s, tc);
