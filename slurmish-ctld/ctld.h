@@ -92,7 +92,6 @@ struct ctld {
     bool sched_needed;
     int64_t last_sched;
     int64_t last_rank_all; /* when a pass last ranked held jobs too (sched.c) */
-    uint64_t turn; /* loop turns so far: what may be cached for one turn */
 };
 
 /* loop.c */

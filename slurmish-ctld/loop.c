@@ -582,7 +582,6 @@ int ctld_loop(struct ctld *c)
         if (nbase == 2)
             metrics_serve(c);
         toolport_io(c->tools, pi + nbase, ntools);
-        c->turn++;
         recv_batch(c, batch, items);
         if (c->sched_needed && c->jobs.npending <= SCHED_BEFORE_COMMIT_MAX)
             run_sched(c);

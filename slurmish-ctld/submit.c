@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctld.h"
 #include "persist.h"
@@ -211,36 +212,55 @@ static void submit_limits_add(const struct job *job)
 }
 
 /* The user and group names of a submission (64 bytes each).  Each
- * getpwuid()/getgrgid() reads /etc/passwd and /etc/group again (or asks
- * sssd), a dozen system calls per job; a pipelined batch comes from one
- * user, so the last answer is kept for the rest of the loop turn (and no
- * longer: a renamed user or group shows from the next turn on). */
-static void id_names(struct ctld *c, uid_t uid, gid_t gid, char *uname, char *gname)
+ * getpwuid()/getgrgid() reads /etc/passwd and /etc/group again, a dozen
+ * system calls per job, or asks sssd or LDAP, which can take milliseconds
+ * while the whole loop waits.  Names found are kept for a minute (Slurm's
+ * slurmctld keeps them until it reconfigures), a few pairs, the oldest
+ * replaced first; an id with no name is asked again each time, so a user
+ * added since shows at once.  A renamed user shows within the minute. */
+#define ID_NAMES_SLOTS 16
+#define ID_NAMES_TTL 60.0
+
+static void id_names(uid_t uid, gid_t gid, char *uname, char *gname)
 {
     static struct {
-        uint64_t turn; /* c->turn + 1 of the lookup; 0: none */
+        double at; /* monotonic seconds of the look-up; 0: empty */
         uid_t uid;
         gid_t gid;
         char user[64], group[64];
-    } last;
+    } slot[ID_NAMES_SLOTS];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    int oldest = 0;
 
-    if (last.turn != c->turn + 1 || last.uid != uid || last.gid != gid) {
-        struct passwd *pw = getpwuid(uid);
-        if (pw)
-            snprintf(last.user, sizeof(last.user), "%s", pw->pw_name);
-        else
-            snprintf(last.user, sizeof(last.user), "%u", (unsigned)uid);
-        struct group *gr = getgrgid(gid);
-        if (gr)
-            snprintf(last.group, sizeof(last.group), "%s", gr->gr_name);
-        else
-            snprintf(last.group, sizeof(last.group), "%u", (unsigned)gid);
-        last.turn = c->turn + 1;
-        last.uid = uid;
-        last.gid = gid;
+    for (int i = 0; i < ID_NAMES_SLOTS; i++) {
+        if (slot[i].at > 0 && slot[i].uid == uid && slot[i].gid == gid &&
+            now - slot[i].at < ID_NAMES_TTL) {
+            memcpy(uname, slot[i].user, sizeof(slot[i].user));
+            memcpy(gname, slot[i].group, sizeof(slot[i].group));
+            return;
+        }
+        if (slot[i].at < slot[oldest].at)
+            oldest = i;
     }
-    memcpy(uname, last.user, sizeof(last.user));
-    memcpy(gname, last.group, sizeof(last.group));
+    struct passwd *pw = getpwuid(uid);
+    if (pw)
+        snprintf(uname, 64, "%s", pw->pw_name);
+    else
+        snprintf(uname, 64, "%u", (unsigned)uid);
+    struct group *gr = getgrgid(gid);
+    if (gr)
+        snprintf(gname, 64, "%s", gr->gr_name);
+    else
+        snprintf(gname, 64, "%u", (unsigned)gid);
+    if (pw && gr) {
+        slot[oldest].at = now;
+        slot[oldest].uid = uid;
+        slot[oldest].gid = gid;
+        memcpy(slot[oldest].user, uname, sizeof(slot[oldest].user));
+        memcpy(slot[oldest].group, gname, sizeof(slot[oldest].group));
+    }
 }
 
 void submit_handle(struct ctld *c, struct request *req)
@@ -431,7 +451,7 @@ void submit_handle(struct ctld *c, struct request *req)
         return;
     }
 
-    id_names(c, req->msg.uid, req->msg.gid, uname, gname);
+    id_names(req->msg.uid, req->msg.gid, uname, gname);
 
     job = xcalloc(1, sizeof(*job));
     job->id = c->next_job_id;
